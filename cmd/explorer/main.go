@@ -1,0 +1,92 @@
+// Command explorer trains contrastive encoders and shows how their embedding
+// space organises itself, epoch by epoch.
+//
+// Usage:
+//
+//	explorer <command> [flags]
+//
+// Run `explorer help` for the list of commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "explorer:", err)
+		var ue *usageError
+		if errors.As(err, &ue) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+// usageError is a bad command line: a wrong flag or value. main exits with
+// status 2 for it.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// command is one subcommand of explorer.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+func commands() []command {
+	return []command{
+		{"datasets", "list the bundled datasets", runDatasets},
+		{"train", "train a contrastive encoder headless and write metrics, vectors and a loss plot", runTrain},
+		{"project", "project embedding vectors to 2D or 3D with PCA or t-SNE", runProject},
+	}
+}
+
+// run is the whole program: main only adds the process's signals and exit
+// status, so tests can drive it end to end.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		printHelp(stdout)
+		return nil
+	}
+	name := args[0]
+	if name == "help" || name == "-h" || name == "--help" || name == "-help" {
+		printHelp(stdout)
+		return nil
+	}
+	for _, c := range commands() {
+		if c.name == name {
+			return c.run(ctx, args[1:], stdout, stderr)
+		}
+	}
+	return usagef("unknown command %q (run 'explorer help' for the list)", name)
+}
+
+func printHelp(w io.Writer) {
+	fmt.Fprintln(w, "Contrastive Explorer: watch a contrastive encoder learn, epoch by epoch.")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Usage: explorer <command> [flags]")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Commands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "  help      show this help")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Run 'explorer <command> -h' for a command's flags.")
+}
