@@ -1,0 +1,425 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"image/color"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"golang.org/x/term"
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+
+	sampledata "github.com/contrastive-explorer/explorer/sample-data"
+	"github.com/contrastive-explorer/explorer/trainer"
+	"github.com/contrastive-explorer/explorer/trainer/dataset"
+	"github.com/contrastive-explorer/explorer/trainer/gemm"
+)
+
+// trainUsage is the help text of `explorer train`.
+const trainUsage = `Usage: explorer train [flags]
+
+Trains a contrastive encoder on a bundled dataset without the browser and
+writes into --out:
+  metrics.json   the configuration and every epoch's metrics
+  vectors.tsv    the final embedding of every item (Embedding Projector format)
+  metadata.tsv   each item's label and split, with a header row
+  loss.png       loss and held-out kNN accuracy per epoch, raw-pixel baseline dashed
+Ctrl-C stops after the current training step and writes what was trained.
+
+Flags:
+`
+
+// trainFlags are the flags of `explorer train`, bound to a trainer.Config.
+type trainFlags struct {
+	cfg     trainer.Config
+	hidden  string
+	out     string
+	threads int
+}
+
+func newTrainFlags(fs *flag.FlagSet) *trainFlags {
+	f := &trainFlags{cfg: trainer.DefaultConfig()}
+	c := &f.cfg
+	c.Dataset = "digits"
+	fs.StringVar(&c.Dataset, "dataset", c.Dataset, "bundled dataset: "+strings.Join(datasetNames(), " or "))
+	fs.StringVar(&c.Loss, "loss", c.Loss, "loss: "+strings.Join(trainer.Losses, ", "))
+	fs.StringVar(&c.Pairs, "pairs", c.Pairs, "where positive pairs come from: labels (same class) or augment (two views of an item)")
+	fs.IntVar(&c.Epochs, "epochs", c.Epochs, "passes over the training items")
+	fs.IntVar(&c.Batch, "batch", c.Batch, "rows per training step")
+	fs.Float64Var(&c.LR, "lr", c.LR, "learning rate")
+	fs.IntVar(&c.Dim, "dim", c.Dim, "embedding dimension")
+	f.hidden = joinInts(c.Hidden)
+	fs.StringVar(&f.hidden, "hidden", f.hidden, "hidden layer widths, comma-separated; empty for a linear encoder")
+	fs.Uint64Var(&c.Seed, "seed", c.Seed, "random seed; the same seed on the same machine gives the same result")
+	fs.Float64Var(&c.Margin, "margin", 0, "margin of contrastive and triplet; 0 uses the loss's default")
+	fs.Float64Var(&c.Temperature, "temperature", 0, "temperature of ntxent and supcon; 0 uses the loss's default")
+	fs.StringVar(&c.Mining, "mining", "", "triplet mining: "+strings.Join(trainer.Minings, ", ")+"; empty uses the default")
+	fs.StringVar(&c.Optimizer, "optimizer", c.Optimizer, "optimiser: "+strings.Join(trainer.Optimizers, ", "))
+	fs.Float64Var(&c.Momentum, "momentum", c.Momentum, "SGD momentum")
+	fs.Float64Var(&c.WeightDecay, "weight-decay", c.WeightDecay, "weight decay (L2 for sgd and adam, decoupled for adamw)")
+	fs.StringVar(&c.Schedule, "schedule", c.Schedule, "learning-rate schedule: "+strings.Join(trainer.Schedules, ", "))
+	fs.IntVar(&c.Warmup, "warmup", c.Warmup, "epochs of linear learning-rate warmup")
+	fs.Float64Var(&c.Augment, "augment", c.Augment, "augmentation strength for --pairs augment, 0 to 1")
+	fs.StringVar(&f.out, "out", "out", "directory to write the results into")
+	fs.IntVar(&f.threads, "threads", 0, "goroutines per matrix product; 0 means one per CPU")
+	return f
+}
+
+func datasetNames() []string {
+	var names []string
+	for _, in := range sampledata.List() {
+		names = append(names, in.Name)
+	}
+	return names
+}
+
+func joinInts(xs []int) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = strconv.Itoa(x)
+	}
+	return strings.Join(s, ",")
+}
+
+// parseHidden reads "256,128" (spaces allowed; "" or "none" for no hidden
+// layers).
+func parseHidden(s string) ([]int, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || s == "none" {
+		return nil, nil
+	}
+	var out []int
+	for _, part := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(part))
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a comma-separated list of layer widths like 256,128", s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// runTrain is `explorer train`.
+func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("train", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors become one usage line, not a page of flags
+	f := newTrainFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, trainUsage)
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
+			return nil
+		}
+		return usagef("train: %v", err)
+	}
+	if fs.NArg() > 0 {
+		return usagef("train: unexpected argument %q", fs.Arg(0))
+	}
+	hidden, err := parseHidden(f.hidden)
+	if err != nil {
+		return usagef("train: --hidden: %v", err)
+	}
+	f.cfg.Hidden = hidden
+	if f.threads < 0 {
+		return usagef("train: --threads: must be >= 0, got %d", f.threads)
+	}
+	if f.out == "" {
+		return usagef("train: --out: must name a directory")
+	}
+	d, err := sampledata.Load(f.cfg.Dataset)
+	if errors.Is(err, sampledata.ErrUnknown) {
+		return usagef("train: --dataset: unknown dataset %q (bundled: %s)", f.cfg.Dataset, strings.Join(datasetNames(), ", "))
+	} else if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	r, err := trainer.New(f.cfg, d)
+	var fe *trainer.FieldError
+	if errors.As(err, &fe) {
+		return usagef("train: --%s: %s", strings.ReplaceAll(fe.Field, "_", "-"), fe.Msg)
+	} else if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	if err := os.MkdirAll(f.out, 0o755); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	if f.threads > 0 {
+		gemm.SetThreads(f.threads)
+	}
+
+	cfg := r.Config()
+	fmt.Fprintf(stderr, "training %s with %s pairs on %s (%d items, %d held out): %d epochs of batch %d, %s at lr %g\n",
+		cfg.Loss, cfg.Pairs, cfg.Dataset, d.Len(), len(d.Indices(dataset.Test)), cfg.Epochs, cfg.Batch, cfg.Optimizer, cfg.LR)
+	prog := newProgress(stderr, cfg.Epochs)
+	ch, unsubscribe := r.Subscribe(cfg.Epochs + 1) // room for every epoch: none dropped
+	defer unsubscribe()
+	runErr := make(chan error, 1)
+	go func() { runErr <- r.Run(ctx) }()
+
+	res := trainResult{Config: cfg}
+	var last *trainer.Epoch
+	for e := range ch {
+		prog.epoch(e)
+		res.add(e)
+		last = &e
+	}
+	prog.done()
+	err = <-runErr
+	if last == nil {
+		if err == nil {
+			err = errors.New("no epoch was published")
+		}
+		return fmt.Errorf("train: %w", err)
+	}
+	if werr := writeResults(f.out, d, res, *last); werr != nil {
+		return fmt.Errorf("train: %w", werr)
+	}
+	switch {
+	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
+		return fmt.Errorf("train: interrupted after epoch %d of %d; wrote what was trained to %s: %w", last.Epoch, cfg.Epochs, f.out, err)
+	case err != nil:
+		return fmt.Errorf("train: stopped after epoch %d of %d (results so far are in %s): %w", last.Epoch, cfg.Epochs, f.out, err)
+	}
+	m := last.Metrics
+	fmt.Fprintf(stdout, "kNN accuracy %.4f (raw inputs %.4f); wrote metrics.json, vectors.tsv, metadata.tsv and loss.png to %s\n",
+		m.KNNAccuracy, m.RawKNNAccuracy, f.out)
+	return nil
+}
+
+// epochRecord is one epoch in metrics.json: its number and its metrics.
+type epochRecord struct {
+	Epoch int `json:"epoch"`
+	trainer.Metrics
+}
+
+// trainResult is metrics.json: the resolved configuration, the raw-input
+// kNN baseline, the untrained encoder (epoch 0) and every trained epoch.
+type trainResult struct {
+	Config         trainer.Config `json:"config"`
+	RawKNNAccuracy float64        `json:"raw_knn_accuracy"`
+	Initial        *epochRecord   `json:"initial,omitempty"`
+	Epochs         []epochRecord  `json:"epochs"`
+}
+
+func (res *trainResult) add(e trainer.Epoch) {
+	rec := epochRecord{Epoch: e.Epoch, Metrics: e.Metrics}
+	res.RawKNNAccuracy = e.Metrics.RawKNNAccuracy
+	if e.Epoch == 0 {
+		res.Initial = &rec
+		return
+	}
+	res.Epochs = append(res.Epochs, rec)
+}
+
+// progress reports epochs on stderr: a bar redrawn in place on a terminal,
+// plain lines otherwise.
+type progress struct {
+	w     io.Writer
+	total int
+	tty   bool
+	drawn bool
+}
+
+func newProgress(w io.Writer, total int) *progress {
+	p := &progress{w: w, total: total}
+	if f, ok := w.(*os.File); ok {
+		p.tty = term.IsTerminal(int(f.Fd()))
+	}
+	return p
+}
+
+func (p *progress) epoch(e trainer.Epoch) {
+	m := e.Metrics
+	alarm := ""
+	if m.Collapsed {
+		alarm = "  COLLAPSED"
+	}
+	if !p.tty {
+		fmt.Fprintf(p.w, "epoch %d/%d  loss %.4f  knn %.4f  raw %.4f  align %.3f  unif %.3f  %.2fs%s\n",
+			e.Epoch, p.total, m.Loss, m.KNNAccuracy, m.RawKNNAccuracy, m.Alignment, m.Uniformity, m.Seconds, alarm)
+		return
+	}
+	const width = 24
+	filled := e.Epoch * width / max(p.total, 1)
+	bar := strings.Repeat("█", filled) + strings.Repeat("·", width-filled)
+	fmt.Fprintf(p.w, "\r\x1b[Kepoch %*d/%d %s  loss %.4f  kNN %.4f (raw %.4f)%s",
+		len(strconv.Itoa(p.total)), e.Epoch, p.total, bar, m.Loss, m.KNNAccuracy, m.RawKNNAccuracy, alarm)
+	p.drawn = true
+}
+
+func (p *progress) done() {
+	if p.drawn {
+		fmt.Fprintln(p.w)
+	}
+}
+
+// writeResults writes the four result files into dir, each atomically.
+func writeResults(dir string, d *dataset.Dataset, res trainResult, last trainer.Epoch) error {
+	files := []struct {
+		name  string
+		write func(w io.Writer) error
+	}{
+		{"metrics.json", func(w io.Writer) error {
+			enc := json.NewEncoder(w)
+			enc.SetIndent("", "  ")
+			return enc.Encode(res)
+		}},
+		{"vectors.tsv", func(w io.Writer) error { return writeVectors(w, last.Embeddings, last.Dim) }},
+		{"metadata.tsv", func(w io.Writer) error { return writeMetadata(w, d) }},
+		{"loss.png", func(w io.Writer) error { return writeLossPlot(w, res) }},
+	}
+	for _, f := range files {
+		if err := writeFileAtomic(filepath.Join(dir, f.name), f.write); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeFileAtomic writes path through a temporary file in the same
+// directory, renamed over path only once complete and synced, so a crash
+// leaves either the old file or the new one, never half of one.
+func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	bw := bufio.NewWriterSize(tmp, 1<<16)
+	if err := write(bw); err != nil {
+		return fmt.Errorf("writing %s: %w", filepath.Base(path), err)
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// writeVectors writes one embedding per line, values tab-separated, in the
+// Embedding Projector's TSV format (no header).
+func writeVectors(w io.Writer, emb []float32, dim int) error {
+	buf := make([]byte, 0, 16*dim)
+	for r := 0; r*dim < len(emb); r++ {
+		buf = buf[:0]
+		for j, v := range emb[r*dim : (r+1)*dim] {
+			if j > 0 {
+				buf = append(buf, '\t')
+			}
+			buf = strconv.AppendFloat(buf, float64(v), 'g', -1, 32)
+		}
+		buf = append(buf, '\n')
+		if _, err := w.Write(buf); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeMetadata writes the header "label\tsplit" and one row per item: its
+// class name (empty when unlabelled) and "train" or "test".
+func writeMetadata(w io.Writer, d *dataset.Dataset) error {
+	clean := strings.NewReplacer("\t", " ", "\n", " ", "\r", " ")
+	if _, err := io.WriteString(w, "label\tsplit\n"); err != nil {
+		return err
+	}
+	for i := range d.Len() {
+		label := ""
+		if l := d.Labels[i]; l != dataset.NoLabel {
+			label = clean.Replace(d.ClassNames[l])
+		}
+		if _, err := fmt.Fprintf(w, "%s\t%s\n", label, d.Splits[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeLossPlot draws two stacked panels as PNG: the training loss per epoch
+// above, held-out kNN accuracy with the raw-input baseline dashed below.
+func writeLossPlot(w io.Writer, res trainResult) error {
+	var eps []epochRecord
+	if res.Initial != nil {
+		eps = append(eps, *res.Initial)
+	}
+	eps = append(eps, res.Epochs...)
+	lossXY := make(plotter.XYs, len(eps))
+	knnXY := make(plotter.XYs, len(eps))
+	for i, e := range eps {
+		lossXY[i] = plotter.XY{X: float64(e.Epoch), Y: e.Loss}
+		knnXY[i] = plotter.XY{X: float64(e.Epoch), Y: e.KNNAccuracy}
+	}
+	first, last := float64(eps[0].Epoch), float64(eps[len(eps)-1].Epoch)
+
+	top := plot.New()
+	top.Title.Text = fmt.Sprintf("%s loss on %s (%s pairs)", res.Config.Loss, res.Config.Dataset, res.Config.Pairs)
+	top.X.Label.Text = "epoch"
+	top.Y.Label.Text = "training loss"
+	top.Add(plotter.NewGrid())
+	lossLine, lossPts, err := plotter.NewLinePoints(lossXY)
+	if err != nil {
+		return err
+	}
+	lossLine.Color = color.RGBA{R: 31, G: 119, B: 180, A: 255}
+	lossPts.Color = lossLine.Color
+	top.Add(lossLine, lossPts)
+
+	bottom := plot.New()
+	bottom.Title.Text = "held-out kNN accuracy (k=5, cosine)"
+	bottom.X.Label.Text = "epoch"
+	bottom.Y.Label.Text = "accuracy"
+	bottom.Add(plotter.NewGrid())
+	knnLine, knnPts, err := plotter.NewLinePoints(knnXY)
+	if err != nil {
+		return err
+	}
+	knnLine.Color = color.RGBA{R: 214, G: 39, B: 40, A: 255}
+	knnPts.Color = knnLine.Color
+	raw, err := plotter.NewLine(plotter.XYs{{X: first, Y: res.RawKNNAccuracy}, {X: max(last, first+1), Y: res.RawKNNAccuracy}})
+	if err != nil {
+		return err
+	}
+	raw.Color = color.Gray{Y: 90}
+	raw.Dashes = []vg.Length{vg.Points(6), vg.Points(4)}
+	bottom.Add(knnLine, knnPts, raw)
+	bottom.Legend.Add("encoder", knnLine, knnPts)
+	bottom.Legend.Add("raw inputs", raw)
+	bottom.Legend.Top = false
+	bottom.Legend.Left = false
+	bottom.Legend.XOffs = -vg.Points(8)
+
+	img := vgimg.New(7*vg.Inch, 7*vg.Inch)
+	dc := draw.New(img)
+	tiles := draw.Tiles{Rows: 2, Cols: 1, PadTop: vg.Points(6), PadBottom: vg.Points(6),
+		PadLeft: vg.Points(6), PadRight: vg.Points(12), PadY: vg.Points(18)}
+	canvases := plot.Align([][]*plot.Plot{{top}, {bottom}}, tiles, dc)
+	top.Draw(canvases[0][0])
+	bottom.Draw(canvases[1][0])
+	_, err = vgimg.PngCanvas{Canvas: img}.WriteTo(w)
+	return err
+}

@@ -1,0 +1,139 @@
+package trainer
+
+import (
+	"errors"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/contrastive-explorer/explorer/trainer/dataset"
+)
+
+func TestConfigValidate(t *testing.T) {
+	d := blobs(100, 4, 3, 1) // 80 training items
+	unlabelled := blobs(100, 4, 3, 1)
+	for i := range unlabelled.Labels {
+		unlabelled.Labels[i] = dataset.NoLabel
+	}
+	oneClass := blobs(100, 4, 1, 1)
+	sparse := &dataset.Dataset{
+		Name: "sparse", Kind: dataset.Interactions, Dim: 2,
+		Labels: []int32{dataset.NoLabel, dataset.NoLabel}, Splits: []dataset.Split{dataset.Train, dataset.Train},
+		Sparse: &dataset.CSR{Cols: 2, Indptr: []int{0, 1, 2}, Indices: []int32{0, 1}, Values: []float32{1, 1}},
+		Users:  [][]int32{{0, 1}}, HeldOut: []int32{dataset.NoLabel},
+	}
+	if err := sparse.Validate(); err != nil {
+		t.Fatalf("test dataset: %v", err)
+	}
+
+	tests := []struct {
+		name  string
+		edit  func(c *Config)
+		data  *dataset.Dataset
+		field string // "" = valid
+	}{
+		{"default", func(c *Config) {}, nil, ""},
+		{"every loss", func(c *Config) { c.Loss = "triplet"; c.Mining = "hard" }, nil, ""},
+		{"augment on unlabelled", func(c *Config) { c.Pairs = "augment"; c.Batch = 16 }, unlabelled, ""},
+		{"full batch", func(c *Config) { c.Batch = 80 }, nil, ""},
+		{"sgd cosine warmup", func(c *Config) { c.Optimizer = "sgd"; c.Schedule = "cosine"; c.Warmup = 2 }, nil, ""},
+		{"no hidden layers", func(c *Config) { c.Hidden = nil }, nil, ""},
+
+		{"nil dataset", func(c *Config) {}, (*dataset.Dataset)(nil), "dataset"},
+		{"other dataset", func(c *Config) { c.Dataset = "fashion" }, nil, "dataset"},
+		{"sparse dataset", func(c *Config) { c.Pairs = "augment"; c.Batch = 2 }, sparse, "dataset"},
+		{"unknown loss", func(c *Config) { c.Loss = "hinge" }, nil, "loss"},
+		{"unknown pairs", func(c *Config) { c.Pairs = "random" }, nil, "pairs"},
+		{"zero epochs", func(c *Config) { c.Epochs = 0 }, nil, "epochs"},
+		{"too many epochs", func(c *Config) { c.Epochs = 1001 }, nil, "epochs"},
+		{"batch 1", func(c *Config) { c.Batch = 1 }, nil, "batch"},
+		{"batch above data", func(c *Config) { c.Batch = 81 }, nil, "batch"},
+		{"lr zero", func(c *Config) { c.LR = 0 }, nil, "lr"},
+		{"lr negative", func(c *Config) { c.LR = -1e-3 }, nil, "lr"},
+		{"lr ten", func(c *Config) { c.LR = 10 }, nil, "lr"},
+		{"lr NaN", func(c *Config) { c.LR = math.NaN() }, nil, "lr"},
+		{"lr Inf", func(c *Config) { c.LR = math.Inf(1) }, nil, "lr"},
+		{"dim 1", func(c *Config) { c.Dim = 1 }, nil, "dim"},
+		{"dim 129", func(c *Config) { c.Dim = 129 }, nil, "dim"},
+		{"hidden zero", func(c *Config) { c.Hidden = []int{256, 0} }, nil, "hidden"},
+		{"hidden too wide", func(c *Config) { c.Hidden = []int{4097} }, nil, "hidden"},
+		{"hidden too deep", func(c *Config) { c.Hidden = []int{8, 8, 8, 8, 8} }, nil, "hidden"},
+		{"temperature negative", func(c *Config) { c.Temperature = -0.1 }, nil, "temperature"},
+		{"temperature NaN", func(c *Config) { c.Temperature = math.NaN() }, nil, "temperature"},
+		{"temperature tiny", func(c *Config) { c.Temperature = 0.001 }, nil, "temperature"},
+		{"margin negative", func(c *Config) { c.Loss = "triplet"; c.Margin = -1 }, nil, "margin"},
+		{"margin too large", func(c *Config) { c.Loss = "contrastive"; c.Margin = 3 }, nil, "margin"},
+		{"margin Inf", func(c *Config) { c.Loss = "contrastive"; c.Margin = math.Inf(1) }, nil, "margin"},
+		{"unknown mining", func(c *Config) { c.Loss = "triplet"; c.Mining = "easy" }, nil, "mining"},
+		{"unknown optimizer", func(c *Config) { c.Optimizer = "rmsprop" }, nil, "optimizer"},
+		{"momentum 1", func(c *Config) { c.Momentum = 1 }, nil, "momentum"},
+		{"weight decay negative", func(c *Config) { c.WeightDecay = -0.1 }, nil, "weight_decay"},
+		{"unknown schedule", func(c *Config) { c.Schedule = "step" }, nil, "schedule"},
+		{"warmup beyond epochs", func(c *Config) { c.Warmup = 21 }, nil, "warmup"},
+		{"augment above 1", func(c *Config) { c.Augment = 1.5 }, nil, "augment"},
+		{"augment NaN", func(c *Config) { c.Augment = math.NaN() }, nil, "augment"},
+		{"labels on unlabelled", func(c *Config) { c.Batch = 16 }, unlabelled, "pairs"},
+		{"labels with one class", func(c *Config) { c.Batch = 16 }, oneClass, "pairs"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := DefaultConfig()
+			c.Batch = 32
+			tt.edit(&c)
+			data := d
+			if tt.data != nil {
+				data = tt.data
+			}
+			if tt.name == "nil dataset" {
+				data = nil
+			}
+			err := c.Validate(data)
+			if tt.field == "" {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				if _, err := New(c, data); err != nil {
+					t.Fatalf("New: %v", err)
+				}
+				return
+			}
+			var fe *FieldError
+			if !errors.As(err, &fe) {
+				t.Fatalf("Validate = %v, want a *FieldError for %s", err, tt.field)
+			}
+			if fe.Field != tt.field {
+				t.Fatalf("Validate names field %q (%v), want %q", fe.Field, err, tt.field)
+			}
+			if !strings.HasPrefix(err.Error(), tt.field+": ") || fe.Msg == "" {
+				t.Errorf("Error() = %q, want %q and a message", err.Error(), tt.field+": …")
+			}
+			if _, err := New(c, data); !errors.As(err, &fe) {
+				t.Errorf("New accepted a config Validate rejects: %v", err)
+			}
+		})
+	}
+}
+
+// TestNewResolvesDefaults: New fills in the dataset name and the loss's
+// defaults, and Config returns a copy.
+func TestNewResolvesDefaults(t *testing.T) {
+	d := blobs(100, 4, 3, 1)
+	cfg := DefaultConfig()
+	cfg.Batch, cfg.Loss = 16, "triplet"
+	r, err := New(cfg, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := r.Config()
+	want := DefaultLossConfig("triplet")
+	if got.Dataset != "blobs" || got.Margin != want.Margin || got.Mining != want.Mining {
+		t.Errorf("resolved config: dataset %q margin %v mining %q; want blobs, %v, %q", got.Dataset, got.Margin, got.Mining, want.Margin, want.Mining)
+	}
+	got.Hidden[0] = 1
+	if r.Config().Hidden[0] != 256 {
+		t.Error("Config shares its Hidden slice with the run")
+	}
+	if r.Dataset() != d || r.State() != Queued {
+		t.Errorf("Dataset %p (want %p), State %v (want queued)", r.Dataset(), d, r.State())
+	}
+}

@@ -1,0 +1,135 @@
+package gemm
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"testing"
+)
+
+// benchShapes are the trainer's products (MLP 784-256-128-32 at batch 256,
+// its similarity matrices and kNN scoring).
+var benchShapes = []struct {
+	name           string
+	transA, transB bool
+	m, n, k        int
+}{
+	{"fwd1_XWt_256x256x784", false, true, 256, 256, 784},
+	{"fwd1_XW_256x256x784", false, false, 256, 256, 784},
+	{"fwd2_256x128x256", false, true, 256, 128, 256},
+	{"fwd3_256x32x128", false, true, 256, 32, 128},
+	{"dW1_XtdY_784x256x256", true, false, 784, 256, 256},
+	{"dX1_dYWt_256x784x256", false, true, 256, 784, 256},
+	{"dX2_dYW_256x256x128", false, false, 256, 256, 128},
+	{"sim_ZZt_256x256x32", false, true, 256, 256, 32},
+	{"sim_ZZt_512x512x32", false, true, 512, 512, 32},
+	{"knn_2000x10000x32", false, true, 2000, 10000, 32},
+}
+
+// BenchmarkSgemm reports GFLOP/s (2·m·n·k per call) for the assembly kernel
+// on one thread and on all threads, and for the pure-Go kernel on one thread.
+func BenchmarkSgemm(b *testing.B) {
+	defer SetThreads(0)
+	modes := []struct {
+		name    string
+		asm     bool
+		threads int
+	}{
+		{"asm/threads=1", true, 1},
+		{fmt.Sprintf("asm/threads=%d", runtime.GOMAXPROCS(0)), true, 0},
+		{"go/threads=1", false, 1},
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, s := range benchShapes {
+		ar, ac := s.m, s.k
+		if s.transA {
+			ar, ac = s.k, s.m
+		}
+		br, bc := s.k, s.n
+		if s.transB {
+			br, bc = s.n, s.k
+		}
+		a, bm := randSlice(rng, ar*ac), randSlice(rng, br*bc)
+		c := make([]float32, s.m*s.n)
+		for _, md := range modes {
+			if md.asm && !hasAsm {
+				continue
+			}
+			b.Run(s.name+"/"+md.name, func(b *testing.B) {
+				SetThreads(md.threads)
+				b.ReportAllocs()
+				for range 3 { // warm the packing buffers of caller and workers
+					sgemm(md.asm, s.transA, s.transB, s.m, s.n, s.k, 1, a, ac, bm, bc, 0, c, s.n)
+				}
+				for b.Loop() {
+					sgemm(md.asm, s.transA, s.transB, s.m, s.n, s.k, 1, a, ac, bm, bc, 0, c, s.n)
+				}
+				flops := 2 * float64(s.m) * float64(s.n) * float64(s.k) * float64(b.N)
+				b.ReportMetric(flops/float64(b.Elapsed().Nanoseconds()), "GFLOP/s")
+			})
+		}
+	}
+}
+
+// BenchmarkCrossover times products around parMinWork split into 1 and 2
+// parts (whatever the threshold says), to place the single-thread switch.
+func BenchmarkCrossover(b *testing.B) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	for _, s := range [][3]int{{256, 32, 128}, {256, 64, 128}, {128, 128, 128}, {256, 128, 128}, {256, 256, 64}, {256, 256, 128}, {256, 256, 256}} {
+		m, n, k := s[0], s[1], s[2]
+		a, bm, c := randSlice(rng, m*k), randSlice(rng, k*n), make([]float32, m*n)
+		for _, parts := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%dx%dx%d/parts=%d", m, n, k, parts), func(b *testing.B) {
+				p := problem{asm: hasAsm, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: bm, ldb: n, c: c, ldc: n}
+				for b.Loop() {
+					runParts(&p, parts)
+				}
+				b.ReportMetric(2*float64(m*n*k)*float64(b.N)/float64(b.Elapsed().Nanoseconds()), "GFLOP/s")
+			})
+		}
+	}
+}
+
+// BenchmarkKernel times the micro-kernel alone on L1-resident panels: the
+// ceiling for the whole GEMM on one core.
+func BenchmarkKernel(b *testing.B) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	const k = 256
+	a, bp, c := randSlice(rng, k*mr), randSlice(rng, k*nr), make([]float32, mr*nr)
+	for _, asm := range kernels() {
+		kern := kernel(kernelGo)
+		if asm {
+			kern = kernelAsm
+		}
+		b.Run(kernelName(asm), func(b *testing.B) {
+			for b.Loop() {
+				kern(k, a, bp, c, nr, 1, 1, mr)
+			}
+			b.ReportMetric(2*mr*nr*k*float64(b.N)/float64(b.Elapsed().Nanoseconds()), "GFLOP/s")
+		})
+	}
+}
+
+// BenchmarkPeak measures the machine's AVX2 FMA throughput (no memory
+// traffic) on one goroutine and on GOMAXPROCS goroutines, the "peak" that
+// BenchmarkSgemm figures are a fraction of. On a shared machine it also
+// shows how much of the cores other work left to the run.
+func BenchmarkPeak(b *testing.B) {
+	if !hasAsm {
+		b.Skip("no AVX2/FMA")
+	}
+	const iters = 1 << 16
+	for _, threads := range []int{1, runtime.GOMAXPROCS(0)} {
+		b.Run(fmt.Sprintf("threads=%d", threads), func(b *testing.B) {
+			var wg sync.WaitGroup
+			for b.Loop() {
+				for range threads {
+					wg.Go(func() { fmaPeak(iters) })
+				}
+				wg.Wait()
+			}
+			b.ReportMetric(192*iters*float64(threads)*float64(b.N)/float64(b.Elapsed().Nanoseconds()), "GFLOP/s")
+		})
+	}
+}

@@ -1,0 +1,217 @@
+package gemm
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// parMinWork is the smallest m·n·k a goroutine is given when a product is
+// split: below it, waking a worker (several µs on a VM) costs more than it
+// saves. BenchmarkCrossover on the 2-core AVX2 machine: 256×64×128 (2 M)
+// gains from two goroutines in the best case and breaks even on a busy
+// machine; 256×32×128 (1 M) runs on one.
+const parMinWork = 1 << 20
+
+// threadLimit is the value given to SetThreads; 0 means runtime.GOMAXPROCS.
+var threadLimit atomic.Int64
+
+// SetThreads limits Sgemm to at most n goroutines per call (n <= 0 restores
+// the default, runtime.GOMAXPROCS(0)). The effective count never exceeds
+// GOMAXPROCS. Idle workers beyond the new limit are stopped, so
+// SetThreads(1) leaves no gemm goroutines running; a worker busy with a task
+// stops when it is done, and SetThreads waits for it. It is safe to call
+// concurrently with Sgemm; calls already running keep their split.
+func SetThreads(n int) {
+	threadLimit.Store(int64(max(n, 0)))
+	workers.shrink(Threads() - 1)
+}
+
+// Threads reports how many goroutines a large Sgemm call may use: the
+// SetThreads limit capped by runtime.GOMAXPROCS(0).
+func Threads() int {
+	t := runtime.GOMAXPROCS(0)
+	if l := int(threadLimit.Load()); l > 0 && l < t {
+		t = l
+	}
+	return t
+}
+
+// task is one part of a split call. state arbitrates who runs it: the
+// worker that receives it or, if no worker has started it by the time the
+// caller has finished its own part, the caller. So a caller never waits on
+// a part queued behind another caller's work.
+type task struct {
+	problem
+	state atomic.Int32 // 0 pending, 1 taken
+	wg    *sync.WaitGroup
+}
+
+// call is the per-call state; calls are recycled through freeCalls so warm
+// Sgemm calls allocate nothing.
+type call struct {
+	buf   buffers
+	wg    sync.WaitGroup
+	tasks []task
+}
+
+// freeCalls holds idle calls. A buffered channel rather than sync.Pool: its
+// contents survive garbage collection, so a warm caller never repacks into
+// fresh memory. Callers beyond its capacity allocate and drop their call.
+var freeCalls = make(chan *call, 16)
+
+func getCall() *call {
+	select {
+	case c := <-freeCalls:
+		return c
+	default:
+		return new(call)
+	}
+}
+
+func putCall(c *call) {
+	select {
+	case freeCalls <- c:
+	default:
+	}
+}
+
+// pool is the set of persistent worker goroutines. They block on jobs (or
+// quit) and never spin, since the machine's cores are shared.
+type pool struct {
+	mu   sync.Mutex
+	n    atomic.Int64 // running workers
+	jobs chan *task
+	quit chan struct{}
+}
+
+var workers = pool{
+	jobs: make(chan *task, 64),
+	quit: make(chan struct{}),
+}
+
+// ensure starts workers until at least n are running.
+func (p *pool) ensure(n int) {
+	if int(p.n.Load()) >= n {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for int(p.n.Load()) < n {
+		p.n.Add(1)
+		go p.work()
+	}
+}
+
+// shrink stops workers until at most n are running. A worker busy with a
+// task stops after finishing it.
+func (p *pool) shrink(n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for int(p.n.Load()) > max(n, 0) {
+		p.quit <- struct{}{}
+		p.n.Add(-1)
+	}
+}
+
+// work is a worker's loop; its owner is the pool and its stop path is quit.
+func (p *pool) work() {
+	var w buffers
+	for {
+		select {
+		case t := <-p.jobs:
+			if t.state.CompareAndSwap(0, 1) {
+				t.serial(&w)
+				t.wg.Done()
+			}
+		case <-p.quit:
+			return
+		}
+	}
+}
+
+// run computes p, split between goroutines when it is large enough.
+func run(p *problem) {
+	runParts(p, plan(p))
+}
+
+// plan returns how many goroutines p is worth.
+func plan(p *problem) int {
+	work := p.m * p.n * p.k
+	if work < 2*parMinWork {
+		return 1
+	}
+	return min(Threads(), work/parMinWork)
+}
+
+// runParts computes p in at most parts pieces: the caller computes the first
+// and the workers the others.
+func runParts(p *problem, parts int) {
+	// Split the larger of m and n: each part repacks the other operand in
+	// full, so this keeps the duplicated packing the smaller one.
+	alongM := p.m >= p.n
+	units := (p.n + nr - 1) / nr
+	if alongM {
+		units = (p.m + mr - 1) / mr
+	}
+	parts = min(parts, units)
+
+	c := getCall()
+	defer putCall(c)
+	if parts <= 1 {
+		p.serial(&c.buf)
+		return
+	}
+	if len(c.tasks) < parts {
+		c.tasks = make([]task, parts)
+	}
+	workers.ensure(parts - 1)
+	c.wg.Add(parts - 1)
+	for i := range parts {
+		t := &c.tasks[i]
+		t.problem = p.part(alongM, i*units/parts, (i+1)*units/parts)
+		t.wg = &c.wg
+		if i == 0 {
+			continue
+		}
+		t.state.Store(0)
+		select {
+		case workers.jobs <- t:
+		default: // queue full: the caller runs it below
+		}
+	}
+	c.tasks[0].serial(&c.buf)
+	for i := 1; i < parts; i++ {
+		if t := &c.tasks[i]; t.state.CompareAndSwap(0, 1) {
+			t.serial(&c.buf)
+			c.wg.Done()
+		}
+	}
+	c.wg.Wait()
+}
+
+// part returns the sub-problem for units [u0, u1) of mr rows (alongM) or nr
+// columns of C.
+func (p *problem) part(alongM bool, u0, u1 int) problem {
+	q := *p
+	if alongM {
+		i0, i1 := u0*mr, min(u1*mr, p.m)
+		q.m = i1 - i0
+		q.c = p.c[i0*p.ldc:]
+		if p.transA {
+			q.a = p.a[i0:]
+		} else {
+			q.a = p.a[i0*p.lda:]
+		}
+		return q
+	}
+	j0, j1 := u0*nr, min(u1*nr, p.n)
+	q.n = j1 - j0
+	q.c = p.c[j0:]
+	if p.transB {
+		q.b = p.b[j0*p.ldb:]
+	} else {
+		q.b = p.b[j0:]
+	}
+	return q
+}

@@ -1,0 +1,348 @@
+package trainer
+
+import (
+	"math"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/contrastive-explorer/explorer/trainer/dataset"
+	"github.com/contrastive-explorer/explorer/trainer/gemm"
+)
+
+// Metrics describes the encoder after one epoch. Loss and Seconds are about
+// the epoch's training steps; everything else is measured after them, on the
+// encoder as it then is, and is not included in Seconds.
+type Metrics struct {
+	// Loss is the mean training loss over the epoch's steps. For epoch 0 it
+	// is the mean loss of the untrained encoder over one epoch's worth of
+	// batches, computed without updating anything.
+	Loss float64 `json:"loss"`
+
+	// KNNAccuracy is the fraction of labelled held-out items whose label is
+	// the majority label of their 5 nearest training items by cosine
+	// similarity of embeddings (ties: the class of the nearest tied
+	// neighbour). RawKNNAccuracy is the same on the raw input features, the
+	// baseline an encoder should beat; it does not change between epochs.
+	// Both are 0 when HasKNN is false: the dataset has no labelled held-out
+	// or training items.
+	KNNAccuracy    float64 `json:"knn_accuracy"`
+	RawKNNAccuracy float64 `json:"raw_knn_accuracy"`
+	HasKNN         bool    `json:"has_knn"`
+
+	// Alignment is E‖f(x)−f(y)‖² over positive pairs of the probe batch and
+	// Uniformity is log E exp(−2‖f(x)−f(y)‖²) over all its pairs (Wang &
+	// Isola 2020, α = 2, t = 2). Lower is better for both; uniformity of
+	// points spread evenly on the sphere approaches −4 in high dimensions,
+	// and a collapsed encoder scores 0 on both.
+	Alignment  float64 `json:"alignment"`
+	Uniformity float64 `json:"uniformity"`
+
+	// PosDistance and NegDistance are the mean Euclidean distances of the
+	// probe's positive and negative pairs, and PosHist and NegHist count
+	// them in HistBins equal bins over [0, 2] (the diameter of the unit
+	// sphere).
+	PosDistance float64 `json:"pos_distance"`
+	NegDistance float64 `json:"neg_distance"`
+	PosHist     []int   `json:"pos_hist"`
+	NegHist     []int   `json:"neg_hist"`
+
+	// EffectiveRank is exp of the entropy of the normalised eigenvalues of
+	// the covariance of all items' embeddings (Roy & Vetterli 2007): 1 when
+	// they lie on a line, D when they fill every direction equally. MeanStd
+	// is the mean over dimensions of the embeddings' standard deviation.
+	// Collapsed is true when EffectiveRank < CollapseRank or
+	// MeanStd < CollapseStd: the encoder maps (nearly) everything to one
+	// point or one line, and the loss can no longer tell items apart.
+	EffectiveRank float64 `json:"effective_rank"`
+	MeanStd       float64 `json:"mean_std"`
+	Collapsed     bool    `json:"collapsed"`
+
+	// Seconds is the wall time of the epoch's training steps only (0 for
+	// epoch 0); Steps is their number and LR the learning rate of the last.
+	Seconds float64 `json:"seconds"`
+	Steps   int     `json:"steps"`
+	LR      float64 `json:"lr"`
+}
+
+// The collapse alarm's thresholds. An effective rank under 1.5 means one
+// direction holds most of the variance; a mean per-dimension standard
+// deviation under 1e-3 means the unit-norm embeddings all sit within about
+// a thousandth of the sphere's radius of one point (spread-out embeddings in
+// D dimensions have a standard deviation near 1/sqrt(D) per dimension).
+const (
+	CollapseRank = 1.5
+	CollapseStd  = 1e-3
+)
+
+// HistBins is the number of bins of Metrics.PosHist and NegHist.
+const HistBins = 40
+
+// knnK is the number of neighbours of the kNN classifier.
+const knnK = 5
+
+// knnChunk is how many held-out rows are scored against all training rows
+// at once, bounding the score matrix at knnChunk×ntrain.
+const knnChunk = 256
+
+// evaluator computes the per-epoch metrics of one run on one dataset.
+type evaluator struct {
+	d          *dataset.Dataset
+	train      []int // training indices with a label
+	test       []int // held-out indices with a label
+	classes    int
+	trainEmb   []float32 // ntrain×D scratch
+	testEmb    []float32 // ntest×D scratch
+	scores     []float32 // knnChunk×ntrain scratch
+	votes      []int
+	rawKNN     float64
+	rawDone    bool
+	probeGram  []float32
+	probeDists []float32
+}
+
+func newEvaluator(d *dataset.Dataset) *evaluator {
+	e := &evaluator{d: d, classes: len(d.ClassNames), votes: make([]int, len(d.ClassNames))}
+	for i, s := range d.Splits {
+		if d.Labels[i] == dataset.NoLabel {
+			continue
+		}
+		if s == dataset.Train {
+			e.train = append(e.train, i)
+		} else {
+			e.test = append(e.test, i)
+		}
+	}
+	return e
+}
+
+func (e *evaluator) hasKNN() bool { return len(e.train) > 0 && len(e.test) > 0 }
+
+// rawAccuracy returns the kNN accuracy on raw input features, computing it
+// on first use: rows are L2-normalised copies so that the dot product is the
+// cosine similarity.
+func (e *evaluator) rawAccuracy() float64 {
+	if e.rawDone || !e.hasKNN() {
+		return e.rawKNN
+	}
+	dim := e.d.Dim
+	gather := func(idx []int) []float32 {
+		out := make([]float32, len(idx)*dim)
+		for r, i := range idx {
+			copy(out[r*dim:(r+1)*dim], e.d.Row(i))
+		}
+		unitRows(out, len(idx), dim)
+		return out
+	}
+	e.rawKNN = e.knn(gather(e.train), gather(e.test), dim)
+	e.rawDone = true
+	return e.rawKNN
+}
+
+// unitRows scales each row of the n×d matrix x to unit length (all-zero
+// rows stay zero).
+func unitRows(x []float32, n, d int) {
+	for r := 0; r < n; r++ {
+		row := x[r*d : (r+1)*d]
+		var ss float64
+		for _, v := range row {
+			ss += float64(v) * float64(v)
+		}
+		if ss == 0 {
+			continue
+		}
+		inv := float32(1 / math.Sqrt(ss))
+		for j := range row {
+			row[j] *= inv
+		}
+	}
+}
+
+// embeddingKNN returns the kNN accuracy of the held-out items using the
+// embeddings emb (n×d for all items, dataset order).
+func (e *evaluator) embeddingKNN(emb []float32, d int) float64 {
+	if !e.hasKNN() {
+		return 0
+	}
+	e.trainEmb = gatherRows(e.trainEmb, emb, e.train, d)
+	e.testEmb = gatherRows(e.testEmb, emb, e.test, d)
+	return e.knn(e.trainEmb, e.testEmb, d)
+}
+
+func gatherRows(dst, src []float32, idx []int, d int) []float32 {
+	if cap(dst) < len(idx)*d {
+		dst = make([]float32, len(idx)*d)
+	}
+	dst = dst[:len(idx)*d]
+	for r, i := range idx {
+		copy(dst[r*d:(r+1)*d], src[i*d:(i+1)*d])
+	}
+	return dst
+}
+
+// knn classifies each row of test (unit rows, ntest×d) by majority vote of
+// its knnK most similar rows of train (ntrain×d) and returns the fraction
+// classified correctly. Among equal similarities the lower training index
+// ranks first; among classes with equal votes, the one holding the best
+// ranked neighbour wins.
+func (e *evaluator) knn(train, test []float32, d int) float64 {
+	ntrain, ntest := len(e.train), len(e.test)
+	if cap(e.scores) < knnChunk*ntrain {
+		e.scores = make([]float32, knnChunk*ntrain)
+	}
+	k := min(knnK, ntrain)
+	var best [knnK]int
+	var bestScore [knnK]float32
+	correct := 0
+	for start := 0; start < ntest; start += knnChunk {
+		rows := min(knnChunk, ntest-start)
+		s := e.scores[:rows*ntrain]
+		gemm.Sgemm(false, true, rows, ntrain, d, 1, test[start*d:(start+rows)*d], d, train, d, 0, s, ntrain)
+		for r := 0; r < rows; r++ {
+			row := s[r*ntrain : (r+1)*ntrain]
+			n := 0
+			for j, v := range row {
+				if n == k && v <= bestScore[k-1] {
+					continue
+				}
+				// Insert j, keeping best sorted by score, earlier index first on ties.
+				pos := min(n, k-1)
+				for pos > 0 && bestScore[pos-1] < v {
+					best[pos], bestScore[pos] = best[pos-1], bestScore[pos-1]
+					pos--
+				}
+				best[pos], bestScore[pos] = j, v
+				if n < k {
+					n++
+				}
+			}
+			if e.vote(best[:n]) == e.d.Labels[e.test[start+r]] {
+				correct++
+			}
+		}
+	}
+	return float64(correct) / float64(ntest)
+}
+
+// vote returns the majority label of the neighbours (training positions,
+// best first); ties go to the class of the best ranked tied neighbour.
+func (e *evaluator) vote(neighbours []int) int32 {
+	clear(e.votes)
+	for _, j := range neighbours {
+		e.votes[e.d.Labels[e.train[j]]]++
+	}
+	top := -1
+	var label int32
+	for _, j := range neighbours {
+		l := e.d.Labels[e.train[j]]
+		if e.votes[l] > top {
+			top, label = e.votes[l], l
+		}
+	}
+	return label
+}
+
+// probeMetrics fills the alignment, uniformity and distance fields of m from
+// the embeddings z (rows×d) of the probe batch with the given groups.
+func (e *evaluator) probeMetrics(m *Metrics, z []float32, rows, d int, groups []int32) {
+	if cap(e.probeGram) < rows*rows {
+		e.probeGram = make([]float32, rows*rows)
+	}
+	g := e.probeGram[:rows*rows]
+	gemm.Sgemm(false, true, rows, rows, d, 1, z, d, z, d, 0, g, rows)
+	m.PosHist = make([]int, HistBins)
+	m.NegHist = make([]int, HistBins)
+	var posSum, posSq, negSum, allExp float64
+	var npos, nneg int
+	for i := 0; i < rows; i++ {
+		for j := i + 1; j < rows; j++ {
+			// ‖zi − zj‖² from the Gram matrix, clamped against rounding.
+			sq := max(float64(g[i*rows+i]+g[j*rows+j]-2*g[i*rows+j]), 0)
+			dist := math.Sqrt(sq)
+			bin := min(int(dist/2*HistBins), HistBins-1)
+			allExp += math.Exp(-2 * sq)
+			if groups[i] == groups[j] {
+				npos++
+				posSum += dist
+				posSq += sq
+				m.PosHist[bin]++
+			} else {
+				nneg++
+				negSum += dist
+				m.NegHist[bin]++
+			}
+		}
+	}
+	if npos > 0 {
+		m.Alignment = posSq / float64(npos)
+		m.PosDistance = posSum / float64(npos)
+	}
+	if nneg > 0 {
+		m.NegDistance = negSum / float64(nneg)
+	}
+	if npos+nneg > 0 {
+		m.Uniformity = math.Log(allExp / float64(npos+nneg))
+	}
+}
+
+// spread fills the collapse fields of m from the embeddings of all items
+// (n×d).
+func spread(m *Metrics, emb []float32, n, d int) {
+	if n < 2 {
+		return
+	}
+	mean := make([]float64, d)
+	for r := 0; r < n; r++ {
+		for j, v := range emb[r*d : (r+1)*d] {
+			mean[j] += float64(v)
+		}
+	}
+	for j := range mean {
+		mean[j] /= float64(n)
+	}
+	// Centre before the product so a collapsed encoder's covariance is
+	// its tiny true value, not the rounding error of E[zzᵀ] − μμᵀ.
+	centred := make([]float32, n*d)
+	for r := 0; r < n; r++ {
+		for j, v := range emb[r*d : (r+1)*d] {
+			centred[r*d+j] = float32(float64(v) - mean[j])
+		}
+	}
+	cov32 := make([]float32, d*d)
+	gemm.Sgemm(true, false, d, d, n, float32(1/float64(n-1)), centred, d, centred, d, 0, cov32, d)
+	cov := mat.NewSymDense(d, nil)
+	var stdSum float64
+	for i := 0; i < d; i++ {
+		for j := i; j < d; j++ {
+			cov.SetSym(i, j, float64(cov32[i*d+j]+cov32[j*d+i])/2)
+		}
+		stdSum += math.Sqrt(max(float64(cov32[i*d+i]), 0))
+	}
+	m.MeanStd = stdSum / float64(d)
+	m.EffectiveRank = effectiveRank(cov)
+	m.Collapsed = m.EffectiveRank < CollapseRank || m.MeanStd < CollapseStd
+}
+
+// effectiveRank is exp(−Σ pᵢ log pᵢ) with pᵢ the covariance's eigenvalues
+// (negatives from rounding clamped to 0) divided by their sum; 0 when they
+// are all 0.
+func effectiveRank(cov *mat.SymDense) float64 {
+	var eig mat.EigenSym
+	if !eig.Factorize(cov, false) {
+		return 0
+	}
+	vals := eig.Values(nil)
+	var total float64
+	for _, v := range vals {
+		total += max(v, 0)
+	}
+	if total <= 0 {
+		return 0
+	}
+	var h float64
+	for _, v := range vals {
+		if p := max(v, 0) / total; p > 0 {
+			h -= p * math.Log(p)
+		}
+	}
+	return math.Exp(h)
+}

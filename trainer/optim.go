@@ -1,0 +1,111 @@
+package trainer
+
+import (
+	"fmt"
+	"math"
+)
+
+// optimizer updates a flat parameter slice from the gradient slice it was
+// built with. step allocates nothing.
+type optimizer interface {
+	step(lr float32)
+}
+
+// Adam's moment decay rates and epsilon: the values of the paper and of
+// PyTorch's defaults.
+const (
+	adamBeta1 = 0.9
+	adamBeta2 = 0.999
+	adamEps   = 1e-8
+)
+
+// newOptimizer returns the optimiser named by cfg.Optimizer over params and
+// grads (equal lengths). Unknown names are a programmer error here, as Config
+// was validated.
+func newOptimizer(cfg Config, params, grads []float32) optimizer {
+	switch cfg.Optimizer {
+	case "sgd":
+		return &sgd{params: params, grads: grads, vel: make([]float32, len(params)),
+			momentum: float32(cfg.Momentum), decay: float32(cfg.WeightDecay)}
+	case "adam", "adamw":
+		return &adam{params: params, grads: grads,
+			m: make([]float32, len(params)), v: make([]float32, len(params)),
+			decay: float32(cfg.WeightDecay), decoupled: cfg.Optimizer == "adamw"}
+	}
+	panic(fmt.Sprintf("trainer: unknown optimizer %q", cfg.Optimizer))
+}
+
+// sgd is stochastic gradient descent with (heavy-ball) momentum and L2
+// weight decay, as PyTorch's torch.optim.SGD:
+//
+//	g ← g + decay·p;  v ← momentum·v + g;  p ← p − lr·v
+type sgd struct {
+	params, grads, vel []float32
+	momentum, decay    float32
+}
+
+func (o *sgd) step(lr float32) {
+	p, g, v := o.params, o.grads[:len(o.params)], o.vel[:len(o.params)]
+	mu, wd := o.momentum, o.decay
+	for i := range p {
+		vi := mu*v[i] + g[i] + wd*p[i]
+		v[i] = vi
+		p[i] -= lr * vi
+	}
+}
+
+// adam is Adam (Kingma & Ba 2015) with bias correction, in PyTorch's form:
+//
+//	m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²
+//	p ← p − lr/(1−β1ᵗ) · m / (sqrt(v)/sqrt(1−β2ᵗ) + ε)
+//
+// With decoupled false, weight decay is L2 added to the gradient
+// (torch.optim.Adam); with decoupled true it is AdamW's p ← p·(1 − lr·decay)
+// before the update (Loshchilov & Hutter 2019, torch.optim.AdamW).
+type adam struct {
+	params, grads, m, v []float32
+	decay               float32
+	decoupled           bool
+	t                   int
+}
+
+func (o *adam) step(lr float32) {
+	o.t++
+	bc1 := 1 - math.Pow(adamBeta1, float64(o.t))
+	bc2 := 1 - math.Pow(adamBeta2, float64(o.t))
+	stepSize := float32(float64(lr) / bc1)
+	invSqrtBC2 := float32(1 / math.Sqrt(bc2))
+	var l2, shrink float32 = o.decay, 1
+	if o.decoupled {
+		l2, shrink = 0, 1-lr*o.decay
+	}
+	p := o.params
+	g, m, v := o.grads[:len(p)], o.m[:len(p)], o.v[:len(p)]
+	const b1, b2 = adamBeta1, adamBeta2
+	for i := range p {
+		pi := p[i] * shrink
+		gi := g[i] + l2*p[i]
+		mi := b1*m[i] + (1-b1)*gi
+		vi := b2*v[i] + (1-b2)*gi*gi
+		m[i], v[i] = mi, vi
+		denom := float32(math.Sqrt(float64(vi)))*invSqrtBC2 + adamEps
+		p[i] = pi - stepSize*mi/denom
+	}
+}
+
+// LearningRate returns the learning rate for step (counted from 0) of a run
+// of total steps with base rate base. The first warmup steps rise linearly
+// from base/warmup to base; after them, "constant" stays at base and
+// "cosine" decays along half a cosine from base at the end of warmup towards
+// 0 at step total (SGDR without restarts, Loshchilov & Hutter 2017). Unknown
+// schedules are treated as constant.
+func LearningRate(schedule string, base float64, step, total, warmup int) float64 {
+	if step < warmup {
+		return base * float64(step+1) / float64(warmup)
+	}
+	if schedule != "cosine" || total <= warmup {
+		return base
+	}
+	progress := min(float64(step-warmup)/float64(total-warmup), 1)
+	return base * 0.5 * (1 + math.Cos(math.Pi*progress))
+}

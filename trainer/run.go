@@ -1,0 +1,468 @@
+package trainer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/contrastive-explorer/explorer/trainer/dataset"
+)
+
+// ErrDiverged is wrapped by the error Run returns when the training loss
+// stops being a finite number, almost always because the learning rate is
+// too large.
+var ErrDiverged = errors.New("training diverged")
+
+// State is where a run is in its life.
+type State int
+
+// The states of a run. Queued: created, Run not yet called. Running and
+// Paused: Run is in progress. Done: every epoch trained. Stopped: its
+// context was cancelled. Failed: it hit an error (see Run's result).
+const (
+	Queued State = iota
+	Running
+	Paused
+	Done
+	Stopped
+	Failed
+)
+
+var stateNames = [...]string{"queued", "running", "paused", "done", "stopped", "failed"}
+
+// String returns the state's lower-case name, e.g. "running".
+func (s State) String() string {
+	if s < 0 || int(s) >= len(stateNames) {
+		return fmt.Sprintf("State(%d)", int(s))
+	}
+	return stateNames[s]
+}
+
+// MarshalText encodes the state as its name, so it appears in JSON as a
+// string.
+func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Epoch is what a run publishes after each epoch. It is never modified after
+// publication and may be shared between goroutines.
+type Epoch struct {
+	Epoch      int       // 0 for the untrained encoder, then 1..Config.Epochs
+	Metrics    Metrics   // measured after the epoch's training steps
+	Embeddings []float32 // n×Dim, one row per item in dataset order; a fresh slice every epoch
+	Dim        int       // embedding dimension
+}
+
+// Streams of the run's random numbers, one per purpose, so that (for example)
+// changing the augmentation does not change which items are sampled.
+const (
+	streamInit uint64 = iota + 0x7c3e_0001
+	streamSample
+	streamAugment
+	streamProbe
+	streamSample0
+	streamAugment0
+)
+
+// Run is one training run. Create it with New, start it with Run (which
+// blocks until the run ends), and watch it with Subscribe. Its methods other
+// than Run are safe to call from any goroutine at any time.
+type Run struct {
+	cfg  Config
+	data *dataset.Dataset
+	loss Loss
+
+	mu       sync.Mutex
+	cond     *sync.Cond
+	started  bool
+	ended    bool
+	final    State
+	paused   bool
+	stepping bool // pause again after the next trained epoch
+
+	subMu  sync.Mutex
+	subs   map[*subscriber]struct{}
+	closed bool
+	latest *Epoch
+
+	exMu     sync.Mutex
+	exBatch  *batch // the last batch trained on, read by ExamplePairs
+	exRows   int
+	exLayout [2]int // input dimension, embedding dimension
+}
+
+type subscriber struct{ ch chan Epoch }
+
+// New validates cfg against d (a *FieldError on bad input) and returns a run
+// in state Queued. It fills in cfg's defaults (dataset name, loss
+// parameters) and builds nothing heavy: the encoder and buffers are made
+// when Run starts. d must not be modified while the run exists.
+func New(cfg Config, d *dataset.Dataset) (*Run, error) {
+	if err := cfg.Validate(d); err != nil {
+		return nil, err
+	}
+	cfg = cfg.resolved(d)
+	loss, err := NewLoss(cfg.LossConfig())
+	if err != nil {
+		return nil, fieldErr(lossField(err), "%v", err)
+	}
+	r := &Run{cfg: cfg, data: d, loss: loss, subs: make(map[*subscriber]struct{})}
+	r.cond = sync.NewCond(&r.mu)
+	return r, nil
+}
+
+// Config returns the run's configuration with its defaults filled in.
+func (r *Run) Config() Config {
+	c := r.cfg
+	c.Hidden = append([]int{}, c.Hidden...)
+	return c
+}
+
+// Dataset returns the dataset the run trains on. It is shared: do not modify
+// it.
+func (r *Run) Dataset() *dataset.Dataset { return r.data }
+
+// State returns the run's current state. Paused is reported as soon as
+// Pause is called, although the step in flight (a few milliseconds) still
+// completes.
+func (r *Run) State() State {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case r.ended:
+		return r.final
+	case !r.started:
+		return Queued
+	case r.paused && !r.stepping:
+		return Paused
+	}
+	return Running
+}
+
+// Pause stops training before the next training step; Resume or Step
+// continues. Pausing a run that has not started makes it start paused (after
+// publishing epoch 0); pausing an ended run does nothing.
+func (r *Run) Pause() {
+	r.mu.Lock()
+	r.paused, r.stepping = true, false
+	r.mu.Unlock()
+}
+
+// Resume continues a paused run.
+func (r *Run) Resume() {
+	r.mu.Lock()
+	r.paused, r.stepping = false, false
+	r.cond.Broadcast()
+	r.mu.Unlock()
+}
+
+// Step trains until the next epoch has been published and then pauses: on a
+// paused run that is exactly one more epoch (the rest of the current one if
+// it was paused mid-epoch); on a running run it pauses at the end of the
+// epoch in progress.
+func (r *Run) Step() {
+	r.mu.Lock()
+	r.paused, r.stepping = true, true
+	r.cond.Broadcast()
+	r.mu.Unlock()
+}
+
+// waitTurn blocks while the run is paused and returns ctx's error once it is
+// done. The context's AfterFunc in Run wakes it on cancellation.
+func (r *Run) waitTurn(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for r.paused && !r.stepping && ctx.Err() == nil {
+		r.cond.Wait()
+	}
+	return ctx.Err()
+}
+
+// epochDone ends a Step: the run pauses before training further.
+func (r *Run) epochDone() {
+	r.mu.Lock()
+	r.stepping = false
+	r.mu.Unlock()
+}
+
+// Subscribe returns a channel that receives every epoch published from now
+// on, and a function that unsubscribes and closes the channel (safe to call
+// more than once). The channel is also closed when the run ends, after its
+// last epoch. Publishing never blocks: when the channel's buffer (at least 1)
+// is full, its oldest pending epoch is dropped to make room, so a slow
+// reader sees the newest epochs with gaps in the epoch numbers. Subscribing
+// to an ended run gives a closed channel; use Latest for its last epoch.
+func (r *Run) Subscribe(buffer int) (<-chan Epoch, func()) {
+	s := &subscriber{ch: make(chan Epoch, max(buffer, 1))}
+	r.subMu.Lock()
+	defer r.subMu.Unlock()
+	if r.closed {
+		close(s.ch)
+		return s.ch, func() {}
+	}
+	r.subs[s] = struct{}{}
+	return s.ch, func() {
+		r.subMu.Lock()
+		defer r.subMu.Unlock()
+		if _, ok := r.subs[s]; ok {
+			delete(r.subs, s)
+			close(s.ch)
+		}
+	}
+}
+
+// Latest returns the most recently published epoch, if any.
+func (r *Run) Latest() (Epoch, bool) {
+	r.subMu.Lock()
+	defer r.subMu.Unlock()
+	if r.latest == nil {
+		return Epoch{}, false
+	}
+	return *r.latest, true
+}
+
+func (r *Run) publish(e Epoch) {
+	r.subMu.Lock()
+	defer r.subMu.Unlock()
+	r.latest = &e
+	for s := range r.subs {
+		for sent := false; !sent; {
+			select {
+			case s.ch <- e:
+				sent = true
+			default:
+				select { // full: drop the oldest pending epoch
+				case <-s.ch:
+				default:
+				}
+			}
+		}
+	}
+}
+
+func (r *Run) closeSubscribers() {
+	r.subMu.Lock()
+	defer r.subMu.Unlock()
+	r.closed = true
+	for s := range r.subs {
+		close(s.ch)
+		delete(r.subs, s)
+	}
+}
+
+// ExamplePairs returns up to n pairs (half positive, half negative) from the
+// most recent training batch, with copies of their input vectors and the
+// distance of their embeddings in that step. It returns nil before the
+// first batch (which comes while epoch 0's loss is measured).
+func (r *Run) ExamplePairs(n int) []PairExample {
+	r.exMu.Lock()
+	defer r.exMu.Unlock()
+	if r.exBatch == nil {
+		return nil
+	}
+	return examplePairs(r.exBatch, r.exRows, r.exLayout[0], r.exLayout[1], n)
+}
+
+// Run trains every epoch in the calling goroutine, publishing epoch 0 (the
+// untrained encoder) first and then each trained epoch, and returns when
+// the run ends: nil when all epochs are done, ctx.Err() when ctx is
+// cancelled (within one training step), an error wrapping ErrDiverged when
+// the loss stops being finite, or an error for a second call. Subscribers'
+// channels are closed when it returns. A panic inside training is returned
+// as an error rather than crashing the process that hosts the run.
+func (r *Run) Run(ctx context.Context) (err error) {
+	r.mu.Lock()
+	if r.started {
+		r.mu.Unlock()
+		return errors.New("trainer: Run called twice")
+	}
+	r.started = true
+	r.mu.Unlock()
+	stopWaking := context.AfterFunc(ctx, func() {
+		r.mu.Lock()
+		r.cond.Broadcast()
+		r.mu.Unlock()
+	})
+	defer func() {
+		stopWaking()
+		if p := recover(); p != nil {
+			err = fmt.Errorf("trainer: internal error: %v", p)
+		}
+		final := Done
+		switch {
+		case err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()):
+			final = Stopped
+		case err != nil:
+			final = Failed
+		}
+		r.mu.Lock()
+		r.ended, r.final = true, final
+		r.mu.Unlock()
+		r.closeSubscribers()
+	}()
+	return r.train(ctx)
+}
+
+// training is the state Run builds: everything a step touches.
+type training struct {
+	cfg   Config
+	d     *dataset.Dataset
+	enc   *MLP
+	loss  Loss
+	opt   optimizer
+	pairs *pairMaker
+	eval  *evaluator
+	probe *batch
+	bufs  [2]*batch // alternate so ExamplePairs can read the last one
+	cur   int
+	grad  []float32
+	step  int // steps taken, for the schedule
+	total int // steps in the whole run
+	warm  int // warmup steps
+}
+
+func pcg(seed, stream uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, stream)) }
+
+func (r *Run) newTraining() *training {
+	cfg, d := r.cfg, r.data
+	sizes := append(append([]int{d.Dim}, cfg.Hidden...), cfg.Dim)
+	t := &training{cfg: cfg, d: d, loss: r.loss}
+	t.enc = NewMLP(sizes, pcg(cfg.Seed, streamInit))
+	t.opt = newOptimizer(cfg, t.enc.Params(), t.enc.Grads())
+	t.pairs = newPairMaker(cfg, d, pcg(cfg.Seed, streamSample), pcg(cfg.Seed, streamAugment))
+	t.eval = newEvaluator(d)
+	t.probe = newProbe(cfg, d, pcg(cfg.Seed, streamProbe))
+	rows := t.pairs.rows
+	t.bufs = [2]*batch{newBatch(rows, d.Dim, cfg.Dim), newBatch(rows, d.Dim, cfg.Dim)}
+	t.grad = make([]float32, rows*cfg.Dim)
+	perEpoch := t.pairs.stepsPerEpoch()
+	t.total, t.warm = cfg.Epochs*perEpoch, cfg.Warmup*perEpoch
+	return t
+}
+
+func (r *Run) train(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	t := r.newTraining()
+
+	// Epoch 0: the untrained encoder, its loss measured over one epoch of
+	// batches from streams of its own so training's batches do not depend on
+	// it.
+	pm0 := newPairMaker(t.cfg, t.d, pcg(t.cfg.Seed, streamSample0), pcg(t.cfg.Seed, streamAugment0))
+	loss0, err := r.measureLoss(ctx, t, pm0)
+	if err != nil {
+		return err
+	}
+	if err := r.finishEpoch(ctx, t, 0, Metrics{Loss: loss0}); err != nil {
+		return err
+	}
+	for epoch := 1; epoch <= t.cfg.Epochs; epoch++ {
+		m, err := r.trainEpoch(ctx, t)
+		if err != nil {
+			return err
+		}
+		if err := r.finishEpoch(ctx, t, epoch, m); err != nil {
+			return err
+		}
+		r.epochDone()
+	}
+	return nil
+}
+
+// measureLoss returns the mean loss over one epoch of pm's batches without
+// training.
+func (r *Run) measureLoss(ctx context.Context, t *training, pm *pairMaker) (float64, error) {
+	pm.beginEpoch()
+	steps := pm.stepsPerEpoch()
+	var sum float64
+	for s := 0; s < steps; s++ {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		b := t.bufs[t.cur]
+		pm.fill(b)
+		z := t.enc.Forward(b.x, pm.rows)
+		l := t.loss.Compute(z, pm.rows, t.cfg.Dim, b.groups, t.grad)
+		copy(b.z, z)
+		r.showBatch(t, b)
+		sum += l
+	}
+	return sum / float64(steps), nil
+}
+
+// trainEpoch runs one epoch of training steps.
+func (r *Run) trainEpoch(ctx context.Context, t *training) (Metrics, error) {
+	pm := t.pairs
+	pm.beginEpoch()
+	steps := pm.stepsPerEpoch()
+	var m Metrics
+	var sum float64
+	var busy time.Duration
+	for s := 0; s < steps; s++ {
+		if err := r.waitTurn(ctx); err != nil {
+			return m, err
+		}
+		start := time.Now()
+		l := t.trainStep()
+		busy += time.Since(start)
+		if math.IsNaN(l) || math.IsInf(l, 0) {
+			return m, fmt.Errorf("trainer: loss %v at step %d: %w; try a smaller learning rate", l, t.step, ErrDiverged)
+		}
+		r.showBatch(t, t.bufs[t.cur])
+		sum += l
+	}
+	m.Loss = sum / float64(steps)
+	m.Seconds = busy.Seconds()
+	m.Steps = steps
+	m.LR = LearningRate(t.cfg.Schedule, t.cfg.LR, t.step-1, t.total, t.warm)
+	return m, nil
+}
+
+// trainStep builds a batch, runs forward and backward, updates the
+// parameters and returns the batch's loss. It allocates nothing.
+func (t *training) trainStep() float64 {
+	b := t.bufs[t.cur]
+	rows, d := t.pairs.rows, t.cfg.Dim
+	t.pairs.fill(b)
+	z := t.enc.Forward(b.x, rows)
+	l := t.loss.Compute(z, rows, d, b.groups, t.grad)
+	copy(b.z, z)
+	t.enc.Backward(t.grad)
+	t.opt.step(float32(LearningRate(t.cfg.Schedule, t.cfg.LR, t.step, t.total, t.warm)))
+	t.step++
+	return l
+}
+
+// showBatch makes b the batch ExamplePairs reads and moves training to the
+// other buffer, so the next step never writes what a reader may be copying.
+func (r *Run) showBatch(t *training, b *batch) {
+	r.exMu.Lock()
+	r.exBatch, r.exRows, r.exLayout = b, t.pairs.rows, [2]int{t.d.Dim, t.cfg.Dim}
+	r.exMu.Unlock()
+	t.cur ^= 1
+}
+
+// finishEpoch measures the encoder and publishes the epoch.
+func (r *Run) finishEpoch(ctx context.Context, t *training, epoch int, m Metrics) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	n, d := t.d.Len(), t.cfg.Dim
+	emb := make([]float32, n*d)
+	t.enc.Embed(t.d.X, n, emb)
+	m.HasKNN = t.eval.hasKNN()
+	m.RawKNNAccuracy = t.eval.rawAccuracy()
+	m.KNNAccuracy = t.eval.embeddingKNN(emb, d)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	rows := len(t.probe.rows)
+	t.enc.Embed(t.probe.x, rows, t.probe.z)
+	t.eval.probeMetrics(&m, t.probe.z, rows, d, t.probe.groups)
+	spread(&m, emb, n, d)
+	r.publish(Epoch{Epoch: epoch, Metrics: m, Embeddings: emb, Dim: d})
+	return nil
+}
