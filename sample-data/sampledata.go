@@ -5,9 +5,17 @@
 //     fixed stratified 80/20 train/test split (CC BY 4.0).
 //   - "fashion": the first 10,000 training and 2,000 test images of
 //     Fashion-MNIST, 28×28 pixels (MIT licence).
+//   - "interactions": SYNTHETIC listening histories, 5,000 made-up users
+//     and 2,000 made-up tracks in 12 genres with planted taste groups; the
+//     tracks are the points and each user's last play is held out (CC0).
+//   - "wordnet": 6,000 definitions (glosses) from WordNet 3.0, 600 from
+//     each of ten lexicographer categories, each with its headwords; text
+//     features are hashed n-grams (WordNet 3.0 licence).
 //
-// The files are produced by tools/sampledata/gen.go from Debian's packages;
-// see README.md in this folder.
+// The image files are produced by tools/sampledata/gen.go and the wordnet
+// files by tools/wordnet/gen.go from Debian's packages; the interactions
+// by tools/interactions/gen.go from a fixed seed. See README.md in this
+// folder.
 package sampledata
 
 import (
@@ -26,10 +34,11 @@ import (
 )
 
 //go:embed digits/meta.json digits/data.bin.gz fashion/meta.json fashion/data.bin.gz
+//go:embed interactions/meta.json interactions/data.tsv.gz wordnet/meta.json wordnet/data.tsv.gz
 var files embed.FS
 
 // names lists the bundled datasets in the order List returns them.
-var names = []string{"digits", "fashion"}
+var names = []string{"digits", "fashion", "interactions", "wordnet"}
 
 // ErrUnknown is wrapped by the error Load returns for a name that is not
 // bundled, so callers can tell bad input (for example HTTP 404) from a
@@ -48,13 +57,17 @@ type Info struct {
 	Items   int `json:"items"`   // number of items
 	Train   int `json:"train"`   // items in the training split
 	Test    int `json:"test"`    // items held out
-	Dim     int `json:"dim"`     // feature dimension, Width×Height for images
+	Dim     int `json:"dim"`     // feature dimension: Width×Height for images, hash buckets for text, items for interactions
 	Classes int `json:"classes"` // number of label classes
-	Width   int `json:"width"`   // image width in pixels
-	Height  int `json:"height"`  // image height in pixels
+	Width   int `json:"width"`   // image width in pixels, 0 for other kinds
+	Height  int `json:"height"`  // image height in pixels, 0 for other kinds
+
+	Users        int `json:"users,omitempty"`        // Kind interactions: number of users
+	Interactions int `json:"interactions,omitempty"` // Kind interactions: plays, held-out ones included
 }
 
-// meta is the JSON written by tools/sampledata/gen.go next to each data file.
+// meta is the JSON written by the generators (tools/sampledata,
+// tools/wordnet, tools/interactions) next to each data file.
 type meta struct {
 	Name        string   `json:"name"`
 	Title       string   `json:"title"`
@@ -67,19 +80,43 @@ type meta struct {
 	Test        int      `json:"test"`
 	Width       int      `json:"width"`
 	Height      int      `json:"height"`
-	MaxValue    int      `json:"max_value"`
+	MaxValue    int      `json:"max_value"` // images: pixel bytes run 0..MaxValue
+	Dim         int      `json:"dim"`       // text: hash buckets; interactions: items
+	Users       int      `json:"users"`     // interactions
+	Plays       int      `json:"interactions"`
 	ClassNames  []string `json:"class_names"`
 	Data        string   `json:"data"`
 }
 
 func (m *meta) info() Info {
+	dim := m.Dim
+	if dataset.Kind(m.Kind) == dataset.Images {
+		dim = m.Width * m.Height
+	}
 	return Info{
 		Name: m.Name, Title: m.Title, Description: m.Description, Source: m.Source, License: m.License,
 		Kind:  dataset.Kind(m.Kind),
 		Items: m.Items, Train: m.Train, Test: m.Test,
-		Dim: m.Width * m.Height, Classes: len(m.ClassNames),
+		Dim: dim, Classes: len(m.ClassNames),
 		Width: m.Width, Height: m.Height,
+		Users: m.Users, Interactions: m.Plays,
 	}
+}
+
+// consistent checks the fields each kind needs.
+func (m *meta) consistent(name string) bool {
+	if m.Name != name || m.Train+m.Test != m.Items || m.Items <= 0 || len(m.ClassNames) == 0 || m.Data == "" {
+		return false
+	}
+	switch dataset.Kind(m.Kind) {
+	case dataset.Images:
+		return m.Width > 0 && m.Height > 0 && m.MaxValue > 0 && m.MaxValue <= 255
+	case dataset.Text:
+		return m.Dim > 0 && m.Dim <= dataset.MaxBuckets
+	case dataset.Interactions:
+		return m.Dim == m.Items && m.Users > 0 && m.Plays >= m.Users
+	}
+	return false
 }
 
 // metas reads every embedded meta.json once. The files are part of the
@@ -95,8 +132,7 @@ var metas = sync.OnceValue(func() map[string]*meta {
 		if err := json.Unmarshal(raw, m); err != nil {
 			panic(fmt.Sprintf("sampledata: %s/meta.json: %v", name, err))
 		}
-		if m.Name != name || m.Kind != string(dataset.Images) || m.Width <= 0 || m.Height <= 0 ||
-			m.MaxValue <= 0 || m.MaxValue > 255 || m.Train+m.Test != m.Items || len(m.ClassNames) == 0 {
+		if !m.consistent(name) {
 			panic(fmt.Sprintf("sampledata: %s/meta.json is inconsistent", name))
 		}
 		ms[name] = m
@@ -125,18 +161,28 @@ var cache = func() map[string]func() loaded {
 	c := make(map[string]func() loaded, len(names))
 	for _, name := range names {
 		c[name] = sync.OnceValue(func() loaded {
-			ds, err := decode(metas()[name])
+			ds, err := decodeAny(metas()[name])
 			return loaded{ds, err}
 		})
 	}
 	return c
 }()
 
-// Load returns the named bundled dataset: Kind dataset.Images, features the
-// pixels scaled to [0,1] (0 is background, 1 full ink), labels and splits
-// filled. It decodes the dataset on first use (about 0.1 s for fashion,
-// 2 ms for digits) and afterwards returns the same *dataset.Dataset, which
-// is shared and must not be modified. Load is safe for concurrent use.
+// Load returns the named bundled dataset with labels and splits filled:
+//
+//   - images (digits, fashion): Kind dataset.Images, features the pixels
+//     scaled to [0,1] (0 is background, 1 full ink);
+//   - wordnet: Kind dataset.Text, Text the definitions, Headwords the words
+//     each defines, Sparse their hashed n-gram features (HashFeatures with
+//     Hash, 2^18 buckets);
+//   - interactions: Kind dataset.Interactions, the tracks as items with
+//     one-hot Sparse features, ItemNames, and per user the training plays
+//     (Users) and the held-out last play (HeldOut).
+//
+// It decodes the dataset on first use (about 0.1 s for fashion, a few
+// milliseconds for the others) and afterwards returns the same
+// *dataset.Dataset, which is shared and must not be modified. Load is safe
+// for concurrent use.
 //
 // An unknown name gives an error wrapping ErrUnknown that lists the known
 // names.
@@ -147,6 +193,17 @@ func Load(name string) (*dataset.Dataset, error) {
 	}
 	l := get()
 	return l.ds, l.err
+}
+
+// decodeAny decodes m's data file according to its kind.
+func decodeAny(m *meta) (*dataset.Dataset, error) {
+	switch dataset.Kind(m.Kind) {
+	case dataset.Text:
+		return decodeText(m)
+	case dataset.Interactions:
+		return decodeInteractions(m)
+	}
+	return decode(m)
 }
 
 // decode reads m's data file: n×Width×Height pixel bytes, then n label

@@ -3,6 +3,7 @@ package sampledata
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -12,8 +13,12 @@ import (
 
 func TestList(t *testing.T) {
 	got := List()
-	if len(got) != 2 || got[0].Name != "digits" || got[1].Name != "fashion" {
-		t.Fatalf("List() names = %v, want [digits fashion]", got)
+	var names []string
+	for _, in := range got {
+		names = append(names, in.Name)
+	}
+	if want := []string{"digits", "fashion", "interactions", "wordnet"}; !slices.Equal(names, want) {
+		t.Fatalf("List() names = %q, want %q", names, want)
 	}
 	for _, in := range got {
 		if in.Title == "" || in.Description == "" || in.Source == "" || in.License == "" {
@@ -98,11 +103,7 @@ func TestLoad(t *testing.T) {
 				t.Errorf("pixels span [%g, %g], want exactly [0, 1]", lo, hi)
 			}
 
-			infos := List()
-			in := infos[0]
-			if tt.name == infos[1].Name {
-				in = infos[1]
-			}
+			in := info(t, tt.name)
 			if in.Items != ds.Len() || in.Train != tt.train || in.Test != tt.test || in.Dim != ds.Dim ||
 				in.Classes != len(ds.ClassNames) || in.Kind != ds.Kind || in.Title != ds.Title {
 				t.Errorf("List() says %+v, disagreeing with the loaded dataset", in)
@@ -172,7 +173,7 @@ func TestDigitsSplitFixed(t *testing.T) {
 }
 
 func TestLoadCached(t *testing.T) {
-	for _, name := range []string{"digits", "fashion"} {
+	for _, name := range names {
 		var wg sync.WaitGroup
 		got := make([]*dataset.Dataset, 4)
 		for i := range got {
@@ -205,15 +206,14 @@ func TestLoadUnknown(t *testing.T) {
 	}
 }
 
-// BenchmarkLoad measures a cold decode (gunzip and scale to float32) of each
-// dataset, bypassing the cache.
+// BenchmarkLoad measures a cold decode (gunzip, then scale pixels to
+// float32 or hash texts) of each dataset, bypassing the cache.
 func BenchmarkLoad(b *testing.B) {
-	for _, name := range []string{"digits", "fashion"} {
+	for _, name := range names {
 		b.Run(name, func(b *testing.B) {
 			m := metas()[name]
-			b.SetBytes(int64(m.Items * m.Width * m.Height))
 			for b.Loop() {
-				if _, err := decode(m); err != nil {
+				if _, err := decodeAny(m); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -230,4 +230,191 @@ func ExampleLoad() {
 	fmt.Printf("%s: %d items of %d×%d pixels, %d held out; item 0 is a %q\n",
 		ds.Title, ds.Len(), ds.Width, ds.Height, len(ds.Indices(dataset.Test)), ds.ClassNames[ds.Labels[0]])
 	// Output: Handwritten digits (UCI): 1797 items of 8×8 pixels, 359 held out; item 0 is a "0"
+}
+
+// info returns List's entry for name.
+func info(t *testing.T, name string) Info {
+	t.Helper()
+	for _, in := range List() {
+		if in.Name == name {
+			return in
+		}
+	}
+	t.Fatalf("List() has no %q", name)
+	return Info{}
+}
+
+func TestLoadWordnet(t *testing.T) {
+	ds, err := Load("wordnet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ds.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	classes := []string{"noun.animal", "noun.artifact", "noun.body", "noun.food", "noun.location",
+		"noun.person", "noun.plant", "noun.substance", "verb.communication", "verb.motion"}
+	if ds.Kind != dataset.Text || ds.Len() != 6000 || !slices.Equal(ds.ClassNames, classes) ||
+		ds.Dim != dataset.DefaultBuckets || ds.Sparse == nil || ds.X != nil {
+		t.Fatalf("kind %s, %d items, dim %d, classes %q", ds.Kind, ds.Len(), ds.Dim, ds.ClassNames)
+	}
+	if !strings.HasPrefix(ds.License, "WordNet 3.0 licence") {
+		t.Errorf("licence %q", ds.License)
+	}
+	per := [2][]int{make([]int, 10), make([]int, 10)}
+	for i, l := range ds.Labels {
+		per[ds.Splits[i]][l]++
+		if ds.Text[i] == "" || len(ds.Headwords[i]) == 0 {
+			t.Fatalf("item %d: text %q headwords %q", i, ds.Text[i], ds.Headwords[i])
+		}
+		if cols, _ := ds.SparseRow(i); len(cols) == 0 {
+			t.Fatalf("item %d has no features", i)
+		}
+	}
+	for c := range classes {
+		if per[dataset.Train][c] != 480 || per[dataset.Test][c] != 120 {
+			t.Errorf("%s: %d train, %d test; want 480 and 120", classes[c], per[dataset.Train][c], per[dataset.Test][c])
+		}
+	}
+
+	// Spot checks against WordNet 3.0's data.noun and data.verb.
+	for _, tt := range []struct {
+		item      int
+		class     string
+		split     dataset.Split
+		headwords string
+		text      string
+	}{
+		{0, "noun.animal", dataset.Test, "carrier", "(genetics) an organism that possesses a recessive gene whose effect is masked by a dominant allele; the associated trait is not apparent but can be passed on to offspring"},
+		{3978, "noun.plant", dataset.Train, "apple|orchard apple tree|Malus pumila", "native Eurasian tree widely cultivated in many varieties for its firm rounded edible fruits"},
+		{5083, "verb.communication", dataset.Test, "whisper", "speak softly; in a low voice"},
+		{5999, "verb.motion", dataset.Train, "ascend|climb up", "appear to be moving upward, as by means of tendrils"},
+	} {
+		i := tt.item
+		if got := strings.Join(ds.Headwords[i], "|"); ds.ClassNames[ds.Labels[i]] != tt.class || ds.Splits[i] != tt.split ||
+			got != tt.headwords || ds.Text[i] != tt.text {
+			t.Errorf("item %d: %s %v %q %q; want %s %v %q %q", i, ds.ClassNames[ds.Labels[i]], ds.Splits[i], got, ds.Text[i],
+				tt.class, tt.split, tt.headwords, tt.text)
+		}
+	}
+	cols, vals := ds.SparseRow(5083)
+	wc, wv := dataset.HashFeatures("speak softly; in a low voice", ds.Hash)
+	if !slices.Equal(cols, wc) || !slices.Equal(vals, wv) {
+		t.Error("item 5083's features differ from HashFeatures of its text")
+	}
+}
+
+func TestLoadInteractions(t *testing.T) {
+	ds, err := Load("interactions")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ds.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if ds.Kind != dataset.Interactions || ds.Len() != 2000 || ds.Dim != 2000 || len(ds.ClassNames) != 12 ||
+		len(ds.Users) != 5000 || len(ds.ItemNames) != 2000 {
+		t.Fatalf("kind %s, %d items (dim %d), %d classes, %d users", ds.Kind, ds.Len(), ds.Dim, len(ds.ClassNames), len(ds.Users))
+	}
+	if !strings.Contains(ds.Description, "SYNTHETIC") || !strings.Contains(ds.Title, "synthetic") {
+		t.Errorf("title %q and description %q must say the data is synthetic", ds.Title, ds.Description)
+	}
+	in := info(t, "interactions")
+	plays := 0
+	for u, seq := range ds.Users {
+		if len(seq) < 4 || ds.HeldOut[u] == dataset.NoLabel {
+			t.Fatalf("user %d: %d training plays, held out %d", u, len(seq), ds.HeldOut[u])
+		}
+		if slices.Contains(seq, ds.HeldOut[u]) {
+			t.Fatalf("user %d replays the held-out track", u)
+		}
+		plays += len(seq) + 1
+	}
+	if plays != in.Interactions || in.Users != 5000 {
+		t.Errorf("%d plays, List says %d (users %d)", plays, in.Interactions, in.Users)
+	}
+	perGenre := make([]int, 12)
+	for i, l := range ds.Labels {
+		perGenre[l]++
+		if want := "(" + ds.ClassNames[l] + ")"; !strings.HasSuffix(ds.ItemNames[i], want) {
+			t.Fatalf("item %d %q is not named for its genre %s", i, ds.ItemNames[i], want)
+		}
+	}
+	for g, n := range perGenre {
+		if n != 166 && n != 167 {
+			t.Errorf("genre %s has %d items", ds.ClassNames[g], n)
+		}
+	}
+	if n := len(ds.Indices(dataset.Test)); n != 396 {
+		t.Errorf("%d test items, want 396", n)
+	}
+	// Spot checks pin the generator's output.
+	if ds.ItemNames[0] != "Amber Canyon (synthwave)" || ds.ItemNames[167] != "Amber Market (techno)" || ds.Splits[2] != dataset.Test {
+		t.Errorf("items 0, 167: %q %q, item 2 split %v", ds.ItemNames[0], ds.ItemNames[167], ds.Splits[2])
+	}
+	if fmt.Sprint(ds.Users[0], ds.HeldOut[0]) != "[748 704 819 885] 681" {
+		t.Errorf("user 0: %v then %d", ds.Users[0], ds.HeldOut[0])
+	}
+}
+
+// TestInteractionsPlanted checks that the planted structure is there:
+// recommending the most played tracks of a user's favourite genre finds the
+// held-out play far more often than recommending the most played tracks
+// overall, which in turn beats chance.
+func TestInteractionsPlanted(t *testing.T) {
+	ds, err := Load("interactions")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plays := make([]int, ds.Len())
+	for _, seq := range ds.Users {
+		for _, it := range seq {
+			plays[it]++
+		}
+	}
+	ranked := make([]int32, ds.Len())
+	for i := range ranked {
+		ranked[i] = int32(i)
+	}
+	slices.SortStableFunc(ranked, func(a, b int32) int { return plays[b] - plays[a] })
+	hit := func(u int, genre int32) bool {
+		k := 0
+		for _, it := range ranked {
+			if slices.Contains(ds.Users[u], it) || genre >= 0 && ds.Labels[it] != genre {
+				continue
+			}
+			if it == ds.HeldOut[u] {
+				return true
+			}
+			if k++; k == 10 {
+				return false
+			}
+		}
+		return false
+	}
+	var pop, taste int
+	for u, seq := range ds.Users {
+		counts := make([]int, len(ds.ClassNames))
+		for _, it := range seq {
+			counts[ds.Labels[it]]++
+		}
+		fav := int32(0)
+		for g, c := range counts {
+			if c > counts[fav] {
+				fav = int32(g)
+			}
+		}
+		if hit(u, -1) {
+			pop++
+		}
+		if hit(u, fav) {
+			taste++
+		}
+	}
+	n := float64(len(ds.Users))
+	popR, tasteR, chance := float64(pop)/n, float64(taste)/n, 10/float64(ds.Len())
+	t.Logf("recall@10: chance %.3f, popularity %.3f, favourite genre %.3f", chance, popR, tasteR)
+	if popR < 3*chance || tasteR < 2*popR {
+		t.Errorf("recall@10 popularity %.3f, taste %.3f: want popularity > 3×chance (%.3f) and taste > 2×popularity", popR, tasteR, chance)
+	}
 }

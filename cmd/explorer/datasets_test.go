@@ -16,16 +16,20 @@ func TestDatasets(t *testing.T) {
 		t.Fatalf("datasets: %v (stderr %q)", err, errb.String())
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 6 {
-		t.Fatalf("got %d lines, want a header, 2 rows, a blank line and 2 source lines:\n%s", len(lines), out.String())
+	if len(lines) != 10 {
+		t.Fatalf("got %d lines, want a header, 4 rows, a blank line and 4 source lines:\n%s", len(lines), out.String())
 	}
 	for i, want := range [][]string{
 		{"NAME", "KIND", "ITEMS", "TRAIN/TEST", "DIM", "CLASSES", "TITLE"},
 		{"digits", "images", "1797", "1438/359", "64 (8×8)", "10", "Handwritten digits"},
 		{"fashion", "images", "12000", "10000/2000", "784 (28×28)", "10", "Fashion-MNIST"},
+		{"interactions", "interactions", "2000", "12", "synthetic"},
+		{"wordnet", "text", "6000", "4800/1200", "10", "WordNet"},
 		{},
 		{"digits: licence CC BY 4.0; source: ", "Alpaydin"},
 		{"fashion: licence MIT", "Zalando"},
+		{"interactions: ", "synthetic"},
+		{"wordnet: licence WordNet 3.0"},
 	} {
 		for _, w := range want {
 			if !strings.Contains(lines[i], w) {
@@ -56,7 +60,8 @@ func TestDatasetsJSON(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
 		t.Fatalf("output is not JSON: %v\n%s", err, out.String())
 	}
-	if len(got) != 2 || got[0].Name != "digits" || got[0].Items != 1797 || got[1].Name != "fashion" || got[1].Dim != 784 {
+	if len(got) != 4 || got[0].Name != "digits" || got[0].Items != 1797 || got[1].Name != "fashion" || got[1].Dim != 784 ||
+		got[2].Name != "interactions" || got[3].Name != "wordnet" || got[3].Items != 6000 {
 		t.Errorf("got %+v", got)
 	}
 }

@@ -1,0 +1,356 @@
+package dataset
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math"
+	"path"
+	"strings"
+	"unicode/utf8"
+)
+
+// Column names that take a role in a CSV without being chosen by an option,
+// compared case-insensitively.
+var (
+	labelNames  = []string{"label", "class", "category"}
+	textNames   = []string{"text"}
+	ignoreNames = []string{"id"}
+)
+
+// csvReader reads delimited records (RFC 4180: fields may be quoted with
+// double quotes, "" inside quotes is one quote, and quoted fields may span
+// lines) from the parser's input. Blank lines are skipped. Unquoted lines,
+// the common case, are split without copying beyond one string per line.
+type csvReader struct {
+	p      *parser
+	lr     *lineReader
+	delim  byte
+	fields []string
+	line   int // line of the last record's start
+}
+
+func (p *parser) newCSVReader(ext string) *csvReader {
+	if b, _ := p.in.Peek(3); string(b) == string(utf8BOM) {
+		p.in.Discard(3)
+	}
+	delim := p.opts.Delimiter
+	if delim == 0 {
+		head, _ := p.in.Peek(sniffBytes)
+		line := head
+		if i := bytes.IndexByte(head, '\n'); i >= 0 {
+			line = head[:i]
+		}
+		delim = sniffDelimiter(line, ext)
+	}
+	return &csvReader{p: p, lr: p.lines(p.in.Reader, p.file), delim: byte(delim)}
+}
+
+// read returns the next record, io.EOF at the end, or a *ParseError. The
+// slice is reused by the next call; the strings are not.
+func (c *csvReader) read() ([]string, error) {
+	var s string
+	valid := true
+	for {
+		b, err := c.lr.next()
+		if err != nil {
+			return nil, err
+		}
+		if len(bytes.TrimSpace(b)) > 0 {
+			s, valid = string(b), utf8.Valid(b)
+			break
+		}
+	}
+	c.line = c.lr.line
+	c.fields = c.fields[:0]
+	if strings.IndexByte(s, '"') < 0 {
+		for {
+			i := strings.IndexByte(s, c.delim)
+			if i < 0 {
+				c.fields = append(c.fields, s)
+				break
+			}
+			c.fields = append(c.fields, s[:i])
+			s = s[i+1:]
+		}
+	} else {
+		if err := c.quoted(s); err != nil {
+			return nil, err
+		}
+		valid = false // the record may span lines: check each field
+	}
+	if !valid {
+		for i, f := range c.fields {
+			if !utf8.ValidString(f) {
+				return nil, c.p.fail(c.line, i+1, "invalid UTF-8")
+			}
+		}
+	}
+	return c.fields, nil
+}
+
+// quoted splits a line holding double quotes, reading on while a quoted
+// field continues past the end of the line.
+func (c *csvReader) quoted(s string) error {
+	for {
+		col := len(c.fields) + 1
+		k := 0
+		for k < len(s) && s[k] == ' ' {
+			k++
+		}
+		if k < len(s) && s[k] == '"' {
+			var field []byte
+			s = s[k+1:]
+			for {
+				j := strings.IndexByte(s, '"')
+				if j < 0 { // the field goes on on the next line
+					field = append(append(field, s...), '\n')
+					b, err := c.lr.next()
+					if err == io.EOF {
+						return c.p.fail(c.line, col, `missing closing " in quoted field`)
+					}
+					if err != nil {
+						return err
+					}
+					s = string(b)
+					continue
+				}
+				field = append(field, s[:j]...)
+				s = s[j+1:]
+				if len(s) > 0 && s[0] == '"' {
+					field = append(field, '"')
+					s = s[1:]
+					continue
+				}
+				break
+			}
+			c.fields = append(c.fields, string(field))
+			s = strings.TrimLeft(s, " ")
+			if len(s) == 0 {
+				return nil
+			}
+			if s[0] != c.delim {
+				return c.p.fail(c.line, col, `unexpected text after closing " of quoted field`)
+			}
+			s = s[1:]
+			continue
+		}
+		i := strings.IndexByte(s, c.delim)
+		f := s
+		if i >= 0 {
+			f = s[:i]
+		}
+		if strings.IndexByte(f, '"') >= 0 {
+			return c.p.fail(c.line, col, `" in unquoted field (quote the whole field and double the quote)`)
+		}
+		c.fields = append(c.fields, f)
+		if i < 0 {
+			return nil
+		}
+		s = s[i+1:]
+	}
+}
+
+func (c *csvReader) fieldLine(int) int { return c.line }
+
+// ragged reports a record whose length differs from the header's.
+func (c *csvReader) ragged(got, want int) *ParseError {
+	return c.p.fail(c.line, min(got, want)+1, fmt.Sprintf("row has %d fields, header has %d", got, want))
+}
+
+// findColumn returns the index of the header column named by option opt
+// (case-insensitive), or when opt is empty of the first column with one of
+// the default names; -1 for none. A named column that does not exist gives
+// a message for line 1.
+func findColumn(header []string, opt string, defaults []string, what string) (int, string) {
+	if opt == "-" {
+		return -1, ""
+	}
+	if opt != "" {
+		for i, h := range header {
+			if strings.EqualFold(strings.TrimSpace(h), strings.TrimSpace(opt)) {
+				return i, ""
+			}
+		}
+		return -1, fmt.Sprintf("no %s column named %s", what, quote(opt))
+	}
+	for i, h := range header {
+		if isOneOf(h, defaults) {
+			return i, ""
+		}
+	}
+	return -1, ""
+}
+
+// parseCSV reads a table with a header. Columns named as the label and the
+// text are taken as such, "id" columns are ignored, and every other column
+// is a numeric feature. With feature columns the dataset is Kind Vectors
+// (the text column, if any, is the display payload); with only a text
+// column it is Kind Text with hashed features.
+func (p *parser) parseCSV() (*Dataset, error) {
+	c := p.newCSVReader(strings.ToLower(path.Ext(p.file)))
+	rec, err := c.read()
+	if err == io.EOF {
+		return nil, p.fail(0, 0, "empty file")
+	}
+	if err != nil {
+		return nil, err
+	}
+	header := make([]string, len(rec))
+	for i, h := range rec {
+		header[i] = strings.TrimSpace(h)
+	}
+	numeric := 0
+	for _, h := range header {
+		if _, msg := parseNumber(h); msg == "" {
+			numeric++
+		}
+	}
+	if numeric == len(header) {
+		return nil, p.fail(1, 1, "the first line must be a header naming the columns, but it holds only numbers")
+	}
+	labelCol, msg := findColumn(header, p.opts.LabelColumn, labelNames, "label")
+	if msg != "" {
+		return nil, p.fail(1, 0, msg)
+	}
+	textCol, msg := findColumn(header, p.opts.TextColumn, textNames, "text")
+	if msg != "" {
+		return nil, p.fail(1, 0, msg)
+	}
+	if textCol == labelCol {
+		textCol = -1
+	}
+	var feats []int // indices of the feature columns
+	for i, h := range header {
+		if i == labelCol || i == textCol || isOneOf(h, ignoreNames) {
+			continue
+		}
+		feats = append(feats, i)
+		if len(feats) > p.lim.MaxDims {
+			return nil, p.fail(1, i+1, fmt.Sprintf("more than %d feature columns", p.lim.MaxDims))
+		}
+	}
+	if len(feats) == 0 && textCol < 0 {
+		return nil, p.fail(1, 0, "no usable columns: need numeric feature columns or a column named text")
+	}
+
+	ds := &Dataset{Kind: Vectors, Dim: len(feats)}
+	cls := newClasses(p.lim.MaxClasses)
+	var texts []string
+	var hasher *Hasher
+	var sparse *CSR
+	if len(feats) == 0 {
+		hasher = NewHasher(p.opts.Hash)
+		ds.Kind, ds.Hash, ds.Dim = Text, hasher.Options(), hasher.Options().Buckets
+		sparse = &CSR{Cols: ds.Dim, Indptr: []int{0}}
+	}
+	for {
+		rec, err := c.read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(rec) != len(header) {
+			return nil, c.ragged(len(rec), len(header))
+		}
+		if ds.Len() >= p.lim.MaxItems {
+			return nil, p.fail(c.line, 0, fmt.Sprintf("more than %d items", p.lim.MaxItems))
+		}
+		for _, j := range feats {
+			v, msg := parseNumber(rec[j])
+			if msg != "" {
+				if ds.Len() == 0 && strings.HasPrefix(msg, "not a number") {
+					msg += fmt.Sprintf(" (column %s; name it label, text or id, or choose it in the options)", quote(header[j]))
+				}
+				return nil, p.fail(c.fieldLine(j), j+1, msg)
+			}
+			ds.X = append(ds.X, v)
+		}
+		label := int32(NoLabel)
+		if labelCol >= 0 {
+			if name := strings.TrimSpace(rec[labelCol]); name != "" {
+				var ok bool
+				if label, ok = cls.id(name); !ok {
+					return nil, p.fail(c.fieldLine(labelCol), labelCol+1, cls.tooMany())
+				}
+			}
+		}
+		ds.Labels = append(ds.Labels, label)
+		if textCol >= 0 {
+			t := strings.TrimSpace(rec[textCol])
+			if hasher != nil {
+				sparse.Indices, sparse.Values = hasher.Append(sparse.Indices, sparse.Values, t)
+				if len(sparse.Indices) == sparse.Indptr[len(sparse.Indptr)-1] {
+					return nil, p.fail(c.fieldLine(textCol), textCol+1, "text has no letters or digits")
+				}
+				if len(sparse.Indices) > p.lim.MaxFeatures {
+					return nil, p.fail(c.line, 0, fmt.Sprintf("texts too long: more than %d features in all", p.lim.MaxFeatures))
+				}
+				sparse.Indptr = append(sparse.Indptr, len(sparse.Indices))
+			}
+			texts = append(texts, strings.Clone(t))
+		}
+	}
+	ds.ClassNames = cls.names
+	ds.Text = texts
+	ds.Sparse = sparse
+	if ds.Kind == Vectors {
+		scale(ds.X, ds.Dim, p.opts.Scale)
+	}
+	return ds, nil
+}
+
+func isOneOf(name string, set []string) bool {
+	for _, s := range set {
+		if strings.EqualFold(strings.TrimSpace(name), s) {
+			return true
+		}
+	}
+	return false
+}
+
+// scale rescales each column of the n×dim matrix x in place. Constant
+// columns become 0.
+func scale(x []float32, dim int, s Scaling) {
+	if s == ScaleNone || dim == 0 || len(x) == 0 {
+		return
+	}
+	n := len(x) / dim
+	for j := range dim {
+		switch s {
+		case ScaleStandard:
+			var sum, sq float64
+			for i := range n {
+				sum += float64(x[i*dim+j])
+			}
+			mean := sum / float64(n)
+			for i := range n {
+				d := float64(x[i*dim+j]) - mean
+				sq += d * d
+			}
+			sd := math.Sqrt(sq / float64(n))
+			for i := range n {
+				v := 0.0
+				if sd > 0 {
+					v = (float64(x[i*dim+j]) - mean) / sd
+				}
+				x[i*dim+j] = float32(v)
+			}
+		case ScaleMinMax:
+			lo, hi := x[j], x[j]
+			for i := range n {
+				lo, hi = min(lo, x[i*dim+j]), max(hi, x[i*dim+j])
+			}
+			r := float64(hi) - float64(lo)
+			for i := range n {
+				v := 0.0
+				if r > 0 {
+					v = (float64(x[i*dim+j]) - float64(lo)) / r
+				}
+				x[i*dim+j] = float32(v)
+			}
+		}
+	}
+}

@@ -1,0 +1,248 @@
+package dataset
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"path"
+	"slices"
+	"strings"
+	"time"
+)
+
+// timeLayouts are the timestamp forms interactions accept besides plain
+// numbers (seconds, or any increasing count).
+var timeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02"}
+
+// parseTime returns a timestamp as a number, and "" or a message.
+func parseTime(s string) (float64, string) {
+	s = strings.TrimSpace(s)
+	if v, msg := parseFloat(s, 64); msg == "" {
+		return v, ""
+	}
+	for _, layout := range timeLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			return float64(t.Unix()) + float64(t.Nanosecond())/1e9, ""
+		}
+	}
+	if s == "" {
+		return 0, "empty timestamp"
+	}
+	return 0, "not a timestamp (want a number or a date like 2024-05-01T12:00:00Z): " + quote(s)
+}
+
+// parseInteractions reads user,item[,timestamp] rows. The first row is a
+// header when it names a user and an item column (names without digits
+// containing "user" and "item", or another item word such as "movie" or
+// "product"), or when its third field is not a timestamp; a header
+// may also name a timestamp column (containing "time" or "date") and an
+// item label column (label, genre, category or class, or
+// opts.LabelColumn). Without a header the columns are user, item and an
+// optional timestamp.
+//
+// The items become the points, with one-hot item-ID features. Each user's
+// interactions are ordered by timestamp (file order without one, and among
+// equal timestamps); the last is held out when the user has at least two.
+func (p *parser) parseInteractions() (*Dataset, error) {
+	c := p.newCSVReader(strings.ToLower(path.Ext(p.file)))
+	rec, err := c.read()
+	if err == io.EOF {
+		return nil, p.fail(0, 0, "empty file")
+	}
+	if err != nil {
+		return nil, err
+	}
+	width := len(rec)
+	userCol, itemCol, timeCol, labelCol := 0, 1, -1, -1
+	lower := make([]string, width)
+	for i, f := range rec {
+		lower[i] = strings.ToLower(strings.TrimSpace(f))
+	}
+	header := headerNames(lower)
+	if !header && width >= 3 {
+		_, msg := parseTime(rec[2])
+		header = msg != ""
+	}
+	if header {
+		userCol, itemCol = contains(lower, "user"), itemColumn(lower)
+		if userCol < 0 || itemCol < 0 || userCol == itemCol {
+			return nil, p.fail(1, 0, "the header needs a user column and an item column (names containing \"user\" and \"item\")")
+		}
+		if timeCol = contains(lower, "time"); timeCol < 0 {
+			timeCol = contains(lower, "date")
+		}
+		var msg string
+		if labelCol, msg = findColumn(rec, p.opts.LabelColumn, append(labelNames[:len(labelNames):len(labelNames)], "genre"), "label"); msg != "" {
+			return nil, p.fail(1, 0, msg)
+		}
+		for _, col := range []*int{&timeCol, &labelCol} {
+			if *col == userCol || *col == itemCol {
+				*col = -1
+			}
+		}
+	} else {
+		if width != 2 && width != 3 {
+			return nil, p.fail(1, 0, fmt.Sprintf("expected user,item[,timestamp] but the first row has %d fields (add a header naming the columns)", width))
+		}
+		if width == 3 {
+			timeCol = 2
+		}
+	}
+
+	var (
+		users, items  = map[string]int32{}, map[string]int32{}
+		itemNames     []string
+		itemLabels    []int32
+		rowUser       []int32
+		rowItem       []int32
+		rowTime       []float64
+		cls           = newClasses(p.lim.MaxClasses)
+		firstDataLine = 1
+	)
+	if header {
+		firstDataLine = 2
+		rec, err = c.read()
+	}
+	for ; err != io.EOF; rec, err = c.read() {
+		if err != nil {
+			return nil, err
+		}
+		if len(rec) != width {
+			return nil, c.ragged(len(rec), width)
+		}
+		if len(rowUser) >= p.lim.MaxInteractions {
+			return nil, p.fail(c.line, 0, fmt.Sprintf("more than %d interactions", p.lim.MaxInteractions))
+		}
+		uname, iname := strings.TrimSpace(rec[userCol]), strings.TrimSpace(rec[itemCol])
+		if uname == "" {
+			return nil, p.fail(c.fieldLine(userCol), userCol+1, "empty user id")
+		}
+		if iname == "" {
+			return nil, p.fail(c.fieldLine(itemCol), itemCol+1, "empty item id")
+		}
+		u, ok := users[uname]
+		if !ok {
+			if len(users) >= p.lim.MaxUsers {
+				return nil, p.fail(c.line, userCol+1, fmt.Sprintf("more than %d users", p.lim.MaxUsers))
+			}
+			u = int32(len(users))
+			users[strings.Clone(uname)] = u
+		}
+		it, ok := items[iname]
+		if !ok {
+			if len(items) >= p.lim.MaxItems {
+				return nil, p.fail(c.line, itemCol+1, fmt.Sprintf("more than %d items", p.lim.MaxItems))
+			}
+			it = int32(len(items))
+			iname = strings.Clone(iname)
+			items[iname] = it
+			itemNames = append(itemNames, iname)
+			itemLabels = append(itemLabels, NoLabel)
+		}
+		if labelCol >= 0 {
+			if name := strings.TrimSpace(rec[labelCol]); name != "" {
+				l, ok := cls.id(name)
+				if !ok {
+					return nil, p.fail(c.fieldLine(labelCol), labelCol+1, cls.tooMany())
+				}
+				if old := itemLabels[it]; old != NoLabel && old != l {
+					return nil, p.fail(c.fieldLine(labelCol), labelCol+1,
+						fmt.Sprintf("item %s has label %s here but %s earlier", quote(iname), quote(name), quote(cls.names[old])))
+				}
+				itemLabels[it] = l
+			}
+		}
+		if timeCol >= 0 {
+			t, msg := parseTime(rec[timeCol])
+			if msg != "" {
+				return nil, p.fail(c.fieldLine(timeCol), timeCol+1, msg)
+			}
+			rowTime = append(rowTime, t)
+		}
+		rowUser = append(rowUser, u)
+		rowItem = append(rowItem, it)
+	}
+	if len(rowUser) == 0 && firstDataLine == 2 {
+		return nil, p.fail(0, 0, "no interactions after the header")
+	}
+
+	// Bucket the rows by user, keeping file order, then order each user's
+	// rows by time.
+	nu := len(users)
+	start := make([]int, nu+1)
+	for _, u := range rowUser {
+		start[u+1]++
+	}
+	for u := range nu {
+		start[u+1] += start[u]
+	}
+	order := make([]int32, len(rowUser)) // row numbers grouped by user
+	fill := slices.Clone(start[:nu])
+	for r, u := range rowUser {
+		order[fill[u]] = int32(r)
+		fill[u]++
+	}
+	seq := make([]int32, len(order))
+	ds := &Dataset{
+		Kind:       Interactions,
+		Dim:        len(items),
+		Labels:     itemLabels,
+		ClassNames: cls.names,
+		ItemNames:  itemNames,
+		Sparse:     Identity(len(items)),
+		Users:      make([][]int32, nu),
+		HeldOut:    make([]int32, nu),
+	}
+	for u := range nu {
+		rows := order[start[u]:start[u+1]]
+		if rowTime != nil {
+			slices.SortStableFunc(rows, func(a, b int32) int { return cmp.Compare(rowTime[a], rowTime[b]) })
+		}
+		s := seq[start[u]:start[u+1]]
+		for k, r := range rows {
+			s[k] = rowItem[r]
+		}
+		ds.HeldOut[u] = NoLabel
+		if len(s) >= 2 {
+			ds.HeldOut[u] = s[len(s)-1]
+			s = s[: len(s)-1 : len(s)-1]
+		}
+		ds.Users[u] = s
+	}
+	return ds, nil
+}
+
+// itemWords are the words an item column's name may contain, so that
+// common exports (MovieLens' movieId, a shop's product_id) are recognised.
+var itemWords = []string{"item", "movie", "product", "track", "song", "book", "artist", "film", "video", "article"}
+
+// itemColumn returns the first lower-cased name containing an item word,
+// or -1.
+func itemColumn(lower []string) int {
+	for i, n := range lower {
+		for _, w := range itemWords {
+			if strings.Contains(n, w) {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// headerNames reports whether lower-cased fields name a user and an item
+// column: fields containing "user" and an item word and no digits (so that
+// rows like "user_1,item_7" are data).
+func headerNames(lower []string) bool {
+	u, i := contains(lower, "user"), itemColumn(lower)
+	return u >= 0 && i >= 0 && u != i && !strings.ContainsAny(lower[u]+lower[i], "0123456789")
+}
+
+// contains returns the index of the first of names containing sub, or -1.
+func contains(names []string, sub string) int {
+	for i, n := range names {
+		if strings.Contains(n, sub) {
+			return i
+		}
+	}
+	return -1
+}

@@ -1,0 +1,399 @@
+package dataset
+
+import (
+	"archive/zip"
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	_ "image/jpeg" // register the decoder
+	_ "image/png"  // register the decoder
+	"io"
+	"path"
+	"slices"
+	"strings"
+)
+
+// ratioFloor is the uncompressed size of an entry below which its
+// compression ratio is not checked: tiny entries cannot hurt, and a few
+// bytes of deflate legitimately expand a lot.
+const ratioFloor = 64 << 10
+
+// parseZip reads a zip archive held in memory (at most MaxBytes). An
+// archive holding a file named vectors.tsv is Embedding Projector data
+// (with metadata.tsv beside it, if present); any other archive holds PNG or
+// JPEG images, one folder per class.
+//
+// Every entry's name is checked first: an absolute path or a ".." element
+// anywhere refuses the whole archive. Entries are then decompressed through
+// a reader that counts the bytes actually produced and stops at the
+// per-entry, total and ratio limits, whatever the headers claim.
+func (p *parser) parseZip() (*Dataset, error) {
+	data, err := io.ReadAll(p.in)
+	if errors.Is(err, errTooBig) || p.in.tooBig() {
+		return nil, p.fail(0, 0, p.tooBigMsg())
+	}
+	if err != nil {
+		return nil, p.fail(0, 0, "reading: "+err.Error())
+	}
+	if len(data) == 0 {
+		return nil, p.fail(0, 0, "empty file")
+	}
+	// Count central directory headers before archive/zip allocates a File
+	// for each: a small archive of empty entries could otherwise cost
+	// hundreds of megabytes. Stray signatures inside entries only make the
+	// count an overestimate.
+	if n := bytes.Count(data, []byte("PK\x01\x02")); n > p.lim.MaxEntries {
+		return nil, p.fail(0, 0, fmt.Sprintf("%d entries in the archive, more than the limit of %d", n, p.lim.MaxEntries))
+	}
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
+		return nil, p.fail(0, 0, "not a readable zip archive: "+strings.TrimPrefix(err.Error(), "zip: "))
+	}
+	if len(zr.File) > p.lim.MaxEntries {
+		return nil, p.fail(0, 0, fmt.Sprintf("%d entries in the archive, more than the limit of %d", len(zr.File), p.lim.MaxEntries))
+	}
+	for _, f := range zr.File {
+		if msg := unsafeName(f.Name); msg != "" {
+			return nil, p.fail(0, 0, fmt.Sprintf("entry %s %s; refusing the whole archive", quote(f.Name), msg))
+		}
+	}
+	z := &zipReader{p: p}
+	for _, f := range zr.File {
+		if strings.EqualFold(path.Base(entryName(f.Name)), "vectors.tsv") && !skipEntry(f) {
+			return z.projector(zr, f)
+		}
+	}
+	return z.images(zr)
+}
+
+// unsafeName says why an entry name is refused, or returns "".
+func unsafeName(name string) string {
+	n := strings.ReplaceAll(name, `\`, "/")
+	switch {
+	case strings.ContainsRune(name, 0):
+		return "has a NUL byte in its name"
+	case strings.HasPrefix(n, "/"):
+		return "has an absolute path"
+	case len(n) >= 2 && n[1] == ':':
+		return "has a drive letter"
+	}
+	for _, elem := range strings.Split(n, "/") {
+		if elem == ".." {
+			return "has a \"..\" path element"
+		}
+	}
+	return ""
+}
+
+// entryName returns an entry's name with forward slashes and valid UTF-8.
+func entryName(name string) string {
+	return strings.ToValidUTF8(strings.ReplaceAll(name, `\`, "/"), "\uFFFD")
+}
+
+// skipEntry reports folders and the clutter archivers add (macOS resource
+// forks, hidden files).
+func skipEntry(f *zip.File) bool {
+	n := entryName(f.Name)
+	base := path.Base(n)
+	return f.FileInfo().IsDir() || strings.HasSuffix(n, "/") || strings.HasPrefix(n, "__MACOSX/") ||
+		strings.HasPrefix(base, ".")
+}
+
+// zipReader reads entries of one archive within the limits.
+type zipReader struct {
+	p     *parser
+	total int64        // uncompressed bytes read so far
+	buf   bytes.Buffer // the current entry
+}
+
+func (z *zipReader) file(f *zip.File) string { return z.p.file + "/" + entryName(f.Name) }
+
+// read decompresses f into z.buf.
+func (z *zipReader) read(f *zip.File) error {
+	z.buf.Reset()
+	if f.UncompressedSize64 > uint64(z.p.lim.MaxEntryBytes) {
+		// The header may lie in either direction; this only refuses early
+		// what the counting reader would refuse anyway.
+		return z.tooBig(f)
+	}
+	rc, err := f.Open()
+	if err != nil {
+		return &ParseError{File: z.file(f), Msg: "cannot open entry: " + strings.TrimPrefix(err.Error(), "zip: ")}
+	}
+	defer rc.Close()
+	_, err = z.buf.ReadFrom(&entryReader{z: z, f: f, r: rc})
+	var pe *ParseError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &pe):
+		return pe
+	case errors.Is(err, zip.ErrChecksum):
+		return &ParseError{File: z.file(f), Msg: "corrupt entry: checksum mismatch"}
+	case errors.Is(err, zip.ErrFormat):
+		// archive/zip stops an entry that outgrows its header's size.
+		return &ParseError{File: z.file(f), Msg: "corrupt entry: its size or format disagrees with its header"}
+	default:
+		return &ParseError{File: z.file(f), Msg: "corrupt entry: " + strings.TrimPrefix(err.Error(), "zip: ")}
+	}
+}
+
+func (z *zipReader) tooBig(f *zip.File) *ParseError {
+	return &ParseError{File: z.file(f), Msg: fmt.Sprintf("entry larger than %s uncompressed", sizeString(z.p.lim.MaxEntryBytes))}
+}
+
+// entryReader counts the bytes a zip entry decompresses to and fails as
+// soon as the entry or the archive passes a limit, or the entry expands
+// more than MaxRatio times its compressed size.
+type entryReader struct {
+	z *zipReader
+	f *zip.File
+	r io.Reader
+	n int64
+}
+
+func (e *entryReader) Read(b []byte) (int, error) {
+	k, err := e.r.Read(b)
+	e.n += int64(k)
+	e.z.total += int64(k)
+	lim := &e.z.p.lim
+	switch {
+	case e.n > lim.MaxEntryBytes:
+		return k, e.z.tooBig(e.f)
+	case e.z.total > lim.MaxTotalBytes:
+		return k, &ParseError{File: e.z.p.file, Msg: fmt.Sprintf("archive larger than %s uncompressed", sizeString(lim.MaxTotalBytes))}
+	case e.n > ratioFloor && e.n > int64(max(e.f.CompressedSize64, 1))*int64(lim.MaxRatio):
+		return k, &ParseError{File: e.z.file(e.f), Msg: fmt.Sprintf("entry expands more than %d times its compressed size", lim.MaxRatio)}
+	}
+	return k, err
+}
+
+// projector reads vectors.tsv from f and metadata.tsv beside it, if any.
+func (z *zipReader) projector(zr *zip.Reader, f *zip.File) (*Dataset, error) {
+	if err := z.read(f); err != nil {
+		return nil, err
+	}
+	vectors := slices.Clone(z.buf.Bytes())
+	name := entryName(f.Name)
+	var meta io.Reader
+	var metaFile string
+	want := path.Join(path.Dir(name), "metadata.tsv")
+	for _, g := range zr.File {
+		if strings.EqualFold(entryName(g.Name), want) && !skipEntry(g) {
+			if err := z.read(g); err != nil {
+				return nil, err
+			}
+			meta, metaFile = bytes.NewReader(z.buf.Bytes()), z.file(g)
+			break
+		}
+	}
+	if meta == nil {
+		meta, metaFile = z.p.opts.Metadata, z.p.opts.MetadataName
+	}
+	ds, err := z.p.parseProjector(bufio.NewReader(bytes.NewReader(vectors)), z.file(f), nil, "")
+	if err != nil {
+		return nil, err
+	}
+	if meta != nil {
+		file := metaFile
+		if file == "" {
+			file = "metadata.tsv"
+		}
+		if !strings.Contains(file, "/") {
+			file = baseName(file)
+		}
+		if err := z.p.projectorMetadata(ds, newInput(meta, z.p.lim.MaxBytes).Reader, file); err != nil {
+			return nil, err
+		}
+	}
+	return ds, nil
+}
+
+// images reads every PNG and JPEG entry in name order. An image's label is
+// the name of the folder holding it; images at the top level are
+// unlabelled. Each image is checked from its header (format, dimensions)
+// before it is decoded, then converted to grey, cropped to its central
+// square and resized to Side×Side by averaging (or, when smaller, by
+// repeating pixels).
+func (z *zipReader) images(zr *zip.Reader) (*Dataset, error) {
+	p := z.p
+	var files []*zip.File
+	for _, f := range zr.File {
+		if skipEntry(f) {
+			continue
+		}
+		switch strings.ToLower(path.Ext(f.Name)) {
+		case ".png", ".jpg", ".jpeg":
+			files = append(files, f)
+		}
+	}
+	if len(files) == 0 {
+		return nil, p.fail(0, 0, "no PNG or JPEG images in the archive (want one folder of images per class)")
+	}
+	if len(files) > p.lim.MaxItems {
+		return nil, p.fail(0, 0, fmt.Sprintf("%d images, more than the limit of %d", len(files), p.lim.MaxItems))
+	}
+	slices.SortStableFunc(files, func(a, b *zip.File) int { return strings.Compare(entryName(a.Name), entryName(b.Name)) })
+
+	side := p.side
+	if side*side > p.lim.MaxDims {
+		return nil, p.fail(0, 0, fmt.Sprintf("images of %d×%d pixels, more than the limit of %d features", side, side, p.lim.MaxDims))
+	}
+	ds := &Dataset{Kind: Images, Dim: side * side, Width: side, Height: side,
+		X: make([]float32, 0, len(files)*side*side)}
+	cls := newClasses(p.lim.MaxClasses)
+	var g greyScaler
+	for _, f := range files {
+		name := entryName(f.Name)
+		label := int32(NoLabel)
+		if dir := path.Dir(name); dir != "." {
+			var ok bool
+			if label, ok = cls.id(path.Base(dir)); !ok {
+				return nil, &ParseError{File: z.file(f), Msg: cls.tooMany()}
+			}
+		}
+		if err := z.read(f); err != nil {
+			return nil, err
+		}
+		img, msg := decodeImage(z.buf.Bytes(), p.lim.MaxImagePixels)
+		if msg != "" {
+			return nil, &ParseError{File: z.file(f), Msg: msg}
+		}
+		ds.X = ds.X[:len(ds.X)+side*side]
+		g.scale(ds.X[len(ds.X)-side*side:], img, side, p.opts.Invert)
+		ds.Labels = append(ds.Labels, label)
+		ds.Text = append(ds.Text, name)
+	}
+	ds.ClassNames = cls.names
+	return ds, nil
+}
+
+// decodeImage checks data's header, then decodes it. msg is "" on success.
+func decodeImage(data []byte, maxPixels int) (img image.Image, msg string) {
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil || (format != "png" && format != "jpeg") {
+		return nil, "not a PNG or JPEG image"
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > int64(maxPixels) {
+		return nil, fmt.Sprintf("image is %d×%d pixels, more than the limit of %d pixels", cfg.Width, cfg.Height, maxPixels)
+	}
+	// The standard decoders are fuzzed and should not panic; if one does
+	// on hostile input, refuse the image rather than take the server down.
+	defer func() {
+		if recover() != nil {
+			img, msg = nil, "image does not decode"
+		}
+	}()
+	img, _, err = image.Decode(bytes.NewReader(data))
+	if err != nil {
+		return nil, "image does not decode: " + strings.TrimPrefix(strings.TrimPrefix(err.Error(), "png: "), "jpeg: ")
+	}
+	if b := img.Bounds(); b.Dx() != cfg.Width || b.Dy() != cfg.Height {
+		return nil, "image does not decode: size differs from its header"
+	}
+	return img, ""
+}
+
+// greyScaler converts images to grey and resizes them, reusing its
+// buffers.
+type greyScaler struct {
+	pal  [256]float32 // luma of the palette entries; indices past the palette are black
+	row  []float32
+	sums []float64
+	cnt  []int
+}
+
+// scale writes img's central square, resized to side×side, into dst as grey
+// levels in [0, 1] (0 black, 1 white; the other way round when invert is
+// set). Transparent pixels count as black.
+func (g *greyScaler) scale(dst []float32, img image.Image, side int, invert bool) {
+	b := img.Bounds()
+	m := min(b.Dx(), b.Dy())
+	x0, y0 := b.Min.X+(b.Dx()-m)/2, b.Min.Y+(b.Dy()-m)/2
+	g.row = slices.Grow(g.row[:0], m)[:m]
+	if im, ok := img.(*image.Paletted); ok {
+		g.pal = [256]float32{}
+		for i, c := range im.Palette[:min(len(im.Palette), 256)] {
+			g.pal[i] = float32(color.Gray16Model.Convert(c).(color.Gray16).Y) / 0xffff
+		}
+	}
+	if m >= side {
+		g.sums = slices.Grow(g.sums[:0], side*side)[:side*side]
+		clear(g.sums)
+		g.cnt = slices.Grow(g.cnt[:0], side)[:side]
+		clear(g.cnt)
+		for x := range m {
+			g.cnt[x*side/m]++
+		}
+		for y := range m {
+			greyRow(g.row, img, &g.pal, x0, y0+y)
+			out := g.sums[(y*side/m)*side:]
+			for x, v := range g.row {
+				out[x*side/m] += float64(v)
+			}
+		}
+		for oy := range side {
+			for ox := range side {
+				dst[oy*side+ox] = float32(g.sums[oy*side+ox] / float64(g.cnt[oy]*g.cnt[ox]))
+			}
+		}
+	} else {
+		for oy := range side {
+			greyRow(g.row, img, &g.pal, x0, y0+oy*m/side)
+			for ox := range side {
+				dst[oy*side+ox] = g.row[ox*m/side]
+			}
+		}
+	}
+	for i, v := range dst[:side*side] {
+		v = min(max(v, 0), 1)
+		if invert {
+			v = 1 - v
+		}
+		dst[i] = v
+	}
+}
+
+// greyRow writes the luma (ITU-R BT.601, in [0, 1]) of len(dst) pixels of
+// img's row y, starting at column x0.
+// pal holds the luma of each palette entry of a paletted image.
+func greyRow(dst []float32, img image.Image, pal *[256]float32, x0, y int) {
+	const r, gr, b = 0.299 / 255, 0.587 / 255, 0.114 / 255
+	switch im := img.(type) {
+	case *image.Gray:
+		pix := im.Pix[im.PixOffset(x0, y):]
+		for i := range dst {
+			dst[i] = float32(pix[i]) / 255
+		}
+	case *image.YCbCr:
+		pix := im.Y[im.YOffset(x0, y):]
+		for i := range dst {
+			dst[i] = float32(pix[i]) / 255
+		}
+	case *image.RGBA:
+		pix := im.Pix[im.PixOffset(x0, y):]
+		for i := range dst {
+			p := pix[4*i : 4*i+3 : 4*i+3]
+			dst[i] = float32(r*float64(p[0]) + gr*float64(p[1]) + b*float64(p[2]))
+		}
+	case *image.NRGBA:
+		pix := im.Pix[im.PixOffset(x0, y):]
+		for i := range dst {
+			p := pix[4*i : 4*i+4 : 4*i+4]
+			dst[i] = float32((r*float64(p[0]) + gr*float64(p[1]) + b*float64(p[2])) * float64(p[3]) / 255)
+		}
+	case *image.Paletted:
+		pix := im.Pix[im.PixOffset(x0, y):]
+		for i := range dst {
+			dst[i] = pal[pix[i]]
+		}
+	default:
+		for i := range dst {
+			gy := color.Gray16Model.Convert(img.At(x0+i, y)).(color.Gray16).Y
+			dst[i] = float32(gy) / 0xffff
+		}
+	}
+}
