@@ -86,9 +86,27 @@ func abs32(s []float32) []float32 {
 // the tolerance is twice that, plus a hair for results near zero.
 func (o *operands) check(t *testing.T, asm bool) {
 	t.Helper()
+	o.checkParts(t, asm, 0)
+}
+
+// checkParts is check with the product forced into parts pieces (0 lets
+// Sgemm's threshold decide), so the threaded path is tested on sizes small
+// enough for the race detector. m, n, k and alpha must be non-zero if parts
+// is not 0.
+func (o *operands) checkParts(t *testing.T, asm bool, parts int) {
+	t.Helper()
 	got := append([]float32(nil), o.c...)
 	want := append([]float32(nil), o.c...)
-	sgemm(asm, o.transA, o.transB, o.m, o.n, o.k, o.alpha, o.a, o.lda, o.b, o.ldb, o.beta, got, o.ldc)
+	if parts == 0 {
+		sgemm(asm, o.transA, o.transB, o.m, o.n, o.k, o.alpha, o.a, o.lda, o.b, o.ldb, o.beta, got, o.ldc)
+	} else {
+		p := problem{
+			asm: asm, transA: o.transA, transB: o.transB,
+			m: o.m, n: o.n, k: o.k, alpha: o.alpha, beta: o.beta,
+			a: o.a, lda: o.lda, b: o.b, ldb: o.ldb, c: got, ldc: o.ldc,
+		}
+		runParts(&p, parts)
+	}
 	reference(o.transA, o.transB, o.m, o.n, o.k, o.alpha, o.a, o.lda, o.b, o.ldb, o.beta, want, o.ldc)
 	mag := make([]float32, len(o.c))
 	reference(o.transA, o.transB, o.m, o.n, o.k, 1, abs32(o.a), o.lda, abs32(o.b), o.ldb, 0, mag, o.ldc)
@@ -156,18 +174,15 @@ func TestSgemmSmall(t *testing.T) {
 }
 
 // TestSgemmBlocks covers products larger than one cache block in each
-// dimension (mcMax, kcMax, several nr panels) and products large enough to be
-// split between goroutines along m and along n. Under the race detector
-// only the assembly kernel runs these sizes: the pure-Go one shares all the
-// blocking and threading code and is checked on the small sizes.
+// dimension (mcMax, kcMax, several nr panels). Under the race detector only
+// the assembly kernel runs these sizes: the pure-Go one shares all the
+// blocking code and is checked on the small sizes.
 func TestSgemmBlocks(t *testing.T) {
 	sizes := [][3]int{
-		{257, 33, 300},  // two k blocks, mc edge, nr edge
-		{150, 70, 257},  // two mc blocks
-		{20, 40, 784},   // the trainer's k: four balanced k blocks
-		{130, 100, 162}, // split along m
-		{40, 330, 160},  // split along n
-		{5, 4100, 3},    // two nc blocks
+		{257, 33, 300}, // two k blocks, mc edge, nr edge
+		{150, 70, 257}, // two mc blocks
+		{20, 40, 784},  // the trainer's k: four balanced k blocks
+		{5, 4100, 3},   // two nc blocks
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, asm := range kernels() {
@@ -185,6 +200,26 @@ func TestSgemmBlocks(t *testing.T) {
 				t.Run(name, func(t *testing.T) {
 					newOperands(rng, tr[0], tr[1], s[0], s[1], s[2], pad, ab[0], ab[1]).check(t, asm)
 				})
+			}
+		}
+	}
+}
+
+// TestSgemmParts splits products between goroutines along m (m >= n) and
+// along n, into 2 and 3 parts (uneven, with edge tiles in several parts),
+// whatever the size threshold says.
+func TestSgemmParts(t *testing.T) {
+	sizes := [][3]int{{97, 40, 70}, {40, 131, 300}, {7, 3, 9}}
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, asm := range kernels() {
+		for _, s := range sizes {
+			for _, tr := range [4][2]bool{{false, false}, {false, true}, {true, false}, {true, true}} {
+				for _, parts := range []int{2, 3} {
+					name := fmt.Sprintf("%s/%s/%dx%dx%d/parts=%d", kernelName(asm), transName(tr[0], tr[1]), s[0], s[1], s[2], parts)
+					t.Run(name, func(t *testing.T) {
+						newOperands(rng, tr[0], tr[1], s[0], s[1], s[2], 2, 1.5, 0.5).checkParts(t, asm, parts)
+					})
+				}
 			}
 		}
 	}
@@ -289,7 +324,7 @@ func TestSgemmConcurrent(t *testing.T) {
 	}
 	jobs := make([]job, callers)
 	for i := range jobs {
-		s := [][3]int{{31, 40, 50}, {130, 100, 162}, {40, 330, 160}}[i%3]
+		s := [][3]int{{31, 40, 50}, {200, 150, 150}, {70, 300, 220}}[i%3]
 		o := newOperands(rng, i%2 == 0, i%4 < 2, s[0], s[1], s[2], 1, 1, 0)
 		want := append([]float32(nil), o.c...)
 		reference(o.transA, o.transB, o.m, o.n, o.k, o.alpha, o.a, o.lda, o.b, o.ldb, o.beta, want, o.ldc)
@@ -319,8 +354,7 @@ func TestSgemmConcurrent(t *testing.T) {
 	}
 }
 
-// TestSplit checks that the test shapes meant to exercise the worker pool
-// are in fact split, and that small products are not.
+// TestSplit checks which trainer shapes Sgemm splits between goroutines.
 func TestSplit(t *testing.T) {
 	if Threads() < 2 {
 		t.Skip("needs GOMAXPROCS >= 2")
@@ -328,7 +362,11 @@ func TestSplit(t *testing.T) {
 	for _, tc := range []struct {
 		m, n, k int
 		split   bool
-	}{{130, 100, 162, true}, {40, 330, 160, true}, {256, 32, 128, false}} {
+	}{
+		{256, 256, 784, true}, {784, 256, 256, true}, {256, 128, 256, true},
+		{200, 150, 150, true}, {70, 300, 220, true},
+		{256, 32, 128, false}, {256, 32, 256, false}, {256, 256, 32, false},
+	} {
 		p := problem{m: tc.m, n: tc.n, k: tc.k}
 		if got := plan(&p) > 1; got != tc.split {
 			t.Errorf("%dx%dx%d: split = %v, want %v", tc.m, tc.n, tc.k, got, tc.split)

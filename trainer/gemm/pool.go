@@ -7,11 +7,12 @@ import (
 )
 
 // parMinWork is the smallest m·n·k a goroutine is given when a product is
-// split: below it, waking a worker (several µs on a VM) costs more than it
-// saves. BenchmarkCrossover on the 2-core AVX2 machine: 256×64×128 (2 M)
-// gains from two goroutines in the best case and breaks even on a busy
-// machine; 256×32×128 (1 M) runs on one.
-const parMinWork = 1 << 20
+// split: below it, waking a worker (several µs on a VM, more when the
+// shared cores are busy) costs more than it saves. On the 2-core AVX2
+// machine, BenchmarkCrossover gains from two goroutines at 256×128×128
+// (4 M) and above; at 2 M (256×32×256, 256×256×32) the best case gains but
+// the median on a busy machine loses, so those stay on one goroutine.
+const parMinWork = 1 << 21
 
 // threadLimit is the value given to SetThreads; 0 means runtime.GOMAXPROCS.
 var threadLimit atomic.Int64
