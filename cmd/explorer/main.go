@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -51,6 +52,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"serve", "serve the explorer in the browser (the default command)", runServe},
 		{"datasets", "list the bundled datasets", runDatasets},
 		{"train", "train a contrastive encoder headless and write metrics, vectors and a loss plot", runTrain},
 		{"project", "project embedding vectors to 2D or 3D with PCA or t-SNE", runProject},
@@ -60,12 +62,12 @@ func commands() []command {
 // run is the whole program: main only adds the process's signals and exit
 // status, so tests can drive it end to end.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		printHelp(stdout)
-		return nil
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") && !isHelp(args[0]) {
+		// serve is the default command: `explorer` and `explorer --addr ...`.
+		args = append([]string{"serve"}, args...)
 	}
 	name := args[0]
-	if name == "help" || name == "-h" || name == "--help" || name == "-help" {
+	if name == "help" || isHelp(name) {
 		printHelp(stdout)
 		return nil
 	}
@@ -77,10 +79,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return usagef("unknown command %q (run 'explorer help' for the list)", name)
 }
 
+func isHelp(arg string) bool { return arg == "-h" || arg == "--help" || arg == "-help" }
+
 func printHelp(w io.Writer) {
 	fmt.Fprintln(w, "Contrastive Explorer: watch a contrastive encoder learn, epoch by epoch.")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Usage: explorer <command> [flags]")
+	fmt.Fprintln(w, "Usage: explorer [command] [flags]  (without a command: serve)")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Commands:")
 	for _, c := range commands() {

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/contrastive-explorer/explorer/web"
+)
+
+// shutdownGrace bounds how long serve waits for ordinary HTTP requests in
+// flight when it stops.
+const shutdownGrace = 10 * time.Second
+
+// runServe is `explorer serve`: the web explorer on one address until ctx
+// ends (SIGINT or SIGTERM from main), then a graceful stop: runs stopped,
+// websockets closed with status 1001, requests in flight finished.
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8080", "`host:port` to listen on (port 0 picks a free one)")
+	data := fs.String("data", defaultDataDir(), "`folder` for runs and uploads, created if missing")
+	maxRuns := fs.Int("max-runs", runtime.NumCPU(), "how many runs may train at once; later ones wait in a queue")
+	verbose := fs.Bool("v", false, "log every request")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: explorer serve [flags]")
+		fmt.Fprintln(stderr)
+		fmt.Fprintln(stderr, "Serve the explorer: pick a dataset and a loss in the browser and watch the encoder learn.")
+		fmt.Fprintln(stderr)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return usagef("serve: %v", err)
+	}
+	if fs.NArg() > 0 {
+		return usagef("serve: unexpected argument %q", fs.Arg(0))
+	}
+	if *maxRuns < 1 {
+		return usagef("serve: --max-runs must be at least 1, got %d", *maxRuns)
+	}
+	if err := os.MkdirAll(*data, 0o755); err != nil {
+		return fmt.Errorf("serve: data folder: %w", err)
+	}
+
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	appCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	app := web.New(appCtx, web.Options{MaxRuns: *maxRuns, Logger: log})
+	srv := &http.Server{
+		Handler:           app,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	fmt.Fprintf(stdout, "Contrastive Explorer is running at %s (Ctrl+C to stop)\n", browserURL(ln.Addr()))
+	log.Info("serving", "addr", ln.Addr().String(), "data", *data, "max_runs", *maxRuns)
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case serveErr = <-served:
+	}
+	// Stop runs and close websockets first: Shutdown does not know about
+	// hijacked connections, and would wait for nothing else.
+	stop()
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		log.Warn("requests still running at shutdown", "err", err)
+	}
+	app.Wait()
+	if serveErr == nil {
+		serveErr = <-served
+	}
+	if errors.Is(serveErr, http.ErrServerClosed) {
+		return nil
+	}
+	return fmt.Errorf("serve: %w", serveErr)
+}
+
+// defaultDataDir is the per-user cache folder of the explorer, or a folder
+// in the working directory where the system has none.
+func defaultDataDir() string {
+	if dir, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(dir, "contrastive-explorer")
+	}
+	return "explorer-data"
+}
+
+// browserURL is the address to open in a browser: a wildcard listen
+// address is reachable as localhost.
+func browserURL(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok {
+		return "http://" + a.String() + "/"
+	}
+	host := tcp.IP.String()
+	if tcp.IP.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, fmt.Sprint(tcp.Port)) + "/"
+}

@@ -1,0 +1,12 @@
+// Package static holds the browser half of the explorer: plain ES modules,
+// one stylesheet, no build step. The files are embedded in the binary and
+// served under /static/.
+package static
+
+import "embed"
+
+// FS holds the scripts and the stylesheet, at the root of the file
+// system (e.g. "run.js", "style.css").
+//
+//go:embed *.js *.css
+var FS embed.FS

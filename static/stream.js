@@ -1,0 +1,169 @@
+// The run's websocket feed (docs/protocol.md, "Websocket"): hello, the
+// history of epochs, live, then epochs, state changes and done. Each epoch is
+// a JSON message followed by a binary coordinate frame; the two are matched
+// by the epoch number in the frame's header, not by arrival order. If the
+// connection drops before done, the client reconnects with backoff; the
+// server then resends hello and the whole history, which the caller merges
+// by epoch number.
+
+import { decodeFrame } from './frame.js';
+
+const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 15000];
+
+/**
+ * RunStream connects to /ws/runs/{id} and calls the handlers it is given:
+ *   hello(msg), epoch({epoch, metrics, frame, coords, dims, n, live, backfill}),
+ *   live(), state(msg), projection(msg), done(msg), error(msg),
+ *   status(text, kind),
+ *   gone() when the run does not exist.
+ * kind is "ok", "warn" or "error".
+ */
+export class RunStream {
+  constructor(runID, handlers, { url, checkRun } = {}) {
+    this.runID = runID;
+    this.h = handlers;
+    this.url = url || defaultURL(runID);
+    this.checkRun = checkRun; // async () => boolean: does the run still exist?
+    this.ws = null;
+    this.pending = new Map(); // epoch -> JSON half waiting for its frame
+    this.finished = false;
+    this.closed = false;
+    this.failures = 0;
+    this.isLive = false;
+    this.timer = 0;
+  }
+
+  /** start opens the connection. */
+  start() {
+    this.closed = false;
+    this.connect();
+  }
+
+  /** close stops the client for good (page teardown). */
+  close() {
+    this.closed = true;
+    clearTimeout(this.timer);
+    if (this.ws) this.ws.close(1000, 'bye');
+  }
+
+  connect() {
+    clearTimeout(this.timer);
+    this.pending.clear();
+    this.isLive = false;
+    this.call('status', this.failures ? 'reconnecting…' : 'connecting…', 'warn');
+    let ws;
+    try {
+      ws = new WebSocket(this.url);
+    } catch (err) {
+      this.call('status', `cannot open the live feed: ${err.message}`, 'error');
+      return;
+    }
+    ws.binaryType = 'arraybuffer';
+    this.ws = ws;
+    ws.onmessage = (ev) => {
+      try {
+        if (typeof ev.data === 'string') this.text(ev.data);
+        else this.frame(ev.data);
+      } catch (err) {
+        // A bad message must not kill the feed; say what happened.
+        this.call('status', `ignored a bad message: ${err.message}`, 'warn');
+      }
+    };
+    ws.onclose = (ev) => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      if (this.closed || this.finished) return;
+      this.retry(ev);
+    };
+    // onerror is always followed by onclose, which decides what to do.
+    ws.onerror = () => {};
+  }
+
+  async retry(ev) {
+    this.failures++;
+    if (this.failures >= 3 && this.checkRun) {
+      let exists = true;
+      try {
+        exists = await this.checkRun();
+      } catch {
+        exists = true; // the server is unreachable; keep trying
+      }
+      if (!exists) {
+        this.closed = true;
+        this.call('gone');
+        this.call('status', 'this run does not exist (any more)', 'error');
+        return;
+      }
+    }
+    const base = BACKOFF_MS[Math.min(this.failures - 1, BACKOFF_MS.length - 1)];
+    const wait = Math.round(base * (0.8 + 0.4 * Math.random()));
+    const why = ev && ev.code && ev.code !== 1006 ? ` (code ${ev.code})` : '';
+    this.call('status', `connection lost${why}; reconnecting in ${Math.ceil(wait / 1000)} s`, 'warn');
+    this.timer = setTimeout(() => {
+      if (!this.closed && !this.finished) this.connect();
+    }, wait);
+  }
+
+  text(data) {
+    const msg = JSON.parse(data);
+    switch (msg.type) {
+      case 'hello':
+        this.failures = 0;
+        this.call('status', 'connected', 'ok');
+        this.call('hello', msg);
+        break;
+      case 'epoch':
+        this.pending.set(msg.epoch, msg);
+        break;
+      case 'live':
+        this.isLive = true;
+        this.call('live');
+        break;
+      case 'state':
+        this.call('state', msg);
+        break;
+      case 'projection':
+        this.call('projection', msg);
+        break;
+      case 'done':
+        this.finished = true;
+        this.call('done', msg);
+        break;
+      case 'error':
+        this.call('error', msg);
+        this.call('status', `run failed: ${msg.error}`, 'error');
+        break;
+      default:
+        // Unknown types are newer server features: ignore them.
+        break;
+    }
+  }
+
+  frame(buf) {
+    const f = decodeFrame(buf);
+    const meta = this.pending.get(f.epoch);
+    this.pending.delete(f.epoch);
+    // Frames older than this one whose JSON never got a frame are dropped.
+    for (const e of this.pending.keys()) if (e < f.epoch) this.pending.delete(e);
+    this.call('epoch', {
+      epoch: f.epoch,
+      metrics: meta ? meta.metrics || null : null,
+      frame: meta ? meta.frame || null : null,
+      coords: f.coords,
+      dims: f.dims,
+      n: f.n,
+      live: this.isLive,
+      backfill: meta ? meta.backfill === true : false,
+    });
+  }
+
+  call(name, ...args) {
+    const fn = this.h[name];
+    if (fn) fn.call(this.h, ...args);
+  }
+}
+
+function defaultURL(runID) {
+  const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${proto}//${location.host}/ws/runs/${encodeURIComponent(runID)}`;
+}

@@ -1,0 +1,138 @@
+// Package views renders the explorer's HTML pages from view models. It knows
+// nothing of training, projection or HTTP: package web fills the models and
+// writes the result. The data-testid attributes are the page contract of
+// docs/protocol.md, which the browser scripts in static/ rely on.
+package views
+
+import "strconv"
+
+// Generate from the module root, as CI's `go tool templ generate -check`
+// does: the generated code records template paths relative to it.
+//
+//go:generate go tool templ generate -path ..
+
+// HomePage is the start page: pick a dataset, a loss, a pair source and the
+// hyperparameters, then train.
+type HomePage struct {
+	Datasets []DatasetCard
+	Losses   []Choice
+	Pairs    []Choice
+	Groups   []FieldGroup // hyperparameters, in display order
+}
+
+// DatasetCard describes one dataset on the home page.
+type DatasetCard struct {
+	Name        string // form value
+	Title       string
+	Description string
+	Kind        string // e.g. "images"
+	Items       int
+	Train       int
+	Test        int
+	Classes     int
+	Size        string // e.g. "8×8 pixels", "" when not images
+	Source      string
+	License     string
+	PreviewURL  string // thumbnail image; "" for none
+	Checked     bool
+}
+
+// Choice is one radio option with a short explanation for a learner.
+type Choice struct {
+	Value       string
+	Title       string
+	Explanation string
+	Checked     bool
+}
+
+// FieldGroup is a fieldset of hyperparameters.
+type FieldGroup struct {
+	Legend string
+	Help   string
+	Fields []Field
+}
+
+// Field kinds.
+const (
+	FieldNumber = "number"
+	FieldText   = "text"
+	FieldSelect = "select"
+)
+
+// Field is one form input. Min, Max, Step, Pattern and Placeholder are the
+// HTML attributes of the same names, left out when empty.
+type Field struct {
+	Name        string // form name and config key
+	Label       string
+	Help        string // one sentence for a learner
+	Kind        string // FieldNumber, FieldText or FieldSelect
+	Value       string // default value
+	Min         string
+	Max         string
+	Step        string
+	Pattern     string
+	Placeholder string
+	Options     []Option // FieldSelect only
+}
+
+// Option is one entry of a select field.
+type Option struct {
+	Value    string
+	Label    string
+	Selected bool
+}
+
+// RunPage is the explorer shell for one run; the browser fills it from the
+// websocket.
+type RunPage struct {
+	ID            string
+	Title         string // e.g. "Handwritten digits (UCI) · supcon"
+	WSURL         string
+	Items         int // items in the dataset, points in the scatter
+	Epochs        int // configured epochs
+	State         string
+	QueuePosition int // 1-based place in the queue; 0 when not queued
+	Method        string
+	Dims          int
+	Config        []ConfigItem
+}
+
+// ConfigItem is one row of a run's configuration summary.
+type ConfigItem struct {
+	Label string
+	Value string
+}
+
+// ErrorPage is shown for an unknown page or run, or a server error.
+type ErrorPage struct {
+	Status  int
+	Title   string
+	Message string
+}
+
+// errorTestID is "not-found" for a 404 page (the page contract's name) and
+// "error-page" otherwise.
+func errorTestID(status int) string {
+	if status == 404 {
+		return "not-found"
+	}
+	return "error-page"
+}
+
+// Ordinal returns n as an English ordinal: 1st, 2nd, 3rd, 4th, 11th, 21st.
+func Ordinal(n int) string {
+	suffix := "th"
+	switch n % 100 {
+	case 11, 12, 13:
+	default:
+		switch n % 10 {
+		case 1:
+			suffix = "st"
+		case 2:
+			suffix = "nd"
+		case 3:
+			suffix = "rd"
+		}
+	}
+	return strconv.Itoa(n) + suffix
+}

@@ -1,0 +1,83 @@
+package views
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/a-h/templ"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+// golden renders c and compares it with testdata/name, or rewrites that
+// file with -update.
+func golden(t *testing.T, name string, c templ.Component) string {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := c.Render(context.Background(), &buf); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(buf.Bytes(), want) {
+		t.Errorf("%s differs from the rendering; if the change is meant, run go test ./views -update and review the diff", path)
+	}
+	return buf.String()
+}
+
+func TestHome(t *testing.T) {
+	html := golden(t, "home.html", Home(HomePage{
+		Datasets: []DatasetCard{
+			{Name: "digits", Title: "Digits", Description: "Tiny <digits> & more.", Kind: "images", Items: 10, Train: 8, Test: 2,
+				Classes: 10, Size: "8×8 pixels", Source: "UCI", License: "CC BY 4.0", PreviewURL: "/api/datasets/digits/preview.png", Checked: true},
+			{Name: "words", Title: "Words", Kind: "text", Items: 6, Train: 4, Test: 2},
+		},
+		Losses: []Choice{{Value: "supcon", Title: "SupCon", Explanation: "Whole classes.", Checked: true}, {Value: "triplet", Title: "Triplet"}},
+		Pairs:  []Choice{{Value: "labels", Title: "Labels", Checked: true}},
+		Groups: []FieldGroup{{Legend: "Training", Help: "Knobs.", Fields: []Field{
+			{Name: "epochs", Label: "Epochs", Kind: FieldNumber, Value: "20", Min: "1", Max: "1000", Step: "1", Help: "Passes."},
+			{Name: "hidden", Label: "Hidden", Kind: FieldText, Value: "256,128", Pattern: `\d+`},
+			{Name: "optimizer", Label: "Optimizer", Kind: FieldSelect, Options: []Option{{Value: "sgd", Label: "SGD"}, {Value: "adam", Label: "Adam", Selected: true}}},
+		}}},
+	}))
+	// Text from data is escaped, never markup.
+	if strings.Contains(html, "<digits>") || !strings.Contains(html, "&lt;digits&gt; &amp; more") {
+		t.Error("dataset description not escaped")
+	}
+}
+
+func TestRun(t *testing.T) {
+	golden(t, "run.html", Run(RunPage{
+		ID: "abc123", Title: "Digits · supcon", WSURL: "/ws/runs/abc123", Items: 1797, Epochs: 20,
+		State: "queued", QueuePosition: 2, Method: "tsne", Dims: 3,
+		Config: []ConfigItem{{Label: "Loss", Value: "supcon"}},
+	}))
+}
+
+func TestError(t *testing.T) {
+	html := golden(t, "not-found.html", Error(ErrorPage{Status: 404, Title: "No such run", Message: "Nothing here."}))
+	if !strings.Contains(html, `data-testid="not-found"`) {
+		t.Error("404 page lacks its test id")
+	}
+}
+
+func TestOrdinal(t *testing.T) {
+	for n, want := range map[int]string{1: "1st", 2: "2nd", 3: "3rd", 4: "4th", 11: "11th", 12: "12th", 13: "13th", 21: "21st", 102: "102nd", 111: "111th"} {
+		if got := Ordinal(n); got != want {
+			t.Errorf("Ordinal(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

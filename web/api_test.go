@@ -1,0 +1,492 @@
+package web
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"image/png"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	sampledata "github.com/contrastive-explorer/explorer/sample-data"
+	"github.com/contrastive-explorer/explorer/trainer"
+	"github.com/contrastive-explorer/explorer/trainer/dataset"
+)
+
+func TestHealthz(t *testing.T) {
+	s := newTestServer(t, Options{})
+	a := call(t, s, "GET", "/healthz", nil, "")
+	if a.status != http.StatusOK || string(a.body) != "ok" {
+		t.Fatalf("GET /healthz: %d %q", a.status, a.body)
+	}
+}
+
+func TestDatasets(t *testing.T) {
+	s := newTestServer(t, Options{})
+	var list []datasetJSON
+	a := call(t, s, "GET", "/api/datasets", nil, "")
+	if a.status != http.StatusOK {
+		t.Fatalf("GET /api/datasets: %d %s", a.status, a.body)
+	}
+	a.json(t, &list)
+	var digits *datasetJSON
+	for i := range list {
+		if list[i].Name == "digits" {
+			digits = &list[i]
+		}
+	}
+	if digits == nil || digits.Items != 1797 || digits.Width != 8 || len(digits.ClassNames) != 10 {
+		t.Fatalf("digits entry wrong: %+v", digits)
+	}
+
+	px := call(t, s, "GET", "/api/datasets/digits/pixels", nil, "")
+	if px.status != http.StatusOK || len(px.body) != 1797*64 {
+		t.Fatalf("pixels: %d, %d bytes, want %d", px.status, len(px.body), 1797*64)
+	}
+	req := httptest.NewRequest("GET", "/api/datasets/digits/pixels", nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, req)
+	zr, err := gzip.NewReader(rec.Body)
+	if err != nil || rec.Header().Get("Content-Encoding") != "gzip" {
+		t.Fatalf("gzipped pixels: %v, encoding %q", err, rec.Header().Get("Content-Encoding"))
+	}
+	if unzipped, err := io.ReadAll(zr); err != nil || !bytes.Equal(unzipped, px.body) {
+		t.Fatalf("gzipped pixels differ from plain ones (%v)", err)
+	}
+
+	pv := call(t, s, "GET", "/api/datasets/digits/preview.png", nil, "")
+	if pv.status != http.StatusOK || pv.header.Get("Content-Type") != "image/png" {
+		t.Fatalf("preview: %d %s", pv.status, pv.header.Get("Content-Type"))
+	}
+	img, err := png.Decode(bytes.NewReader(pv.body))
+	if err != nil || img.Bounds().Dx() < previewCols*previewCell {
+		t.Fatalf("preview PNG: %v, bounds %v", err, img.Bounds())
+	}
+
+	for _, path := range []string{"/api/datasets/nope/pixels", "/api/datasets/nope/preview.png", "/api/nope"} {
+		a := call(t, s, "GET", path, nil, "")
+		var e errorBody
+		a.json(t, &e)
+		if a.status != http.StatusNotFound || e.Error == "" {
+			t.Errorf("GET %s: %d %s, want 404 with a message", path, a.status, a.body)
+		}
+	}
+}
+
+func TestCreateRunBadConfig(t *testing.T) {
+	s := newTestServer(t, Options{NewTrainer: fakeTrainers(nil), NewProjector: columnProjectors})
+	tests := []struct {
+		name  string
+		body  any
+		field string
+	}{
+		{"epochs zero", map[string]any{"epochs": 0}, "epochs"},
+		{"epochs too many", map[string]any{"epochs": 5000}, "epochs"},
+		{"unknown loss", map[string]any{"loss": "hinge"}, "loss"},
+		{"unknown pairs", map[string]any{"pairs": "friends"}, "pairs"},
+		{"negative lr", map[string]any{"lr": -1}, "lr"},
+		{"batch too big", map[string]any{"dataset": "digits", "batch": 100000}, "batch"},
+		{"batch not a number", map[string]any{"batch": "big"}, "batch"},
+		{"dim too small", map[string]any{"dim": 1}, "dim"},
+		{"too many hidden layers", map[string]any{"hidden": []int{8, 8, 8, 8, 8}}, "hidden"},
+		{"hidden not numbers", map[string]any{"hidden": "wide,deep"}, "hidden"},
+		{"temperature for supcon", map[string]any{"loss": "supcon", "temperature": 0.001}, "temperature"},
+		{"unknown mining", map[string]any{"loss": "triplet", "mining": "lazy"}, "mining"},
+		{"unknown dataset", map[string]any{"dataset": "cifar"}, "dataset"},
+		{"unknown projection", map[string]any{"projection": "umap"}, "projection"},
+		{"four dimensions", map[string]any{"dims": 4}, "dims"},
+		{"unknown field", map[string]any{"learning_rate": 0.1}, "learning_rate"},
+		{"not JSON", "{epochs: 3", ""},
+		{"two objects", `{"epochs": 3} {"epochs": 4}`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := call(t, s, "POST", "/api/runs", tt.body, "")
+			var e errorBody
+			a.json(t, &e)
+			if a.status != http.StatusBadRequest || e.Field != tt.field || e.Error == "" {
+				t.Fatalf("got %d %s, want 400 naming field %q", a.status, a.body, tt.field)
+			}
+		})
+	}
+
+	t.Run("body too large", func(t *testing.T) {
+		big := `{"dataset": "` + strings.Repeat("x", 100<<10) + `"}`
+		a := call(t, s, "POST", "/api/runs", big, "")
+		if a.status != http.StatusRequestEntityTooLarge {
+			t.Fatalf("got %d %s, want 413", a.status, a.body)
+		}
+	})
+}
+
+func TestCreateRunDefaults(t *testing.T) {
+	s := newTestServer(t, Options{NewTrainer: fakeTrainers(make(chan struct{})), NewProjector: columnProjectors})
+	c := createRun(t, s, `{"hidden": "64, 32", "epochs": 2}`)
+	if c.URL != "/runs/"+c.ID || c.State != StateRunning || c.QueuePosition != 0 {
+		t.Errorf("summary %+v", c.RunSummary)
+	}
+	if c.Config.Dataset != "digits" || c.Config.Loss != "supcon" || c.Config.Epochs != 2 ||
+		len(c.Config.Hidden) != 2 || c.Config.Hidden[0] != 64 || c.Projection.Method != defaultProjection || c.Projection.Dims != 2 {
+		t.Errorf("config %+v projection %+v", c.Config, c.Projection)
+	}
+	var again RunSummary
+	call(t, s, "GET", "/api/runs/"+c.ID, nil, "").json(t, &again)
+	if again.ID != c.ID {
+		t.Errorf("GET the run: %+v", again)
+	}
+	var list []RunSummary
+	call(t, s, "GET", "/api/runs", nil, "").json(t, &list)
+	if len(list) != 1 || list[0].ID != c.ID {
+		t.Errorf("GET /api/runs: %+v", list)
+	}
+}
+
+func TestUnknownRun(t *testing.T) {
+	s := newTestServer(t, Options{})
+	for _, r := range []struct{ method, path string }{
+		{"GET", "/api/runs/nope"},
+		{"POST", "/api/runs/nope/pause"},
+		{"POST", "/api/runs/nope/resume"},
+		{"POST", "/api/runs/nope/step"},
+		{"POST", "/api/runs/nope/stop"},
+		{"POST", "/api/runs/nope/projection"},
+		{"GET", "/api/runs/nope/neighbors?item=0"},
+		{"GET", "/api/runs/nope/pairs"},
+		{"GET", "/ws/runs/nope"},
+	} {
+		a := call(t, s, r.method, r.path, nil, "some-token")
+		var e errorBody
+		a.json(t, &e)
+		if a.status != http.StatusNotFound || e.Error == "" {
+			t.Errorf("%s %s: %d %s, want 404", r.method, r.path, a.status, a.body)
+		}
+	}
+}
+
+func TestControlNeedsToken(t *testing.T) {
+	s := newTestServer(t, Options{NewTrainer: fakeTrainers(make(chan struct{})), NewProjector: columnProjectors})
+	c := createRun(t, s, map[string]any{"epochs": 3})
+	for _, action := range []string{"pause", "resume", "step", "stop", "projection"} {
+		for _, token := range []string{"", "wrong", c.Token + "x", c.Token[:len(c.Token)-1]} {
+			a := call(t, s, "POST", "/api/runs/"+c.ID+"/"+action, `{"method":"tsne"}`, token)
+			var e errorBody
+			a.json(t, &e)
+			if a.status != http.StatusForbidden || e.Error == "" {
+				t.Errorf("%s with token %q: %d %s, want 403", action, token, a.status, a.body)
+			}
+		}
+	}
+	// The right token under another scheme is refused too.
+	req := httptest.NewRequest("POST", "/api/runs/"+c.ID+"/pause", nil)
+	req.Header.Set("Authorization", "Basic "+c.Token)
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, req)
+	if rec.Code != http.StatusForbidden {
+		t.Errorf("token under the Basic scheme: %d, want 403", rec.Code)
+	}
+}
+
+func TestControlAndConflicts(t *testing.T) {
+	gate := make(chan struct{})
+	s := newTestServer(t, Options{NewTrainer: fakeTrainers(gate), NewProjector: columnProjectors, MaxRuns: 1})
+	c := createRun(t, s, map[string]any{"epochs": 2})
+	queued := createRun(t, s, map[string]any{"epochs": 2})
+	if queued.State != StateQueued || queued.QueuePosition != 1 {
+		t.Fatalf("second run with max-runs 1: %s position %d, want queued 1", queued.State, queued.QueuePosition)
+	}
+
+	do := func(id, token, action string, want int) RunSummary {
+		t.Helper()
+		a := call(t, s, "POST", "/api/runs/"+id+"/"+action, nil, token)
+		if a.status != want {
+			t.Fatalf("%s: %d %s, want %d", action, a.status, a.body, want)
+		}
+		var sum RunSummary
+		if want == http.StatusOK {
+			a.json(t, &sum)
+		} else {
+			var e errorBody
+			a.json(t, &e)
+			if e.Error == "" {
+				t.Fatalf("%s: no error message in %s", action, a.body)
+			}
+		}
+		return sum
+	}
+	for _, action := range []string{"pause", "resume", "step"} {
+		do(queued.ID, queued.Token, action, http.StatusConflict)
+	}
+	if got := do(c.ID, c.Token, "pause", http.StatusOK); got.State != StatePaused {
+		t.Errorf("after pause: %s", got.State)
+	}
+	if got := do(c.ID, c.Token, "resume", http.StatusOK); got.State != StateRunning {
+		t.Errorf("after resume: %s", got.State)
+	}
+	if got := do(c.ID, c.Token, "step", http.StatusOK); got.State != StateRunning {
+		t.Errorf("after step: %s", got.State)
+	}
+	if got := do(c.ID, c.Token, "stop", http.StatusOK); got.State != StateStopped {
+		t.Errorf("after stop: %s", got.State)
+	}
+	for _, action := range []string{"pause", "resume", "step", "stop"} {
+		do(c.ID, c.Token, action, http.StatusConflict)
+	}
+	// The slot went to the queued run.
+	waitState(t, s, queued.ID, StateRunning)
+	if got := do(queued.ID, queued.Token, "stop", http.StatusOK); got.State != StateStopped {
+		t.Errorf("stopping the second run: %s", got.State)
+	}
+}
+
+func TestStopQueued(t *testing.T) {
+	s := newTestServer(t, Options{NewTrainer: fakeTrainers(make(chan struct{})), NewProjector: columnProjectors, MaxRuns: 1})
+	createRun(t, s, map[string]any{"epochs": 2})
+	second := createRun(t, s, map[string]any{"epochs": 2})
+	third := createRun(t, s, map[string]any{"epochs": 2})
+	if third.QueuePosition != 2 {
+		t.Fatalf("third run at position %d, want 2", third.QueuePosition)
+	}
+	a := call(t, s, "POST", "/api/runs/"+second.ID+"/stop", nil, second.Token)
+	var sum RunSummary
+	a.json(t, &sum)
+	if a.status != http.StatusOK || sum.State != StateStopped || sum.QueuePosition != 0 {
+		t.Fatalf("stop queued: %d %s", a.status, a.body)
+	}
+	var after RunSummary
+	call(t, s, "GET", "/api/runs/"+third.ID, nil, "").json(t, &after)
+	if after.State != StateQueued || after.QueuePosition != 1 {
+		t.Fatalf("third run after the second left the queue: %s at %d, want queued at 1", after.State, after.QueuePosition)
+	}
+}
+
+func TestProjectionEndpoint(t *testing.T) {
+	s := newTestServer(t, Options{NewTrainer: fakeTrainers(make(chan struct{})), NewProjector: columnProjectors})
+	c := createRun(t, s, map[string]any{"epochs": 2})
+	for _, tt := range []struct {
+		body  string
+		field string
+	}{
+		{`{"method":"umap"}`, "method"},
+		{`{"dims":1}`, "dims"},
+		{`{"colour":"red"}`, "colour"},
+	} {
+		a := call(t, s, "POST", "/api/runs/"+c.ID+"/projection", tt.body, c.Token)
+		var e errorBody
+		a.json(t, &e)
+		if a.status != http.StatusBadRequest || e.Field != tt.field {
+			t.Errorf("%s: %d %s, want 400 naming %q", tt.body, a.status, a.body, tt.field)
+		}
+	}
+	a := call(t, s, "POST", "/api/runs/"+c.ID+"/projection", `{"method":"tsne","dims":3}`, c.Token)
+	var sum RunSummary
+	a.json(t, &sum)
+	if a.status != http.StatusOK || sum.Projection != (ProjectionJSON{Method: "tsne", Dims: 3}) {
+		t.Fatalf("projection: %d %s", a.status, a.body)
+	}
+	// A field left out keeps its value.
+	call(t, s, "POST", "/api/runs/"+c.ID+"/projection", `{"dims":2}`, c.Token).json(t, &sum)
+	if sum.Projection != (ProjectionJSON{Method: "tsne", Dims: 2}) {
+		t.Fatalf("projection after dims only: %+v", sum.Projection)
+	}
+}
+
+func TestNeighborsAndPairs(t *testing.T) {
+	s := newTestServer(t, Options{})
+	c := createRun(t, s, quickConfig(2))
+	waitState(t, s, c.ID, StateDone)
+
+	base := "/api/runs/" + c.ID + "/neighbors"
+	var nb neighborsJSON
+	a := call(t, s, "GET", base+"?item=5&k=7&epoch=1", nil, "")
+	if a.status != http.StatusOK {
+		t.Fatalf("neighbors: %d %s", a.status, a.body)
+	}
+	a.json(t, &nb)
+	if nb.Item != 5 || nb.Epoch != 1 || nb.Metric != "cosine" || len(nb.Embedding) != 7 || len(nb.Input) != 7 ||
+		len(nb.Positives) != 7 || len(nb.Negatives) != 7 {
+		t.Fatalf("neighbors: %+v", nb)
+	}
+	for i, n := range nb.Embedding {
+		if n.Item == 5 || (i > 0 && n.Distance < nb.Embedding[i-1].Distance) {
+			t.Fatalf("embedding neighbours not sorted or include the item: %+v", nb.Embedding)
+		}
+	}
+	for _, p := range nb.Positives {
+		if p.Label != nb.Label {
+			t.Errorf("positive %+v has another label than %d", p, nb.Label)
+		}
+	}
+	for _, n := range nb.Negatives {
+		if n.Label == nb.Label {
+			t.Errorf("negative %+v has the item's label %d", n, nb.Label)
+		}
+	}
+	call(t, s, "GET", base+"?item=5&metric=euclidean", nil, "").json(t, &nb)
+	if nb.Epoch != 2 || nb.Metric != "euclidean" || len(nb.Embedding) != defaultK {
+		t.Fatalf("neighbors with defaults: epoch %d metric %s k %d", nb.Epoch, nb.Metric, len(nb.Embedding))
+	}
+
+	for _, tt := range []struct{ query, field string }{
+		{"", "item"},
+		{"?item=-1", "item"},
+		{"?item=1797", "item"},
+		{"?item=x", "item"},
+		{"?item=1&k=0", "k"},
+		{"?item=1&metric=manhattan", "metric"},
+		{"?item=1&epoch=-2", "epoch"},
+	} {
+		a := call(t, s, "GET", base+tt.query, nil, "")
+		var e errorBody
+		a.json(t, &e)
+		if a.status != http.StatusBadRequest || e.Field != tt.field {
+			t.Errorf("neighbors%s: %d %s, want 400 naming %q", tt.query, a.status, a.body, tt.field)
+		}
+	}
+	if a := call(t, s, "GET", base+"?item=1&epoch=99", nil, ""); a.status != http.StatusNotFound {
+		t.Errorf("neighbors at an untrained epoch: %d %s, want 404", a.status, a.body)
+	}
+
+	var pr pairsJSON
+	a = call(t, s, "GET", "/api/runs/"+c.ID+"/pairs?n=4", nil, "")
+	a.json(t, &pr)
+	if a.status != http.StatusOK || len(pr.Pairs) != 4 || pr.Epoch != 2 {
+		t.Fatalf("pairs: %d %s", a.status, a.body)
+	}
+	for _, p := range pr.Pairs {
+		if len(p.ViewA) != 64 || len(p.ViewB) != 64 || p.Positive != (p.LabelA == p.LabelB) {
+			t.Errorf("pair %d-%d: views %d,%d positive %v labels %d %d", p.A, p.B, len(p.ViewA), len(p.ViewB), p.Positive, p.LabelA, p.LabelB)
+		}
+	}
+	if a := call(t, s, "GET", "/api/runs/"+c.ID+"/pairs?n=1000", nil, ""); a.status != http.StatusBadRequest {
+		t.Errorf("pairs n=1000: %d, want 400", a.status)
+	}
+}
+
+func TestPages(t *testing.T) {
+	s := newTestServer(t, Options{NewTrainer: fakeTrainers(make(chan struct{})), NewProjector: columnProjectors})
+	home := call(t, s, "GET", "/", nil, "")
+	if home.status != http.StatusOK || !strings.HasPrefix(home.header.Get("Content-Type"), "text/html") {
+		t.Fatalf("GET /: %d %s", home.status, home.header.Get("Content-Type"))
+	}
+	for _, want := range []string{
+		`data-testid="train-form"`, `data-testid="dataset-card" data-dataset="digits"`,
+		`src="/api/datasets/digits/preview.png"`, `data-testid="loss-option" data-value="supcon"`,
+		`data-testid="pairs-option" data-value="augment"`, `data-testid="field-epochs"`, `min="1"`, `max="1000"`,
+		`data-testid="error-epochs"`, `data-testid="train-button"`, `/static/home.js`,
+	} {
+		if !strings.Contains(string(home.body), want) {
+			t.Errorf("home page lacks %s", want)
+		}
+	}
+
+	c := createRun(t, s, map[string]any{"epochs": 2})
+	page := call(t, s, "GET", "/runs/"+c.ID, nil, "")
+	if page.status != http.StatusOK {
+		t.Fatalf("GET run page: %d", page.status)
+	}
+	for _, want := range []string{
+		`data-run-id="` + c.ID + `"`, `data-ws-url="/ws/runs/` + c.ID + `"`, `data-testid="scatter"`,
+		`data-testid="epoch-counter"`, `data-testid="control-pause"`, `data-testid="legend"`, `data-testid="tooltip"`,
+		`data-testid="pair-panel"`, `data-testid="timeline"`, `data-testid="queue-position"`, `data-testid="chart-loss"`,
+		`/static/run.js`,
+	} {
+		if !strings.Contains(string(page.body), want) {
+			t.Errorf("run page lacks %s", want)
+		}
+	}
+
+	missing := call(t, s, "GET", "/runs/nope", nil, "")
+	if missing.status != http.StatusNotFound || !strings.Contains(string(missing.body), `data-testid="not-found"`) {
+		t.Errorf("unknown run page: %d %s", missing.status, missing.body)
+	}
+
+	if a := call(t, s, "GET", "/static/run.js", nil, ""); a.status != http.StatusOK || len(a.body) == 0 {
+		t.Errorf("GET /static/run.js: %d", a.status)
+	}
+}
+
+func TestUnknownPageIsHTML(t *testing.T) {
+	s := newTestServer(t, Options{})
+	req := httptest.NewRequest("GET", "/nowhere", nil)
+	req.Header.Set("Accept", "text/html,application/xhtml+xml")
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, req)
+	if rec.Code != http.StatusNotFound || !strings.Contains(rec.Body.String(), `data-testid="not-found"`) {
+		t.Fatalf("GET /nowhere from a browser: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// brokenCatalog lists a dataset it cannot load, as a corrupt build would.
+type brokenCatalog struct{}
+
+func (brokenCatalog) List() []sampledata.Info {
+	return []sampledata.Info{{Name: "broken", Title: "Broken"}}
+}
+func (brokenCatalog) Load(string) (*dataset.Dataset, error) {
+	return nil, errors.New("sampledata: broken/data.bin.gz: unexpected EOF")
+}
+
+// TestInternalError checks that an unexpected error answers 500 with a
+// generic message, and is logged once with its details.
+func TestInternalError(t *testing.T) {
+	var logs bytes.Buffer
+	s := newTestServer(t, Options{Catalog: brokenCatalog{}, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	a := call(t, s, "GET", "/api/datasets", nil, "")
+	var e errorBody
+	a.json(t, &e)
+	if a.status != http.StatusInternalServerError || e.Error != "internal server error" || strings.Contains(string(a.body), "EOF") {
+		t.Fatalf("got %d %s, want 500 with a generic message", a.status, a.body)
+	}
+	if n := strings.Count(logs.String(), "unexpected EOF"); n != 1 {
+		t.Fatalf("the error was logged %d times, want once:\n%s", n, logs.String())
+	}
+}
+
+// TestSparseDatasets runs on the text and interaction datasets, whose
+// inputs are sparse: neighbours in input space, no pixels, texts in hello.
+func TestSparseDatasets(t *testing.T) {
+	s := newTestServer(t, Options{NewTrainer: fakeTrainers(nil), NewProjector: columnProjectors})
+	for _, info := range s.catalog.List() {
+		d, err := s.catalog.Load(info.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Sparse == nil {
+			continue
+		}
+		t.Run(info.Name, func(t *testing.T) {
+			c := createRun(t, s, map[string]any{"dataset": info.Name, "epochs": 1, "dim": 4, "batch": 64, "pairs": trainer.DefaultPairs(d)})
+			waitState(t, s, c.ID, StateDone)
+			var nb neighborsJSON
+			a := call(t, s, "GET", "/api/runs/"+c.ID+"/neighbors?item=3&k=5&metric=euclidean", nil, "")
+			a.json(t, &nb)
+			if a.status != http.StatusOK || len(nb.Input) != 5 || len(nb.Embedding) != 5 {
+				t.Fatalf("neighbors: %d %s", a.status, a.body)
+			}
+			for i, n := range nb.Input {
+				if n.Item == 3 || math.IsNaN(n.Distance) || (i > 0 && n.Distance < nb.Input[i-1].Distance) {
+					t.Fatalf("input neighbours %+v", nb.Input)
+				}
+			}
+			if a := call(t, s, "GET", "/api/datasets/"+info.Name+"/pixels", nil, ""); a.status != http.StatusNotFound {
+				t.Errorf("pixels of %s: %d, want 404", info.Name, a.status)
+			}
+			r, _ := s.runs.get(c.ID)
+			raw, err := s.runs.datasetJSON(r.ds)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var h datasetHello
+			if err := json.Unmarshal(raw, &h); err != nil || h.PixelsURL != "" || (len(h.Texts) != d.Len() && len(h.Names) != d.Len()) {
+				t.Errorf("hello dataset of %s: %v, pixels %q, %d texts, %d names", info.Name, err, h.PixelsURL, len(h.Texts), len(h.Names))
+			}
+		})
+	}
+}

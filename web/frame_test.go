@@ -1,0 +1,107 @@
+package web
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/contrastive-explorer/explorer/trainer"
+)
+
+func TestEncodeCoords(t *testing.T) {
+	tests := []struct {
+		name   string
+		coords []float32
+		dims   int
+		want   []float32
+	}{
+		{"centred and scaled", []float32{1, 1, 3, 1, 2, 4}, 2, []float32{-0.5, -0.5, 0.5, -0.5, 0, 1}},
+		{"3D", []float32{0, 0, 0, 0, 0, 4}, 3, []float32{0, 0, -1, 0, 0, 1}},
+		{"all in one point", []float32{5, 5, 5, 5}, 2, []float32{0, 0, 0, 0}},
+		{"no points", nil, 2, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n := len(tt.coords) / tt.dims
+			b := encodeCoords(7, tt.coords, n, tt.dims)
+			if string(b[:4]) != "CEF1" || binary.LittleEndian.Uint32(b[4:]) != 7 ||
+				binary.LittleEndian.Uint32(b[8:]) != uint32(n) || b[12] != byte(tt.dims) || b[13]|b[14]|b[15] != 0 {
+				t.Fatalf("header % x", b[:16])
+			}
+			if len(b) != 16+4*len(tt.want) {
+				t.Fatalf("%d bytes, want %d", len(b), 16+4*len(tt.want))
+			}
+			for i, w := range tt.want {
+				got := math.Float32frombits(binary.LittleEndian.Uint32(b[16+4*i:]))
+				if math.Abs(float64(got-w)) > 1e-6 {
+					t.Errorf("coordinate %d = %v, want %v", i, got, w)
+				}
+			}
+		})
+	}
+}
+
+func TestEncodeMetrics(t *testing.T) {
+	raw := encodeMetrics(trainer.Metrics{Loss: math.NaN(), KNNAccuracy: 0.5, Uniformity: math.Inf(-1), PosHist: []int{1, 2}})
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatalf("%s: %v", raw, err)
+	}
+	if m["loss"] != nil || m["uniformity"] != nil || m["knn_accuracy"] != 0.5 || m["hist_max"] != 2.0 {
+		t.Errorf("metrics %s", raw)
+	}
+	if _, ok := m["neg_hist"].([]any); !ok {
+		t.Errorf("neg_hist should be an empty list, not null: %s", raw)
+	}
+	for _, key := range []string{"loss", "knn_accuracy", "raw_knn_accuracy", "alignment", "uniformity", "pos_distance",
+		"neg_distance", "pos_hist", "neg_hist", "hist_max", "effective_rank", "collapsed", "seconds", "lr"} {
+		if _, ok := m[key]; !ok {
+			t.Errorf("metrics lack %q, which docs/protocol.md promises", key)
+		}
+	}
+	text := string(encodeEpoch(3, true, raw, frameInfo{Method: "pca", Dims: 2, KL: number(math.NaN())}))
+	for _, want := range []string{`"type":"epoch"`, `"epoch":3`, `"backfill":true`, `"kl":null`, `"method":"pca"`} {
+		if !strings.Contains(text, want) {
+			t.Errorf("epoch message %s lacks %s", text, want)
+		}
+	}
+}
+
+func TestHiddenList(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []int
+		bad  bool
+	}{
+		{`[256, 128]`, []int{256, 128}, false},
+		{`[]`, []int{}, false},
+		{`"256,128"`, []int{256, 128}, false},
+		{`" 64 , 32 ,"`, []int{64, 32}, false},
+		{`""`, []int{}, false},
+		{`"64;32"`, nil, true},
+		{`"1.5"`, nil, true},
+		{`[1.5]`, nil, true},
+		{`{"a":1}`, nil, true},
+	}
+	for _, tt := range tests {
+		var h hiddenList
+		err := json.Unmarshal([]byte(tt.in), &h)
+		if tt.bad {
+			if err == nil {
+				t.Errorf("%s: no error, got %v", tt.in, h)
+			}
+			continue
+		}
+		if err != nil || len(h) != len(tt.want) {
+			t.Errorf("%s: %v %v, want %v", tt.in, h, err, tt.want)
+			continue
+		}
+		for i := range h {
+			if h[i] != tt.want[i] {
+				t.Errorf("%s: %v, want %v", tt.in, h, tt.want)
+			}
+		}
+	}
+}

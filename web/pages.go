@@ -1,0 +1,247 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/a-h/templ"
+	"github.com/labstack/echo/v5"
+
+	"github.com/contrastive-explorer/explorer/trainer"
+	"github.com/contrastive-explorer/explorer/views"
+)
+
+// render writes component with status. It renders into a buffer first, so
+// a rendering error becomes a clean 500 instead of half a page.
+func render(c *echo.Context, status int, component templ.Component) error {
+	buf := templ.GetBuffer()
+	defer templ.ReleaseBuffer(buf)
+	if err := component.Render(c.Request().Context(), buf); err != nil {
+		return err
+	}
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+func (s *Server) homePage(c *echo.Context) error {
+	return render(c, http.StatusOK, views.Home(s.homeModel()))
+}
+
+func (s *Server) runPage(c *echo.Context) error {
+	r, err := s.runs.get(c.Param("id"))
+	if err != nil {
+		return render(c, http.StatusNotFound, views.Error(views.ErrorPage{
+			Status: http.StatusNotFound, Title: "No such run",
+			Message: "There is no run " + strconv.Quote(c.Param("id")) + " on this server. Runs last until the server stops; start a new one from the start page.",
+		}))
+	}
+	return render(c, http.StatusOK, views.Run(runModel(r)))
+}
+
+// lossChoices explain each loss to a learner, in the order the home page
+// shows them.
+var lossChoices = []views.Choice{
+	{Value: trainer.LossContrastive, Title: "Contrastive (pairs)",
+		Explanation: "Looks at two items at a time. A positive pair is pulled together; a negative pair is pushed apart until it is at least the margin away, then left alone. The oldest and simplest recipe (Hadsell, Chopra & LeCun, 2006)."},
+	{Value: trainer.LossTriplet, Title: "Triplet",
+		Explanation: "Looks at three items: an anchor, a positive and a negative. It only asks that the positive be closer to the anchor than the negative, by at least the margin. Mining decides which triplets to learn from (FaceNet, 2015)."},
+	{Value: trainer.LossNTXent, Title: "NT-Xent (SimCLR)",
+		Explanation: "Turns each item into a multiple-choice question: which of all the other items in the batch is my partner? A softmax over similarities, sharpened by the temperature, rewards the partner and pushes every other item away at once (SimCLR, 2020)."},
+	{Value: trainer.LossSupCon, Title: "Supervised contrastive (SupCon)",
+		Explanation: "Like NT-Xent, but every item of the same class in the batch counts as a right answer, so whole classes are pulled together at once (Khosla et al., 2020). With pairs from augmentations it is NT-Xent."},
+}
+
+// pairChoices explain where positive pairs come from.
+var pairChoices = []views.Choice{
+	{Value: trainer.PairsLabels, Title: "From labels (supervised)",
+		Explanation: "Two items are similar when they carry the same label: two pictures of a 3 are a positive pair, a 3 and a 7 a negative pair. The encoder learns what the labels mean."},
+	{Value: trainer.PairsLabelsAugment, Title: "Labels and distorted views (supervised)",
+		Explanation: "Every item enters the batch as two distorted versions; its positives are its other version and every item of its class. The distortions keep the encoder from memorising the training items (Khosla et al., 2020)."},
+	{Value: trainer.PairsAugment, Title: "From distorted views (self-supervised)",
+		Explanation: "No labels are used. Each item is distorted twice (shifted, turned, noised, partly hidden; texts lose some words) and the two versions are a positive pair; every other item is a negative. Clusters appear without anyone naming them (SimCLR)."},
+	{Value: trainer.PairsHeadword, Title: "A word and its definition (dictionary text)",
+		Explanation: "For dictionary datasets such as WordNet: a word and its own definition are a positive pair, so each definition learns to sit near the word it defines. No labels are used."},
+	{Value: trainer.PairsCooccur, Title: "Played by the same listener (listening histories)",
+		Explanation: "For listening histories: two tracks played by the same listener are a positive pair (item2vec). Tracks that share an audience end up close, which is what a recommender needs."},
+}
+
+func checked(cs []views.Choice, value string) []views.Choice {
+	out := make([]views.Choice, len(cs))
+	for i, c := range cs {
+		c.Checked = c.Value == value
+		out[i] = c
+	}
+	return out
+}
+
+func formatFloat(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
+
+func options(selected string, pairs ...string) []views.Option {
+	var out []views.Option
+	for i := 0; i+1 < len(pairs); i += 2 {
+		out = append(out, views.Option{Value: pairs[i], Label: pairs[i+1], Selected: pairs[i] == selected})
+	}
+	return out
+}
+
+func joinInts(xs []int) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = strconv.Itoa(x)
+	}
+	return strings.Join(parts, ",")
+}
+
+// homeModel builds the home page: the catalogue's datasets and the
+// trainer's choices, with trainer.DefaultConfig's values and its limits as
+// HTML constraints.
+func (s *Server) homeModel() views.HomePage {
+	def := trainer.DefaultConfig()
+	var p views.HomePage
+	maxTrain := 2
+	for i, in := range s.catalog.List() {
+		card := views.DatasetCard{
+			Name: in.Name, Title: in.Title, Description: in.Description, Kind: string(in.Kind),
+			Items: in.Items, Train: in.Train, Test: in.Test, Classes: in.Classes,
+			Source: in.Source, License: in.License, Checked: i == 0,
+		}
+		if in.Width > 0 && in.Height > 0 {
+			card.Size = strconv.Itoa(in.Width) + "×" + strconv.Itoa(in.Height) + " pixels"
+			card.PreviewURL = "/api/datasets/" + in.Name + "/preview.png"
+		}
+		maxTrain = max(maxTrain, in.Train)
+		p.Datasets = append(p.Datasets, card)
+	}
+	p.Losses = checked(lossChoices, def.Loss)
+	p.Pairs = checked(pairChoices, def.Pairs)
+	num := func(name, label, help, value, lo, hi, step string) views.Field {
+		return views.Field{Name: name, Label: label, Help: help, Kind: views.FieldNumber, Value: value, Min: lo, Max: hi, Step: step}
+	}
+	p.Groups = []views.FieldGroup{
+		{
+			Legend: "Training",
+			Fields: []views.Field{
+				num("epochs", "Epochs", "Passes over the training items. Each epoch is one frame of the animation.",
+					strconv.Itoa(def.Epochs), "1", strconv.Itoa(trainer.MaxEpochs), "1"),
+				num("batch", "Batch size", "Items per training step. Every item in a batch is compared with every other, so bigger batches see more negatives. At most the dataset's training items.",
+					strconv.Itoa(def.Batch), "2", strconv.Itoa(maxTrain), "1"),
+				num("lr", "Learning rate", "How big each step is. Too big and the loss explodes; too small and nothing moves.",
+					formatFloat(def.LR), "0.000001", formatFloat(trainer.MaxLR-1e-6), "any"),
+				{Name: "optimizer", Label: "Optimizer", Kind: views.FieldSelect,
+					Help:    "How the gradient turns into a step. Adam adapts the step size per weight and is the safe choice.",
+					Options: options(def.Optimizer, "sgd", "SGD with momentum", "adam", "Adam", "adamw", "AdamW (decoupled weight decay)")},
+				num("momentum", "Momentum (SGD only)", "How much of the previous step SGD keeps, smoothing a zig-zag path.",
+					formatFloat(def.Momentum), "0", "0.99", "0.01"),
+				num("weight_decay", "Weight decay", "Pulls every weight gently towards zero, a guard against memorising the training items.",
+					formatFloat(def.WeightDecay), "0", "0.99", "any"),
+				{Name: "schedule", Label: "Learning-rate schedule", Kind: views.FieldSelect,
+					Help:    "Constant keeps the rate; cosine lowers it smoothly to zero by the last epoch, which lets the picture settle.",
+					Options: options(def.Schedule, "constant", "Constant", "cosine", "Cosine decay")},
+				num("warmup", "Warm-up epochs", "Epochs over which the learning rate ramps up from zero, so the first big gradients do no harm.",
+					strconv.Itoa(def.Warmup), "0", strconv.Itoa(trainer.MaxEpochs), "1"),
+			},
+		},
+		{
+			Legend: "Encoder",
+			Help:   "A small neural network (a multi-layer perceptron) that turns each item into a vector of length one.",
+			Fields: []views.Field{
+				num("dim", "Embedding dimensions", "Length of the vector each item becomes. The picture is a 2-D or 3-D projection of it.",
+					strconv.Itoa(def.Dim), strconv.Itoa(trainer.MinDim), strconv.Itoa(trainer.MaxDim), "1"),
+				{Name: "hidden", Label: "Hidden layers", Kind: views.FieldText, Value: joinInts(def.Hidden),
+					Help:        "Widths of the hidden layers, comma-separated (at most 4, each up to 4096); empty for a linear encoder.",
+					Pattern:     `\s*(\d+\s*(,\s*\d+\s*){0,3})?`,
+					Placeholder: "e.g. 256,128"},
+				num("embed", "Embedding-bag width (text, listening histories)",
+					"Sparse datasets start with a table holding one learned vector per word piece or track; this is its width. 0 uses the default, "+strconv.Itoa(trainer.DefaultEmbed)+".",
+					"0", "0", strconv.Itoa(trainer.MaxEmbed), "1"),
+				num("seed", "Random seed", "Same seed and settings, same result. Change it to see what is down to chance.",
+					strconv.FormatUint(def.Seed, 10), "0", "", "1"),
+			},
+		},
+		{
+			Legend: "Loss settings",
+			Help:   "Leave a field empty to use the chosen loss's default.",
+			Fields: []views.Field{
+				{Name: "margin", Label: "Margin (contrastive, triplet)", Kind: views.FieldNumber, Min: "0", Max: "2", Step: "any",
+					Placeholder: "default: contrastive 1, triplet 0.2",
+					Help:        "How far apart (on a sphere of diameter 2) a negative must be before the loss stops pushing it."},
+				{Name: "temperature", Label: "Temperature (NT-Xent, SupCon)", Kind: views.FieldNumber, Min: "0.01", Max: "10", Step: "any",
+					Placeholder: "default: NT-Xent 0.5, SupCon 0.1",
+					Help:        "Low values make the loss care mostly about the hardest negatives; high values treat all negatives alike."},
+				{Name: "mining", Label: "Triplet mining", Kind: views.FieldSelect,
+					Help: "Which triplets the triplet loss learns from. Hard triplets teach the most but can make training unstable.",
+					Options: options("", "", "Default (semi-hard)", trainer.MiningAll, "All triplets that still violate the margin",
+						trainer.MiningHard, "Hardest positive and negative per anchor", trainer.MiningSemiHard, "Semi-hard: negatives just beyond the positive")},
+			},
+		},
+		{
+			Legend: "Augmentation",
+			Fields: []views.Field{
+				num("augment", "Augmentation strength", "For pairs from distorted views: how strongly the two views of an item are distorted, from 0 (identical) to 1.",
+					formatFloat(def.Augment), "0", "1", "0.05"),
+			},
+		},
+		{
+			Legend: "Projection",
+			Help:   "How the embeddings are flattened into a picture. You can switch while watching.",
+			Fields: []views.Field{
+				{Name: "projection", Label: "Method", Kind: views.FieldSelect,
+					Help:    "PCA is a fast linear view that keeps the big picture; t-SNE is slower and shows clusters more clearly, but distances between clusters mean little.",
+					Options: options(defaultProjection, MethodPCA, "PCA", MethodTSNE, "t-SNE")},
+				{Name: "dims", Label: "Dimensions", Kind: views.FieldSelect,
+					Options: options("2", "2", "2D", "3", "3D (drag to turn)")},
+			},
+		},
+	}
+	return p
+}
+
+// runModel builds the run page of r.
+func runModel(r *run) views.RunPage {
+	sum := r.summary()
+	cfg := sum.Config
+	hidden := joinInts(cfg.Hidden)
+	if hidden == "" {
+		hidden = "none (linear encoder)"
+	}
+	rows := []views.ConfigItem{
+		{Label: "Dataset", Value: r.ds.Title},
+		{Label: "Loss", Value: cfg.Loss},
+		{Label: "Pairs", Value: cfg.Pairs},
+		{Label: "Epochs", Value: strconv.Itoa(cfg.Epochs)},
+		{Label: "Batch size", Value: strconv.Itoa(cfg.Batch)},
+		{Label: "Learning rate", Value: formatFloat(cfg.LR)},
+		{Label: "Optimizer", Value: cfg.Optimizer},
+		{Label: "Schedule", Value: cfg.Schedule},
+		{Label: "Embedding dimensions", Value: strconv.Itoa(cfg.Dim)},
+		{Label: "Hidden layers", Value: hidden},
+		{Label: "Seed", Value: strconv.FormatUint(cfg.Seed, 10)},
+	}
+	switch cfg.Loss {
+	case trainer.LossContrastive:
+		rows = append(rows, views.ConfigItem{Label: "Margin", Value: formatFloat(cfg.Margin)})
+	case trainer.LossTriplet:
+		rows = append(rows, views.ConfigItem{Label: "Margin", Value: formatFloat(cfg.Margin)},
+			views.ConfigItem{Label: "Mining", Value: cfg.Mining})
+	default:
+		rows = append(rows, views.ConfigItem{Label: "Temperature", Value: formatFloat(cfg.Temperature)})
+	}
+	if cfg.Pairs == trainer.PairsAugment || cfg.Pairs == trainer.PairsLabelsAugment {
+		rows = append(rows, views.ConfigItem{Label: "Augmentation", Value: formatFloat(cfg.Augment)})
+	}
+	if r.ds.Sparse != nil {
+		rows = append(rows, views.ConfigItem{Label: "Embedding-bag width", Value: strconv.Itoa(cfg.Embed)})
+	}
+	return views.RunPage{
+		ID:            r.id,
+		Title:         r.ds.Title + " · " + cfg.Loss,
+		WSURL:         "/ws/runs/" + r.id,
+		Items:         r.ds.Len(),
+		Epochs:        cfg.Epochs,
+		State:         string(sum.State),
+		QueuePosition: sum.QueuePosition,
+		Method:        sum.Projection.Method,
+		Dims:          sum.Projection.Dims,
+		Config:        rows,
+	}
+}

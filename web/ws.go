@@ -1,0 +1,117 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/labstack/echo/v5"
+)
+
+// watchRun streams a run to one viewer (docs/protocol.md, "Websocket"):
+// hello, the history, live, then whatever happens, then done and a normal
+// close. The viewer only listens. This goroutine is the connection's one
+// writer; the hub never waits for it.
+func (s *Server) watchRun(c *echo.Context) error {
+	r, err := s.runs.get(c.Param("id"))
+	if err != nil {
+		return err
+	}
+	if !s.group.enter() {
+		return errShuttingDown
+	}
+	defer s.group.leave()
+
+	conn, err := websocket.Accept(c.Response(), c.Request(), nil)
+	if err != nil {
+		// Accept has answered the client already.
+		s.log.Debug("websocket handshake failed", "run", r.id, "err", err)
+		return nil
+	}
+	defer conn.CloseNow()
+
+	sub, err := r.subscribe(s.ctx)
+	if err != nil {
+		s.log.Error("subscribing to run", "run", r.id, "err", err)
+		conn.Close(websocket.StatusInternalError, "internal error")
+		return nil
+	}
+	defer r.unsubscribe(sub)
+
+	// Reading handles pings and the client's close; the returned context
+	// ends when the client goes away. On shutdown the loop below closes
+	// with 1001; a write already under way gets a short grace, then is
+	// abandoned, so a stalled client cannot hold the shutdown for the whole
+	// write timeout.
+	ctx, cancel := context.WithCancel(conn.CloseRead(c.Request().Context()))
+	defer cancel()
+	stopGrace := context.AfterFunc(s.ctx, func() {
+		t := time.NewTimer(shutdownWriteGrace)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			cancel()
+		case <-ctx.Done():
+		}
+	})
+	defer stopGrace()
+
+	status, reason := s.writeLoop(ctx, conn, sub)
+	if status != 0 {
+		conn.Close(status, reason)
+	}
+	return nil
+}
+
+// shutdownWriteGrace is how long a websocket write under way when the
+// server shuts down may still take.
+const shutdownWriteGrace = time.Second
+
+// writeLoop writes sub's messages to conn until the stream is done, the
+// viewer leaves or is too slow, or the server stops. It returns the close
+// status to send, or 0 when the connection is already gone.
+func (s *Server) writeLoop(ctx context.Context, conn *websocket.Conn, sub *subscriber) (websocket.StatusCode, string) {
+	for {
+		select {
+		case <-ctx.Done():
+			return 0, ""
+		case <-s.ctx.Done():
+			return websocket.StatusGoingAway, "server shutting down"
+		case <-sub.ready:
+		}
+		batch, overflow := sub.take()
+		for _, m := range batch {
+			if err := s.write(ctx, conn, m); err != nil {
+				if !errors.Is(err, context.Canceled) && websocket.CloseStatus(err) == -1 {
+					s.log.Debug("websocket write failed", "err", err)
+				}
+				return 0, ""
+			}
+			if m.final {
+				return websocket.StatusNormalClosure, ""
+			}
+		}
+		if overflow {
+			return websocket.StatusPolicyViolation, "too slow to keep up"
+		}
+	}
+}
+
+// write sends one message: its text, then its binary frame if it has one,
+// each within the write timeout.
+func (s *Server) write(ctx context.Context, conn *websocket.Conn, m *message) error {
+	if err := s.writeFrame(ctx, conn, websocket.MessageText, m.text); err != nil {
+		return err
+	}
+	if m.binary != nil {
+		return s.writeFrame(ctx, conn, websocket.MessageBinary, m.binary)
+	}
+	return nil
+}
+
+func (s *Server) writeFrame(ctx context.Context, conn *websocket.Conn, typ websocket.MessageType, p []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, s.writeTimeout)
+	defer cancel()
+	return conn.Write(ctx, typ, p)
+}
