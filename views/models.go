@@ -14,10 +14,12 @@ import "strconv"
 // HomePage is the start page: pick a dataset, a loss, a pair source and the
 // hyperparameters, then train.
 type HomePage struct {
-	Datasets []DatasetCard
-	Losses   []Choice
-	Pairs    []Choice
-	Groups   []FieldGroup // hyperparameters, in display order
+	Datasets    []DatasetCard // bundled, then this browser's uploads
+	Uploads     []DatasetCard // this browser's uploads, oldest first
+	UploadLimit string        // the largest file accepted, e.g. "50 MB"
+	Losses      []Choice
+	Pairs       []Choice
+	Groups      []FieldGroup // hyperparameters, in display order
 }
 
 // DatasetCard describes one dataset on the home page.
@@ -35,6 +37,9 @@ type DatasetCard struct {
 	License     string
 	PreviewURL  string // thumbnail image; "" for none
 	Checked     bool
+	Uploaded    bool // uploaded by this browser
+	Synthetic   bool // made-up data, labelled as such
+	Precomputed bool // finished embeddings, shown without training
 }
 
 // Choice is one radio option with a short explanation for a learner.

@@ -43,10 +43,13 @@ func TestHome(t *testing.T) {
 		Datasets: []DatasetCard{
 			{Name: "digits", Title: "Digits", Description: "Tiny <digits> & more.", Kind: "images", Items: 10, Train: 8, Test: 2,
 				Classes: 10, Size: "8×8 pixels", Source: "UCI", License: "CC BY 4.0", PreviewURL: "/api/datasets/digits/preview.png", Checked: true},
-			{Name: "words", Title: "Words", Kind: "text", Items: 6, Train: 4, Test: 2},
+			{Name: "words", Title: "Words", Kind: "text", Items: 6, Train: 4, Test: 2, Synthetic: true},
+			{Name: "u-0123456789abcdef", Title: "my <data>", Kind: "vectors", Items: 12, Train: 10, Test: 2, Uploaded: true, Precomputed: true},
 		},
-		Losses: []Choice{{Value: "supcon", Title: "SupCon", Explanation: "Whole classes.", Checked: true}, {Value: "triplet", Title: "Triplet"}},
-		Pairs:  []Choice{{Value: "labels", Title: "Labels", Checked: true}},
+		Uploads:     []DatasetCard{{Name: "u-0123456789abcdef", Title: "my <data>", Kind: "vectors", Items: 12, Uploaded: true}},
+		UploadLimit: "50 MB",
+		Losses:      []Choice{{Value: "supcon", Title: "SupCon", Explanation: "Whole classes.", Checked: true}, {Value: "triplet", Title: "Triplet"}},
+		Pairs:       []Choice{{Value: "labels", Title: "Labels", Checked: true}},
 		Groups: []FieldGroup{{Legend: "Training", Help: "Knobs.", Fields: []Field{
 			{Name: "epochs", Label: "Epochs", Kind: FieldNumber, Value: "20", Min: "1", Max: "1000", Step: "1", Help: "Passes."},
 			{Name: "hidden", Label: "Hidden", Kind: FieldText, Value: "256,128", Pattern: `\d+`},
@@ -57,14 +60,30 @@ func TestHome(t *testing.T) {
 	if strings.Contains(html, "<digits>") || !strings.Contains(html, "&lt;digits&gt; &amp; more") {
 		t.Error("dataset description not escaped")
 	}
+	if strings.Contains(html, "<data>") {
+		t.Error("upload title not escaped")
+	}
+	for _, id := range []string{"upload-zone", "upload-input", "upload-status", "upload-list", "dataset-synthetic"} {
+		if !strings.Contains(html, `data-testid="`+id+`"`) {
+			t.Errorf("home page lacks %s", id)
+		}
+	}
+	if !strings.Contains(html, `<li data-dataset="u-0123456789abcdef">`) {
+		t.Error("upload list lacks the session's upload")
+	}
 }
 
 func TestRun(t *testing.T) {
-	golden(t, "run.html", Run(RunPage{
+	html := golden(t, "run.html", Run(RunPage{
 		ID: "abc123", Title: "Digits · supcon", WSURL: "/ws/runs/abc123", Items: 1797, Epochs: 20,
 		State: "queued", QueuePosition: 2, Method: "tsne", Dims: 3,
 		Config: []ConfigItem{{Label: "Loss", Value: "supcon"}},
 	}))
+	for _, id := range []string{"search-input", "search-results"} {
+		if !strings.Contains(html, `data-testid="`+id+`"`) {
+			t.Errorf("run page lacks %s", id)
+		}
+	}
 }
 
 func TestError(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v5"
 
 	"github.com/contrastive-explorer/explorer/trainer"
+	"github.com/contrastive-explorer/explorer/trainer/dataset"
 )
 
 // defaultProjection is the projection of a run whose config names none:
@@ -20,16 +21,20 @@ import (
 // learner sees moves smoothly.
 const defaultProjection = MethodPCA
 
-// datasetJSON is one entry of GET /api/datasets.
+// datasetJSON is one entry of GET /api/datasets and the answer to an
+// upload.
 type datasetJSON struct {
+	ID          string   `json:"id"` // what a run config's dataset names
 	Name        string   `json:"name"`
 	Title       string   `json:"title"`
 	Description string   `json:"description"`
 	Kind        string   `json:"kind"`
+	Format      string   `json:"format"` // an upload's format, "" for bundled datasets
 	Items       int      `json:"items"`
 	Train       int      `json:"train"`
 	Test        int      `json:"test"`
 	Dim         int      `json:"dim"`
+	Dims        int      `json:"dims"` // = Dim
 	Classes     int      `json:"classes"`
 	ClassNames  []string `json:"class_names"`
 	Width       int      `json:"width"`
@@ -38,38 +43,56 @@ type datasetJSON struct {
 	License     string   `json:"license"`
 	PreviewURL  string   `json:"preview_url"`
 	PixelsURL   string   `json:"pixels_url"`
+	Uploaded    bool     `json:"uploaded"`
+	Precomputed bool     `json:"precomputed"`
+	Synthetic   bool     `json:"synthetic"`
+}
+
+// entryJSON describes a loaded registry entry.
+func entryJSON(e datasetEntry) datasetJSON {
+	in := e.Info
+	j := datasetJSON{
+		ID: e.ID, Name: e.Name, Title: in.Title, Description: in.Description, Kind: string(in.Kind),
+		Format: e.Format, Items: in.Items, Train: in.Train, Test: in.Test, Dim: in.Dim, Dims: in.Dim,
+		Classes: in.Classes, ClassNames: e.ds.ClassNames, Width: in.Width, Height: in.Height,
+		Source: in.Source, License: in.License,
+		Uploaded: e.Uploaded, Precomputed: e.Precomputed, Synthetic: e.Synthetic,
+	}
+	if j.ClassNames == nil {
+		j.ClassNames = []string{}
+	}
+	if in.Kind == dataset.Images && in.Width > 0 && in.Height > 0 {
+		j.PreviewURL = "/api/datasets/" + e.ID + "/preview.png"
+		j.PixelsURL = "/api/datasets/" + e.ID + "/pixels"
+	}
+	return j
 }
 
 func (s *Server) listDatasets(c *echo.Context) error {
-	infos := s.catalog.List()
-	out := make([]datasetJSON, 0, len(infos))
-	for _, in := range infos {
-		d, err := s.catalog.Load(in.Name)
-		if err != nil {
-			return fmt.Errorf("loading dataset %s: %w", in.Name, err)
+	entries := s.datasets.list(session(c))
+	out := make([]datasetJSON, 0, len(entries))
+	for _, e := range entries {
+		if e.ds == nil {
+			d, err := s.datasets.catalog.Load(e.ID)
+			if err != nil {
+				return fmt.Errorf("loading dataset %s: %w", e.ID, err)
+			}
+			e.ds = d
 		}
-		j := datasetJSON{
-			Name: in.Name, Title: in.Title, Description: in.Description, Kind: string(in.Kind),
-			Items: in.Items, Train: in.Train, Test: in.Test, Dim: in.Dim,
-			Classes: in.Classes, ClassNames: d.ClassNames, Width: in.Width, Height: in.Height,
-			Source: in.Source, License: in.License,
-		}
-		if in.Width > 0 && in.Height > 0 {
-			j.PreviewURL = "/api/datasets/" + in.Name + "/preview.png"
-			j.PixelsURL = "/api/datasets/" + in.Name + "/pixels"
-		}
-		out = append(out, j)
+		out = append(out, entryJSON(e))
 	}
 	return c.JSON(http.StatusOK, out)
 }
 
-func (s *Server) datasetPixels(c *echo.Context) error {
-	px, err := s.images.pixels(c.Param("name"))
-	if err != nil {
-		return err
-	}
+// servePixels answers a pixels request: gzipped when the client accepts
+// it, cacheable by anyone only for bundled datasets.
+func servePixels(c *echo.Context, px pixelBytes, public bool) error {
 	h := c.Response().Header()
-	h.Set("Cache-Control", "public, max-age=3600")
+	if public {
+		h.Set("Cache-Control", "public, max-age=3600")
+	} else {
+		h.Set("Cache-Control", "private, max-age=3600")
+	}
 	h.Add("Vary", "Accept-Encoding")
 	if strings.Contains(c.Request().Header.Get("Accept-Encoding"), "gzip") {
 		h.Set("Content-Encoding", "gzip")
@@ -78,12 +101,46 @@ func (s *Server) datasetPixels(c *echo.Context) error {
 	return c.Blob(http.StatusOK, "application/octet-stream", px.raw)
 }
 
-func (s *Server) datasetPreview(c *echo.Context) error {
-	b, err := s.images.preview(c.Param("name"))
+func (s *Server) datasetPixels(c *echo.Context) error {
+	e, err := s.datasets.get(session(c), c.Param("name"))
 	if err != nil {
 		return err
 	}
-	c.Response().Header().Set("Cache-Control", "public, max-age=3600")
+	px, err := s.images.pixels(e.ds)
+	if err != nil {
+		return err
+	}
+	return servePixels(c, px, !e.Uploaded)
+}
+
+// runPixels serves the pixels of a run's dataset to anyone watching the
+// run, uploads included: sharing a run's link shares what it shows.
+func (s *Server) runPixels(c *echo.Context) error {
+	r, err := s.runs.get(c.Param("id"))
+	if err != nil {
+		return err
+	}
+	px, err := s.images.pixels(r.ds)
+	if err != nil {
+		return err
+	}
+	return servePixels(c, px, !r.dsEntry.Uploaded)
+}
+
+func (s *Server) datasetPreview(c *echo.Context) error {
+	e, err := s.datasets.get(session(c), c.Param("name"))
+	if err != nil {
+		return err
+	}
+	b, err := s.images.preview(e.ds)
+	if err != nil {
+		return err
+	}
+	if e.Uploaded {
+		c.Response().Header().Set("Cache-Control", "private, max-age=3600")
+	} else {
+		c.Response().Header().Set("Cache-Control", "public, max-age=3600")
+	}
 	return c.Blob(http.StatusOK, "image/png", b)
 }
 
@@ -194,15 +251,23 @@ type createResponse struct {
 func (s *Server) createRun(c *echo.Context) error {
 	def := trainer.DefaultConfig()
 	req := runRequest{Config: def, Hidden: def.Hidden, Projection: defaultProjection, Dims: 2}
-	if infos := s.catalog.List(); len(infos) > 0 {
-		req.Dataset = infos[0].Name
-	}
+	req.Dataset = s.datasets.firstBundled()
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
 	cfg := RunConfig{Config: req.Config, Projection: req.Projection, Dims: req.Dims}
 	cfg.Hidden = []int(req.Hidden)
-	r, token, err := s.runs.create(cfg)
+	if cfg.Dataset == "" {
+		return badInput("dataset", "choose a dataset")
+	}
+	// Another session's upload is as unknown as a name nobody uses.
+	d, err := s.datasets.get(session(c), cfg.Dataset)
+	if isUnknownDataset(err) {
+		return badInput("dataset", "there is no dataset %q", clipName(cfg.Dataset))
+	} else if err != nil {
+		return err
+	}
+	r, token, err := s.runs.create(cfg, d)
 	if err != nil {
 		return err
 	}

@@ -453,8 +453,8 @@ func TestInternalError(t *testing.T) {
 // inputs are sparse: neighbours in input space, no pixels, texts in hello.
 func TestSparseDatasets(t *testing.T) {
 	s := newTestServer(t, Options{NewTrainer: fakeTrainers(nil), NewProjector: columnProjectors})
-	for _, info := range s.catalog.List() {
-		d, err := s.catalog.Load(info.Name)
+	for _, info := range s.datasets.catalog.List() {
+		d, err := s.datasets.catalog.Load(info.Name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -479,7 +479,7 @@ func TestSparseDatasets(t *testing.T) {
 				t.Errorf("pixels of %s: %d, want 404", info.Name, a.status)
 			}
 			r, _ := s.runs.get(c.ID)
-			raw, err := s.runs.datasetJSON(r.ds)
+			raw, err := s.runs.datasetJSON(r.dsEntry)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -34,6 +34,16 @@ func conflict(format string, args ...any) error {
 	return &conflictError{msg: fmt.Sprintf(format, args...)}
 }
 
+// statusError is a refusal with its own status (413, 415, 507) and, where
+// one field is to blame, that field.
+type statusError struct {
+	code  int
+	field string
+	msg   string
+}
+
+func (e *statusError) Error() string { return e.msg }
+
 // notFound returns an error wrapping ErrNotFound whose text is msg, for the
 // client to read.
 func notFound(format string, args ...any) error {
@@ -68,12 +78,15 @@ func classify(err error) (int, errorBody) {
 		sc  echo.HTTPStatusCoder
 		he  *echo.HTTPError
 		mbe *http.MaxBytesError
+		se  *statusError
 	)
 	switch {
 	case errors.As(err, &fe):
 		return http.StatusBadRequest, errorBody{Error: fe.Msg, Field: fe.Field}
 	case errors.As(err, &ie):
 		return http.StatusBadRequest, errorBody{Error: ie.msg, Field: ie.field}
+	case errors.As(err, &se):
+		return se.code, errorBody{Error: se.msg, Field: se.field}
 	case errors.Is(err, ErrNotFound):
 		return http.StatusNotFound, errorBody{Error: err.Error()}
 	case errors.Is(err, sampledata.ErrUnknown):

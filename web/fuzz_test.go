@@ -2,11 +2,14 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/contrastive-explorer/explorer/trainer/dataset"
 )
 
 // FuzzCreateRun posts arbitrary bodies to POST /api/runs: the answer is
@@ -37,6 +40,47 @@ func FuzzCreateRun(f *testing.F) {
 			}
 		default:
 			t.Fatalf("%q: status %d: %s", body, rec.Code, rec.Body)
+		}
+	})
+	cancel()
+	s.Wait()
+}
+
+// fuzzBoundary separates the parts of FuzzUpload's bodies (and of its seed
+// corpus in testdata/fuzz/FuzzUpload).
+const fuzzBoundary = "fuzzboundary"
+
+// FuzzUpload posts arbitrary multipart bodies to POST /api/datasets: the
+// answer is always 201 with a dataset of at least 10 items, or a 4xx with
+// a JSON error; never a 500 or a panic. Accepted uploads are deleted again
+// so the session's quota never fills. The seed corpus, in
+// testdata/fuzz/FuzzUpload, holds one body per format and some bad ones.
+func FuzzUpload(f *testing.F) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s := New(ctx, Options{
+		Logger: slog.New(slog.DiscardHandler), NewTrainer: fakeTrainers(make(chan struct{})),
+		NewProjector: columnProjectors, MaxRuns: 1, DataDir: f.TempDir(),
+		Limits: dataset.Limits{MaxBytes: 1 << 20, MaxItems: 2000, MaxTotalBytes: 8 << 20, MaxEntryBytes: 1 << 20},
+	})
+	f.Fuzz(func(t *testing.T, body []byte) {
+		a := callAs(t, s, sessionA, "POST", "/api/datasets", body, "multipart/form-data; boundary="+fuzzBoundary)
+		switch {
+		case a.status == http.StatusCreated:
+			var d datasetJSON
+			if err := json.Unmarshal(a.body, &d); err != nil || d.Items < dataset.MinItems || d.ID == "" {
+				t.Fatalf("201 with %s: %v", a.body, err)
+			}
+			if del := callAs(t, s, sessionA, "DELETE", "/api/datasets/"+d.ID, nil, ""); del.status != http.StatusNoContent {
+				t.Fatalf("deleting %s: %d", d.ID, del.status)
+			}
+		case a.status >= 400 && a.status < 500:
+			var e errorBody
+			if err := json.Unmarshal(a.body, &e); err != nil || e.Error == "" {
+				t.Fatalf("%d without a JSON error: %s", a.status, a.body)
+			}
+		default:
+			t.Fatalf("status %d: %s", a.status, a.body)
 		}
 	})
 	cancel()

@@ -7,36 +7,53 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"runtime"
 	"slices"
 	"sync"
+	"weak"
 
 	"github.com/contrastive-explorer/explorer/trainer/dataset"
 )
 
 // imageCache makes, once per dataset, the bytes of its pixels endpoint and
-// of its preview thumbnail.
+// of its preview thumbnail. It holds its datasets weakly: once an upload is
+// deleted and no run uses it any more, its entries go with it.
 type imageCache struct {
-	catalog Catalog
-
 	mu       sync.Mutex
-	pixelsOf map[string]pixelBytes
-	previews map[string][]byte
+	pixelsOf map[weak.Pointer[dataset.Dataset]]pixelBytes
+	previews map[weak.Pointer[dataset.Dataset]][]byte
 }
 
-func newImageCache(c Catalog) *imageCache {
-	return &imageCache{catalog: c, pixelsOf: make(map[string]pixelBytes), previews: make(map[string][]byte)}
-}
-
-// imageDataset loads an image dataset, or answers 404.
-func (ic *imageCache) imageDataset(name string) (*dataset.Dataset, error) {
-	d, err := ic.catalog.Load(name)
-	if err != nil {
-		return nil, err
+func newImageCache() *imageCache {
+	return &imageCache{
+		pixelsOf: make(map[weak.Pointer[dataset.Dataset]]pixelBytes),
+		previews: make(map[weak.Pointer[dataset.Dataset]][]byte),
 	}
+}
+
+// key returns d's cache key, arranging for its entries to be dropped when
+// d is collected. The caller holds mu.
+func (ic *imageCache) keyLocked(d *dataset.Dataset) weak.Pointer[dataset.Dataset] {
+	k := weak.Make(d)
+	_, p := ic.pixelsOf[k]
+	_, v := ic.previews[k]
+	if !p && !v {
+		runtime.AddCleanup(d, func(k weak.Pointer[dataset.Dataset]) {
+			ic.mu.Lock()
+			delete(ic.pixelsOf, k)
+			delete(ic.previews, k)
+			ic.mu.Unlock()
+		}, k)
+	}
+	return k
+}
+
+// checkImages answers 404 for a dataset without pixels.
+func checkImages(d *dataset.Dataset) error {
 	if d.Kind != dataset.Images || d.Width*d.Height != d.Dim {
-		return nil, notFound("dataset %s has no pixels", name)
+		return notFound("dataset %s has no pixels", d.Name)
 	}
-	return d, nil
+	return nil
 }
 
 // pixelBytes is the pixels endpoint's answer, plain and gzipped: made once,
@@ -47,15 +64,15 @@ type pixelBytes struct {
 
 // pixels returns n×Width×Height grey bytes, dataset order: the features
 // (0 background … 1 full ink) scaled to 0…255.
-func (ic *imageCache) pixels(name string) (pixelBytes, error) {
+func (ic *imageCache) pixels(d *dataset.Dataset) (pixelBytes, error) {
+	if err := checkImages(d); err != nil {
+		return pixelBytes{}, err
+	}
 	ic.mu.Lock()
 	defer ic.mu.Unlock()
-	if b, ok := ic.pixelsOf[name]; ok {
+	k := ic.keyLocked(d)
+	if b, ok := ic.pixelsOf[k]; ok {
 		return b, nil
-	}
-	d, err := ic.imageDataset(name)
-	if err != nil {
-		return pixelBytes{}, err
 	}
 	raw := make([]byte, len(d.X))
 	for i, v := range d.X {
@@ -70,7 +87,7 @@ func (ic *imageCache) pixels(name string) (pixelBytes, error) {
 		return pixelBytes{}, err
 	}
 	b := pixelBytes{raw: raw, gzipped: buf.Bytes()}
-	ic.pixelsOf[name] = b
+	ic.pixelsOf[k] = b
 	return b, nil
 }
 
@@ -84,15 +101,15 @@ const (
 
 // preview returns a PNG of sample items, taking classes in turn so every
 // class shows up.
-func (ic *imageCache) preview(name string) ([]byte, error) {
+func (ic *imageCache) preview(d *dataset.Dataset) ([]byte, error) {
+	if err := checkImages(d); err != nil {
+		return nil, err
+	}
 	ic.mu.Lock()
 	defer ic.mu.Unlock()
-	if b, ok := ic.previews[name]; ok {
+	k := ic.keyLocked(d)
+	if b, ok := ic.previews[k]; ok {
 		return b, nil
-	}
-	d, err := ic.imageDataset(name)
-	if err != nil {
-		return nil, err
 	}
 	items := sampleItems(d, previewCols*previewRows)
 	scale := max(1, (previewCell+max(d.Width, d.Height)-1)/max(d.Width, d.Height))
@@ -114,9 +131,9 @@ func (ic *imageCache) preview(name string) ([]byte, error) {
 	}
 	var buf bytes.Buffer
 	if err := png.Encode(&buf, img); err != nil {
-		return nil, fmt.Errorf("encoding preview of %s: %w", name, err)
+		return nil, fmt.Errorf("encoding preview of %s: %w", d.Name, err)
 	}
-	ic.previews[name] = buf.Bytes()
+	ic.previews[k] = buf.Bytes()
 	return buf.Bytes(), nil
 }
 

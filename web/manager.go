@@ -5,31 +5,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"slices"
 	"sync"
 	"time"
-
-	sampledata "github.com/contrastive-explorer/explorer/sample-data"
-	"github.com/contrastive-explorer/explorer/trainer/dataset"
 )
-
-// Catalog is where datasets come from: the bundled ones now, uploads later.
-type Catalog interface {
-	// List describes every dataset, cheaply (nothing is decoded).
-	List() []sampledata.Info
-	// Load returns a dataset by name, or an error wrapping
-	// sampledata.ErrUnknown. The dataset is shared: callers must not
-	// modify it.
-	Load(name string) (*dataset.Dataset, error)
-}
-
-// bundled is the Catalog of the datasets compiled into the binary.
-type bundled struct{}
-
-func (bundled) List() []sampledata.Info                    { return sampledata.List() }
-func (bundled) Load(name string) (*dataset.Dataset, error) { return sampledata.Load(name) }
 
 // Manager owns every run of the server: it creates them, runs at most
 // maxRuns at once and queues the rest first come first served, and stops
@@ -38,7 +18,6 @@ type Manager struct {
 	ctx          context.Context // the server's lifetime
 	storeCtx     context.Context // ctx without its cancellation: the final states are stored during shutdown too
 	store        Store
-	catalog      Catalog
 	newTrainer   TrainerFactory
 	newProjector ProjectorFactory
 	maxRuns      int
@@ -56,7 +35,7 @@ type Manager struct {
 
 func newManager(ctx context.Context, o Options, g *group) *Manager {
 	return &Manager{
-		ctx: ctx, storeCtx: context.WithoutCancel(ctx), store: o.Store, catalog: o.Catalog,
+		ctx: ctx, storeCtx: context.WithoutCancel(ctx), store: o.Store,
 		newTrainer: o.NewTrainer, newProjector: o.NewProjector,
 		maxRuns: o.MaxRuns, log: o.Logger, group: g,
 		runs:   make(map[string]*run),
@@ -64,21 +43,15 @@ func newManager(ctx context.Context, o Options, g *group) *Manager {
 	}
 }
 
-// create validates cfg, makes the run and starts or queues it. It returns
-// the run and its control token.
-func (m *Manager) create(cfg RunConfig) (*run, string, error) {
+// create validates cfg, makes the run on dataset d (the one cfg names,
+// from the registry) and starts or queues it. It returns the run and its
+// control token. A precomputed dataset gets a source that publishes its
+// vectors as epoch 0 instead of a trainer.
+func (m *Manager) create(cfg RunConfig, d datasetEntry) (*run, string, error) {
 	if m.ctx.Err() != nil {
 		return nil, "", errShuttingDown
 	}
-	if cfg.Dataset == "" {
-		return nil, "", badInput("dataset", "choose a dataset")
-	}
-	ds, err := m.catalog.Load(cfg.Dataset)
-	if errors.Is(err, sampledata.ErrUnknown) {
-		return nil, "", badInput("dataset", "there is no dataset %q", cfg.Dataset)
-	} else if err != nil {
-		return nil, "", err
-	}
+	ds := d.ds
 	switch cfg.Projection {
 	case MethodPCA, MethodTSNE:
 	default:
@@ -87,12 +60,15 @@ func (m *Manager) create(cfg RunConfig) (*run, string, error) {
 	if cfg.Dims != 2 && cfg.Dims != 3 {
 		return nil, "", badInput("dims", "must be 2 or 3, got %d", cfg.Dims)
 	}
-	tr, err := m.newTrainer(cfg.Config, ds)
-	if err != nil {
+	var tr Trainer
+	var err error
+	if d.Precomputed {
+		tr = newPrecomputed(cfg.Config, ds)
+	} else if tr, err = m.newTrainer(cfg.Config, ds); err != nil {
 		return nil, "", err
 	}
 	id, token := randomHex(6), randomHex(24)
-	r := newRun(m, id, token, ds, tr, cfg)
+	r := newRun(m, id, token, d, tr, cfg)
 	if err := m.store.PutRun(m.storeCtx, r.recordLocked()); err != nil {
 		return nil, "", err
 	}
@@ -114,7 +90,7 @@ func (m *Manager) create(cfg RunConfig) (*run, string, error) {
 		r.queuePos = len(m.queue) // the run is new: no viewer to tell yet
 		r.mu.Unlock()
 	}
-	m.log.Info("run created", "run", id, "dataset", cfg.Dataset, "loss", r.cfg.Loss, "state", r.summary().State)
+	m.log.Info("run created", "run", id, "dataset", d.ID, "loss", r.cfg.Loss, "state", r.summary().State)
 	return r, token, nil
 }
 
@@ -219,18 +195,20 @@ func (m *Manager) shutdown() {
 	m.queue = nil
 }
 
-// datasetJSON returns the dataset part of hello, encoded once per dataset.
-func (m *Manager) datasetJSON(d *dataset.Dataset) (json.RawMessage, error) {
+// datasetJSON returns the dataset part of hello for a run on d, encoded
+// once per bundled dataset. Uploads are encoded once per run (see
+// run.helloDataset): their pixels URL names the run.
+func (m *Manager) datasetJSON(d datasetEntry) (json.RawMessage, error) {
 	m.dsMu.Lock()
 	defer m.dsMu.Unlock()
-	if b, ok := m.dsJSON[d.Name]; ok {
+	if b, ok := m.dsJSON[d.ID]; ok {
 		return b, nil
 	}
-	b, err := encodeDatasetHello(d)
+	b, err := encodeDatasetHello(d, "")
 	if err != nil {
 		return nil, err
 	}
-	m.dsJSON[d.Name] = b
+	m.dsJSON[d.ID] = b
 	return b, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v5"
 
 	"github.com/contrastive-explorer/explorer/trainer"
+	"github.com/contrastive-explorer/explorer/trainer/dataset"
 	"github.com/contrastive-explorer/explorer/views"
 )
 
@@ -24,7 +25,7 @@ func render(c *echo.Context, status int, component templ.Component) error {
 }
 
 func (s *Server) homePage(c *echo.Context) error {
-	return render(c, http.StatusOK, views.Home(s.homeModel()))
+	return render(c, http.StatusOK, views.Home(s.homeModel(session(c))))
 }
 
 func (s *Server) runPage(c *echo.Context) error {
@@ -92,26 +93,32 @@ func joinInts(xs []int) string {
 	return strings.Join(parts, ",")
 }
 
-// homeModel builds the home page: the catalogue's datasets and the
-// trainer's choices, with trainer.DefaultConfig's values and its limits as
-// HTML constraints.
-func (s *Server) homeModel() views.HomePage {
+// homeModel builds the home page of a session: the bundled datasets and
+// the session's uploads, and the trainer's choices, with
+// trainer.DefaultConfig's values and its limits as HTML constraints.
+func (s *Server) homeModel(sess string) views.HomePage {
 	def := trainer.DefaultConfig()
 	var p views.HomePage
 	maxTrain := 2
-	for i, in := range s.catalog.List() {
+	for i, e := range s.datasets.list(sess) {
+		in := e.Info
 		card := views.DatasetCard{
-			Name: in.Name, Title: in.Title, Description: in.Description, Kind: string(in.Kind),
+			Name: e.ID, Title: in.Title, Description: in.Description, Kind: string(in.Kind),
 			Items: in.Items, Train: in.Train, Test: in.Test, Classes: in.Classes,
 			Source: in.Source, License: in.License, Checked: i == 0,
+			Uploaded: e.Uploaded, Synthetic: e.Synthetic, Precomputed: e.Precomputed,
 		}
-		if in.Width > 0 && in.Height > 0 {
+		if in.Kind == dataset.Images && in.Width > 0 && in.Height > 0 {
 			card.Size = strconv.Itoa(in.Width) + "×" + strconv.Itoa(in.Height) + " pixels"
-			card.PreviewURL = "/api/datasets/" + in.Name + "/preview.png"
+			card.PreviewURL = "/api/datasets/" + e.ID + "/preview.png"
 		}
 		maxTrain = max(maxTrain, in.Train)
 		p.Datasets = append(p.Datasets, card)
+		if e.Uploaded {
+			p.Uploads = append(p.Uploads, card)
+		}
 	}
+	p.UploadLimit = limitString(s.limits.MaxBytes)
 	p.Losses = checked(lossChoices, def.Loss)
 	p.Pairs = checked(pairChoices, def.Pairs)
 	num := func(name, label, help, value, lo, hi, step string) views.Field {
@@ -232,9 +239,18 @@ func runModel(r *run) views.RunPage {
 	if r.ds.Sparse != nil {
 		rows = append(rows, views.ConfigItem{Label: "Embedding-bag width", Value: strconv.Itoa(cfg.Embed)})
 	}
+	title := r.ds.Title + " · " + cfg.Loss
+	if r.dsEntry.Precomputed {
+		title = r.ds.Title + " · precomputed embeddings"
+		rows = []views.ConfigItem{
+			{Label: "Dataset", Value: r.ds.Title},
+			{Label: "Training", Value: "none: the uploaded vectors are shown as they are"},
+			{Label: "Dimensions", Value: strconv.Itoa(r.ds.Dim)},
+		}
+	}
 	return views.RunPage{
 		ID:            r.id,
-		Title:         r.ds.Title + " · " + cfg.Loss,
+		Title:         title,
 		WSURL:         "/ws/runs/" + r.id,
 		Items:         r.ds.Len(),
 		Epochs:        cfg.Epochs,

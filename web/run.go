@@ -32,6 +32,7 @@ type run struct {
 	id        string
 	tokenHash [32]byte
 	ds        *dataset.Dataset
+	dsEntry   datasetEntry // where ds comes from: bundled or uploaded, precomputed, synthetic
 	tr        Trainer
 	cfg       RunConfig // resolved: the trainer's defaults filled in
 	created   time.Time
@@ -52,17 +53,18 @@ type run struct {
 	frameGen   []int // per epoch: the generation of its stored frame, -1 for none
 	liveEpoch  int   // newest epoch projected live in generation gen, -1 for none
 	projector  Projector
-	projDims   int    // dimensions of projector
-	projMethod string // method projector was last set to
-	projecting bool   // the projecting goroutine is running
-	complete   bool   // done has been published: nothing more will come
+	projDims   int             // dimensions of projector
+	projMethod string          // method projector was last set to
+	projecting bool            // the projecting goroutine is running
+	complete   bool            // done has been published: nothing more will come
+	hello      json.RawMessage // hello's dataset part of a run on an upload, once encoded
 }
 
-func newRun(m *Manager, id string, token string, ds *dataset.Dataset, tr Trainer, cfg RunConfig) *run {
+func newRun(m *Manager, id string, token string, d datasetEntry, tr Trainer, cfg RunConfig) *run {
 	cfg.Config = tr.Config()
 	return &run{
 		m: m, id: id, tokenHash: sha256.Sum256([]byte(token)),
-		ds: ds, tr: tr, cfg: cfg, created: time.Now(),
+		ds: d.ds, dsEntry: d, tr: tr, cfg: cfg, created: time.Now(),
 		hub:       newHub(),
 		ended:     make(chan struct{}),
 		state:     StateQueued,
@@ -417,7 +419,7 @@ func (r *run) subscribe(ctx context.Context) (*subscriber, error) {
 	if err != nil {
 		return nil, err
 	}
-	dsJSON, err := r.m.datasetJSON(r.ds)
+	dsJSON, err := r.helloDatasetLocked()
 	if err != nil {
 		return nil, err
 	}
@@ -436,41 +438,75 @@ func (r *run) subscribe(ctx context.Context) (*subscriber, error) {
 	return s, nil
 }
 
+// helloDatasetLocked returns hello's dataset part. A run on an upload
+// encodes its own, once: its pixels URL is the run's, since viewers who
+// follow a link may not see the upload itself.
+func (r *run) helloDatasetLocked() (json.RawMessage, error) {
+	if !r.dsEntry.Uploaded {
+		return r.m.datasetJSON(r.dsEntry)
+	}
+	if r.hello == nil {
+		b, err := encodeDatasetHello(r.dsEntry, "/api/runs/"+r.id+"/pixels")
+		if err != nil {
+			return nil, err
+		}
+		r.hello = b
+	}
+	return r.hello, nil
+}
+
 // unsubscribe forgets a viewer.
 func (r *run) unsubscribe(s *subscriber) { r.hub.remove(s) }
 
 // datasetHello is the dataset part of hello.
 type datasetHello struct {
-	Name       string   `json:"name"`
-	Title      string   `json:"title"`
-	Kind       string   `json:"kind"`
-	Items      int      `json:"items"`
-	Dim        int      `json:"dim"`
-	Width      int      `json:"width"`
-	Height     int      `json:"height"`
-	ClassNames []string `json:"class_names"`
-	Labels     []int32  `json:"labels"` // dataset.NoLabel (-1) when unlabelled
-	Splits     []int    `json:"splits"` // 0 train, 1 test
-	PixelsURL  string   `json:"pixels_url"`
-	Texts      []string `json:"texts,omitempty"` // each item's text (text datasets, uploads with names)
-	Names      []string `json:"names,omitempty"` // each item's name (interactions: the tracks)
+	ID          string   `json:"id"` // the registry key, as the run config names it
+	Name        string   `json:"name"`
+	Title       string   `json:"title"`
+	Kind        string   `json:"kind"`
+	Items       int      `json:"items"`
+	Dim         int      `json:"dim"`
+	Width       int      `json:"width"`
+	Height      int      `json:"height"`
+	ClassNames  []string `json:"class_names"`
+	Labels      []int32  `json:"labels"` // dataset.NoLabel (-1) when unlabelled
+	Splits      []int    `json:"splits"` // 0 train, 1 test
+	PixelsURL   string   `json:"pixels_url"`
+	Texts       []string `json:"texts,omitempty"` // each item's text, clipped (text datasets, uploads with names)
+	Names       []string `json:"names,omitempty"` // each item's name (interactions: the tracks)
+	Uploaded    bool     `json:"uploaded"`
+	Precomputed bool     `json:"precomputed"`
+	Synthetic   bool     `json:"synthetic"`
 }
 
-func encodeDatasetHello(d *dataset.Dataset) (json.RawMessage, error) {
+// encodeDatasetHello encodes hello's dataset part. pixelsURL overrides the
+// dataset's own pixels URL for image datasets when not "".
+func encodeDatasetHello(e datasetEntry, pixelsURL string) (json.RawMessage, error) {
+	d := e.ds
 	h := datasetHello{
-		Name: d.Name, Title: d.Title, Kind: string(d.Kind), Items: d.Len(), Dim: d.Dim,
+		ID: e.ID, Name: e.Name, Title: d.Title, Kind: string(d.Kind), Items: d.Len(), Dim: d.Dim,
 		Width: d.Width, Height: d.Height, ClassNames: d.ClassNames, Labels: d.Labels,
-		Splits: make([]int, d.Len()),
-		Texts:  d.Text, Names: d.ItemNames,
+		Splits:   make([]int, d.Len()),
+		Names:    d.ItemNames,
+		Uploaded: e.Uploaded, Precomputed: e.Precomputed, Synthetic: e.Synthetic,
 	}
 	if h.ClassNames == nil {
 		h.ClassNames = []string{}
+	}
+	if d.Text != nil {
+		h.Texts = make([]string, len(d.Text))
+		for i, t := range d.Text {
+			h.Texts[i] = clip(t)
+		}
 	}
 	for i, s := range d.Splits {
 		h.Splits[i] = int(s)
 	}
 	if d.Kind == dataset.Images {
-		h.PixelsURL = "/api/datasets/" + d.Name + "/pixels"
+		h.PixelsURL = "/api/datasets/" + e.ID + "/pixels"
+		if pixelsURL != "" {
+			h.PixelsURL = pixelsURL
+		}
 	}
 	return json.Marshal(h)
 }

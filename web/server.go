@@ -11,6 +11,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"os"
 	"runtime"
 	"strings"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/labstack/echo/v5/middleware"
 
 	"github.com/contrastive-explorer/explorer/static"
+	"github.com/contrastive-explorer/explorer/trainer/dataset"
 )
 
 // Options configure a Server. Zero fields take the defaults documented on
@@ -31,7 +33,8 @@ type Options struct {
 	Logger *slog.Logger
 	// Store keeps runs and their history. Default NewMemoryStore().
 	Store Store
-	// Catalog lists and loads datasets. Default: the bundled ones.
+	// Catalog lists and loads the bundled datasets. Default: the ones
+	// compiled into the binary (sample-data).
 	Catalog Catalog
 	// NewTrainer makes each run's trainer. Default trainer.New.
 	NewTrainer TrainerFactory
@@ -42,6 +45,22 @@ type Options struct {
 	WriteTimeout time.Duration
 	// BodyLimit bounds the body of JSON requests, in bytes. Default 64 KiB.
 	BodyLimit int64
+
+	// Limits bound each upload as dataset.Parse applies them; zero fields
+	// take dataset.DefaultLimits (50 MB, 100,000 items, 4,096 dimensions,
+	// 1,000 classes, ...). A request body may hold twice MaxBytes plus
+	// 1 MiB: the file, projector metadata and the form fields.
+	Limits dataset.Limits
+	// MaxUploads is how many uploaded datasets one browser session may
+	// keep. Default 5.
+	MaxUploads int
+	// UploadMemory bounds the memory all uploaded datasets together may
+	// hold, in bytes (an estimate: features, labels and texts). Default
+	// 1 GB.
+	UploadMemory int64
+	// DataDir is the folder for spool files of uploads in progress.
+	// Default os.TempDir().
+	DataDir string
 }
 
 func (o Options) withDefaults() Options {
@@ -69,6 +88,16 @@ func (o Options) withDefaults() Options {
 	if o.BodyLimit <= 0 {
 		o.BodyLimit = 64 << 10
 	}
+	o.Limits = resolveLimits(o.Limits)
+	if o.MaxUploads <= 0 {
+		o.MaxUploads = 5
+	}
+	if o.UploadMemory <= 0 {
+		o.UploadMemory = 1_000_000_000
+	}
+	if o.DataDir == "" {
+		o.DataDir = os.TempDir()
+	}
 	return o
 }
 
@@ -80,9 +109,12 @@ type Server struct {
 	runs         *Manager
 	group        *group
 	log          *slog.Logger
-	catalog      Catalog
+	datasets     *registry
 	writeTimeout time.Duration
 	images       *imageCache
+	limits       dataset.Limits // of uploads, resolved
+	dataDir      string         // for upload spool files
+	parseSlots   chan struct{}  // uploads being parsed at once
 }
 
 // New returns a server whose runs and websockets stop when ctx ends: runs
@@ -96,9 +128,12 @@ func New(ctx context.Context, o Options) *Server {
 		runs:         newManager(ctx, o, g),
 		group:        g,
 		log:          o.Logger,
-		catalog:      o.Catalog,
+		datasets:     newRegistry(o.Catalog, o.MaxUploads, o.UploadMemory),
 		writeTimeout: o.WriteTimeout,
-		images:       newImageCache(o.Catalog),
+		images:       newImageCache(),
+		limits:       o.Limits,
+		dataDir:      o.DataDir,
+		parseSlots:   make(chan struct{}, parseSlots),
 	}
 	context.AfterFunc(ctx, s.runs.shutdown)
 
@@ -114,12 +149,15 @@ func New(ctx context.Context, o Options) *Server {
 	limit := middleware.BodyLimit(o.BodyLimit)
 
 	e.GET("/healthz", func(c *echo.Context) error { return c.String(http.StatusOK, "ok") })
-	e.GET("/", s.homePage, gz)
-	e.GET("/runs/:id", s.runPage, gz)
+	e.GET("/", s.homePage, sessions, gz)
+	e.GET("/runs/:id", s.runPage, sessions, gz)
 	e.GET("/static/*", echo.StaticDirectoryHandler(static.FS, false), gz, cacheStatic)
 
-	api := e.Group("/api", limit)
+	// Uploads have their own, larger limit (see uploadDataset).
+	e.POST("/api/datasets", s.uploadDataset, sessions)
+	api := e.Group("/api", sessions, limit)
 	api.GET("/datasets", s.listDatasets, gz)
+	api.DELETE("/datasets/:name", s.deleteDataset)
 	// Pixels are compressed once and kept; PNGs are compressed already.
 	api.GET("/datasets/:name/pixels", s.datasetPixels)
 	api.GET("/datasets/:name/preview.png", s.datasetPreview)
@@ -133,11 +171,37 @@ func New(ctx context.Context, o Options) *Server {
 	api.POST("/runs/:id/projection", s.setProjection, gz)
 	api.GET("/runs/:id/neighbors", s.neighbors, gz)
 	api.GET("/runs/:id/pairs", s.pairs, gz)
+	api.GET("/runs/:id/search", s.search, gz)
+	api.GET("/runs/:id/pixels", s.runPixels)
 
 	e.GET("/ws/runs/:id", s.watchRun)
 
 	s.echo = e
 	return s
+}
+
+// parseSlots is how many uploads are parsed at once; more wait their turn.
+// Parsing decodes and resizes images and holds up to a file's worth of
+// memory, so a burst of uploads must not take every core.
+const parseSlots = 2
+
+// resolveLimits fills l's zero fields with dataset.DefaultLimits, so the
+// server's messages can name the limits in force.
+func resolveLimits(l dataset.Limits) dataset.Limits {
+	d := dataset.DefaultLimits()
+	if l.MaxBytes <= 0 {
+		l.MaxBytes = d.MaxBytes
+	}
+	if l.MaxItems <= 0 {
+		l.MaxItems = d.MaxItems
+	}
+	if l.MaxDims <= 0 {
+		l.MaxDims = d.MaxDims
+	}
+	if l.MaxClasses <= 0 {
+		l.MaxClasses = d.MaxClasses
+	}
+	return l // Parse fills the rest
 }
 
 // ServeHTTP serves the explorer.

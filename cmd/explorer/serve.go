@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/contrastive-explorer/explorer/trainer/dataset"
 	"github.com/contrastive-explorer/explorer/web"
 )
 
@@ -30,6 +31,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	addr := fs.String("addr", "127.0.0.1:8080", "`host:port` to listen on (port 0 picks a free one)")
 	data := fs.String("data", defaultDataDir(), "`folder` for runs and uploads, created if missing")
 	maxRuns := fs.Int("max-runs", runtime.NumCPU(), "how many runs may train at once; later ones wait in a queue")
+	def := dataset.DefaultLimits()
+	maxUploadMB := fs.Int("max-upload-mb", int(def.MaxBytes/1_000_000), "largest uploaded file, in `MB`")
+	maxItems := fs.Int("max-items", def.MaxItems, "most items (points) in an uploaded dataset")
+	maxDims := fs.Int("max-dims", def.MaxDims, "most features per item in an uploaded dataset (vector length, image side²)")
+	maxClasses := fs.Int("max-classes", def.MaxClasses, "most distinct labels in an uploaded dataset")
+	maxUploads := fs.Int("max-uploads", 5, "most uploaded datasets one browser session may keep")
+	uploadMemoryMB := fs.Int("upload-memory-mb", 1000, "memory all uploaded datasets together may hold, in `MB`")
 	verbose := fs.Bool("v", false, "log every request")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: explorer serve [flags]")
@@ -47,8 +55,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if fs.NArg() > 0 {
 		return usagef("serve: unexpected argument %q", fs.Arg(0))
 	}
-	if *maxRuns < 1 {
-		return usagef("serve: --max-runs must be at least 1, got %d", *maxRuns)
+	for _, f := range []struct {
+		name string
+		v    int
+	}{
+		{"max-runs", *maxRuns}, {"max-upload-mb", *maxUploadMB}, {"max-items", *maxItems}, {"max-dims", *maxDims},
+		{"max-classes", *maxClasses}, {"max-uploads", *maxUploads}, {"upload-memory-mb", *uploadMemoryMB},
+	} {
+		if f.v < 1 {
+			return usagef("serve: --%s must be at least 1, got %d", f.name, f.v)
+		}
+	}
+	if *maxItems < dataset.MinItems {
+		return usagef("serve: --max-items must be at least %d, got %d", dataset.MinItems, *maxItems)
 	}
 	if err := os.MkdirAll(*data, 0o755); err != nil {
 		return fmt.Errorf("serve: data folder: %w", err)
@@ -66,7 +85,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	appCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	app := web.New(appCtx, web.Options{MaxRuns: *maxRuns, Logger: log})
+	limits := dataset.DefaultLimits()
+	limits.MaxBytes = int64(*maxUploadMB) * 1_000_000
+	limits.MaxItems, limits.MaxDims, limits.MaxClasses = *maxItems, *maxDims, *maxClasses
+	app := web.New(appCtx, web.Options{
+		MaxRuns: *maxRuns, Logger: log,
+		Limits: limits, MaxUploads: *maxUploads, UploadMemory: int64(*uploadMemoryMB) * 1_000_000,
+		DataDir: filepath.Join(*data, "uploads"),
+	})
 	srv := &http.Server{
 		Handler:           app,
 		ReadHeaderTimeout: 10 * time.Second,

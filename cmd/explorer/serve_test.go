@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -176,6 +177,9 @@ func TestServeShutdownClosesWebsockets(t *testing.T) {
 func TestServeBadFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"serve", "--max-runs", "0"},
+		{"serve", "--max-upload-mb", "0"},
+		{"serve", "--max-items", "5"},
+		{"serve", "--max-uploads", "-1"},
 		{"serve", "--nope"},
 		{"serve", "extra"},
 	} {
@@ -185,4 +189,60 @@ func TestServeBadFlags(t *testing.T) {
 			t.Errorf("%v: %v, want a usage error", args, err)
 		}
 	}
+}
+
+// TestServeUploadFlags starts serve with small upload limits: a file over
+// --max-upload-mb answers 413 naming the limit, one with more items than
+// --max-items 400 naming it, and a good one 201. Spool files land under
+// --data and are removed.
+func TestServeUploadFlags(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	url, errc, stderr := startServe(t, ctx, "serve", "--addr", "127.0.0.1:0", "--data", data,
+		"--max-upload-mb", "1", "--max-items", "20")
+
+	upload := func(name, content string) (int, string) {
+		t.Helper()
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		fw, err := mw.CreateFormFile("file", name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(fw, content)
+		mw.Close()
+		res, err := http.Post(url+"api/datasets", mw.FormDataContentType(), &body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		var e struct{ Error string }
+		json.Unmarshal(b, &e)
+		return res.StatusCode, e.Error
+	}
+	rows := func(n int) string {
+		var b strings.Builder
+		b.WriteString("x,y,label\n")
+		for i := range n {
+			b.WriteString(strings.Repeat("1", 1+i%3) + ",2," + string(rune('a'+i%2)) + "\n")
+		}
+		return b.String()
+	}
+
+	if code, msg := upload("big.zip", "PK\x03\x04"+strings.Repeat("\x00", 1_200_000)); code != http.StatusRequestEntityTooLarge || !strings.Contains(msg, "1 MB") {
+		t.Errorf("1.2 MB zip: %d %q, want 413 naming 1 MB", code, msg)
+	}
+	if code, msg := upload("many.csv", rows(30)); code != http.StatusBadRequest || !strings.Contains(msg, "20") {
+		t.Errorf("30 items: %d %q, want 400 naming the limit of 20", code, msg)
+	}
+	if code, msg := upload("ok.csv", rows(15)); code != http.StatusCreated {
+		t.Errorf("15 items: %d %q, want 201", code, msg)
+	}
+	if spools, _ := filepath.Glob(filepath.Join(data, "uploads", "*")); len(spools) > 0 {
+		t.Errorf("spool files left behind: %v", spools)
+	}
+	cancel()
+	waitExit(t, errc, stderr)
 }

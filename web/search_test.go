@@ -1,0 +1,197 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// searchRun runs GET /api/runs/{id}/search with query and expects 200.
+func searchRun(t *testing.T, s http.Handler, id string, query url.Values) searchJSON {
+	t.Helper()
+	a := call(t, s, "GET", "/api/runs/"+id+"/search?"+query.Encode(), nil, "")
+	if a.status != http.StatusOK {
+		t.Fatalf("search %s: %d %s", query.Encode(), a.status, a.body)
+	}
+	var out searchJSON
+	a.json(t, &out)
+	return out
+}
+
+// uploadedRun uploads parts as sessionA and returns a finished run on it.
+func uploadedRun(t *testing.T, s *testServer, parts ...part) created {
+	t.Helper()
+	d := mustUpload(t, s, sessionA, parts...)
+	c := createRunAs(t, s, sessionA, map[string]any{"dataset": d.ID, "epochs": 2, "dim": 4, "batch": 4, "pairs": pairsFor(t, s, d.ID)})
+	waitState(t, s, c.ID, StateDone)
+	return c
+}
+
+func pairsFor(t *testing.T, s *testServer, id string) string {
+	t.Helper()
+	e, err := s.datasets.get(sessionA, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.ds.Kind == "interactions" {
+		return "cooccur"
+	}
+	return "labels"
+}
+
+func checkRanked(t *testing.T, res []searchResult) {
+	t.Helper()
+	for i := 1; i < len(res); i++ {
+		if res[i].Match == res[i-1].Match && res[i].Score > res[i-1].Score {
+			t.Errorf("results not best first: %+v", res)
+		}
+	}
+}
+
+// TestSearchText ranks a text dataset's items by their hashed n-gram
+// features against the query, and by embedding with item=.
+func TestSearchText(t *testing.T) {
+	s := newTestServer(t, Options{NewTrainer: fakeTrainers(nil), NewProjector: columnProjectors})
+	c := uploadedRun(t, s, filePart("notes.txt", textLines(20)))
+
+	out := searchRun(t, s, c.ID, url.Values{"q": {"onions in butter"}, "k": {"3"}})
+	if out.Method != searchFeatures || out.Query != "onions in butter" || out.Item != nil || out.Epoch != 2 || len(out.Results) != 3 {
+		t.Fatalf("search: %+v", out)
+	}
+	for _, r := range out.Results {
+		if !strings.Contains(r.Text, "onions slowly in butter") || r.Match != "text" || r.Score <= 0 || r.Score > 1+1e-9 {
+			t.Errorf("result %+v does not match the query", r)
+		}
+	}
+	checkRanked(t, out.Results)
+	if out := searchRun(t, s, c.ID, url.Values{"q": {"zzzzqqqq"}}); len(out.Results) != 0 {
+		t.Errorf("a query sharing nothing found %+v", out.Results)
+	}
+
+	out = searchRun(t, s, c.ID, url.Values{"item": {"4"}, "k": {"5"}, "epoch": {"1"}})
+	if out.Method != searchEmbedding || out.Item == nil || *out.Item != 4 || out.Epoch != 1 || len(out.Results) != 5 {
+		t.Fatalf("search by item: %+v", out)
+	}
+	for _, r := range out.Results {
+		if r.Item == 4 || r.Match != "neighbor" || r.Score < -1-1e-9 || r.Score > 1+1e-9 {
+			t.Errorf("neighbour %+v", r)
+		}
+	}
+	checkRanked(t, out.Results)
+}
+
+// TestSearchInteractions finds items by name, whole-word matches first,
+// then fills up with the best match's embedding neighbours.
+func TestSearchInteractions(t *testing.T) {
+	s := newTestServer(t, Options{NewTrainer: fakeTrainers(nil), NewProjector: columnProjectors})
+	c := uploadedRun(t, s, filePart("plays.csv", interactionRows()))
+
+	out := searchRun(t, s, c.ID, url.Values{"q": {"HARBOR"}, "k": {"5"}})
+	if out.Method != searchNames || len(out.Results) != 5 {
+		t.Fatalf("search: %+v", out)
+	}
+	var names []string
+	for _, r := range out.Results[:2] {
+		names = append(names, r.Text)
+		if r.Match != "name" || r.Score != 1 {
+			t.Errorf("name match %+v", r)
+		}
+	}
+	slices.Sort(names)
+	if !slices.Equal(names, []string{"Harbor Lights", "Neon Harbor"}) {
+		t.Errorf("name matches %q", names)
+	}
+	seen := map[int]bool{}
+	for _, r := range out.Results {
+		if seen[r.Item] {
+			t.Errorf("item %d twice: %+v", r.Item, out.Results)
+		}
+		seen[r.Item] = true
+	}
+	for _, r := range out.Results[2:] {
+		if r.Match != "neighbor" {
+			t.Errorf("after the names, neighbours: %+v", r)
+		}
+	}
+	if out := searchRun(t, s, c.ID, url.Values{"q": {"neon harb"}}); len(out.Results) == 0 || out.Results[0].Text != "Neon Harbor" {
+		t.Errorf("two words: %+v", out.Results)
+	}
+	if out := searchRun(t, s, c.ID, url.Values{"q": {"nothing like it"}}); len(out.Results) != 0 {
+		t.Errorf("no match found %+v", out.Results)
+	}
+}
+
+// TestSearchImages finds the items of a class by its name, the most
+// typical first, and falls back on file names.
+func TestSearchImages(t *testing.T) {
+	s := newTestServer(t, Options{NewTrainer: fakeTrainers(nil), NewProjector: columnProjectors})
+	digits := createRun(t, s, map[string]any{"epochs": 1, "dim": 4})
+	waitState(t, s, digits.ID, StateDone)
+
+	out := searchRun(t, s, digits.ID, url.Values{"q": {"3"}, "k": {"50"}})
+	if out.Method != searchLabels || !slices.Equal(out.Classes, []int32{3}) || len(out.Results) != 50 {
+		t.Fatalf("search for 3: %+v", out)
+	}
+	for _, r := range out.Results {
+		if r.Label != 3 || r.Match != "label" {
+			t.Errorf("result %+v is not a 3", r)
+		}
+	}
+	checkRanked(t, out.Results)
+
+	c := uploadedRun(t, s, field("side", "8"), filePart("shapes.zip", imageZip(t)))
+	out = searchRun(t, s, c.ID, url.Values{"q": {"Circ"}})
+	if out.Method != searchLabels || len(out.Classes) != 1 || len(out.Results) != 6 {
+		t.Fatalf("search for circ: %+v", out)
+	}
+	out = searchRun(t, s, c.ID, url.Values{"q": {"3.png"}})
+	if out.Method != searchNames || len(out.Results) != 2 {
+		t.Fatalf("search by file name: %+v", out)
+	}
+	for _, r := range out.Results {
+		if !strings.Contains(r.Text, "3.png") {
+			t.Errorf("result %+v", r)
+		}
+	}
+}
+
+// TestSearchErrors checks the answers to bad searches.
+func TestSearchErrors(t *testing.T) {
+	gate := make(chan struct{})
+	s := newTestServer(t, Options{NewTrainer: fakeTrainers(gate), NewProjector: columnProjectors})
+	c := createRun(t, s, map[string]any{"epochs": 2, "dim": 4})
+	// Epoch 0 comes at once; the gate holds epoch 1.
+	for deadline := time.Now().Add(10 * time.Second); call(t, s, "GET", "/api/runs/"+c.ID+"/search?q=3", nil, "").status != http.StatusOK; {
+		if time.Now().After(deadline) {
+			t.Fatal("epoch 0 never became searchable")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	for _, tt := range []struct {
+		query  string
+		status int
+		field  string
+	}{
+		{"", 400, "q"},
+		{"q=3&item=1", 400, "q"},
+		{"q=" + strings.Repeat("x", 201), 400, "q"},
+		{"item=5000", 400, "item"},
+		{"q=3&k=0", 400, "k"},
+		{"q=3&k=1001", 400, "k"},
+		{"q=3&epoch=2", 404, ""},
+	} {
+		a := call(t, s, "GET", "/api/runs/"+c.ID+"/search?"+tt.query, nil, "")
+		var e errorBody
+		a.json(t, &e)
+		if a.status != tt.status || e.Field != tt.field {
+			t.Errorf("%q: %d %+v, want %d naming %q", tt.query, a.status, e, tt.status, tt.field)
+		}
+	}
+	if a := call(t, s, "GET", "/api/runs/nope/search?q=3", nil, ""); a.status != http.StatusNotFound {
+		t.Errorf("unknown run: %d", a.status)
+	}
+	close(gate)
+}

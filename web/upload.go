@@ -1,0 +1,458 @@
+package web
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v5"
+
+	"github.com/contrastive-explorer/explorer/trainer/dataset"
+)
+
+// This file is the upload endpoint, POST /api/datasets (docs/protocol.md,
+// "Uploads and sessions"). The file streams from the multipart body into
+// dataset.Parse, which validates as it reads, so a bad file is refused at
+// its first problem and nothing beyond the size limit is ever held.
+
+// optionBytes bounds the value of one option field.
+const optionBytes = 1024
+
+// multipartSlack is what the request body may hold besides the file and
+// the metadata: boundaries, part headers and option fields.
+const multipartSlack = 1 << 20
+
+// sniffBytes is how much of a file the handler looks at to tell its format,
+// as dataset.Parse does.
+const sniffBytes = 4096
+
+// upload is one POST /api/datasets on its way: its options and the files
+// seen so far. Spool files are removed by cleanup.
+type upload struct {
+	s    *Server
+	opts dataset.ParseOptions
+
+	fileSeen bool
+	fileName string
+	format   dataset.Format
+	ds       *dataset.Dataset // parsed, once the file has been read
+	pending  *os.File         // projector vectors waiting for their metadata
+	meta     *os.File         // the spooled metadata part
+	metaName string
+	spools   []*os.File
+}
+
+func (s *Server) uploadDataset(c *echo.Context) error {
+	if s.ctx.Err() != nil {
+		return errShuttingDown
+	}
+	req := c.Request()
+	mt, _, err := mime.ParseMediaType(req.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/form-data" {
+		return &statusError{code: http.StatusUnsupportedMediaType,
+			msg: "send the dataset as multipart/form-data with the file in a part named file"}
+	}
+	lim := s.limits
+	bodyMax := 2*lim.MaxBytes + multipartSlack
+	if req.ContentLength > bodyMax {
+		return tooLarge("", "the upload is larger than the limit of %s", limitString(lim.MaxBytes))
+	}
+	sess := session(c)
+	if err := s.datasets.reserve(sess); err != nil {
+		return err
+	}
+	reserved := true
+	defer func() {
+		if reserved {
+			s.datasets.cancel(sess)
+		}
+	}()
+	// Parsing is heavy (images are decoded and resized): a few at a time.
+	select {
+	case s.parseSlots <- struct{}{}:
+		defer func() { <-s.parseSlots }()
+	case <-req.Context().Done():
+		return req.Context().Err()
+	case <-s.ctx.Done():
+		return errShuttingDown
+	}
+
+	body := &bodyReader{r: http.MaxBytesReader(c.Response(), req.Body, bodyMax)}
+	mr := multipart.NewReader(body, boundary(req))
+	u := &upload{s: s, opts: dataset.ParseOptions{Limits: lim}}
+	defer u.cleanup()
+	err = u.read(mr)
+	if body.over {
+		return tooLarge("", "the upload is larger than the limit of %s", limitString(lim.MaxBytes))
+	}
+	if err != nil {
+		return err
+	}
+	e, err := s.datasets.add(sess, u.fileName, u.format, u.ds)
+	reserved = false
+	if err != nil {
+		return err
+	}
+	s.log.Info("dataset uploaded", "id", e.ID, "format", e.Format, "items", e.Info.Items, "dim", e.Info.Dim, "bytes", e.bytes)
+	return c.JSON(http.StatusCreated, entryJSON(e))
+}
+
+// boundary returns the multipart boundary of req ("" if it has none, which
+// the multipart reader reports as bad input).
+func boundary(req *http.Request) string {
+	_, params, _ := mime.ParseMediaType(req.Header.Get("Content-Type"))
+	return params["boundary"]
+}
+
+// read walks the parts of the body: options, then the file (parsed as it
+// streams in), the metadata before or after it.
+func (u *upload) read(mr *multipart.Reader) error {
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return badInput("", "the body is not valid multipart/form-data: %v", strings.TrimPrefix(err.Error(), "multipart: "))
+		}
+		err = u.part(part)
+		part.Close()
+		if err != nil {
+			return err
+		}
+	}
+	if !u.fileSeen {
+		return badInput("file", "choose a file to upload (a part named file)")
+	}
+	if u.pending != nil {
+		return u.parse(u.pending)
+	}
+	return nil
+}
+
+// part handles one part of the body.
+func (u *upload) part(p *multipart.Part) error {
+	name := p.FormName()
+	switch name {
+	case "file":
+		if u.fileSeen {
+			return badInput("file", "upload one file at a time")
+		}
+		u.fileSeen = true
+		return u.file(p)
+	case "metadata":
+		return u.metadata(p)
+	case "format", "label_column", "text_column", "scale", "side", "invert", "delimiter":
+		if u.fileSeen {
+			return badInput(name, "send the option %s before the file", name)
+		}
+		v, err := io.ReadAll(io.LimitReader(p, optionBytes+1))
+		if err != nil {
+			return badInput(name, "could not read the option: %v", err)
+		}
+		if len(v) > optionBytes {
+			return badInput(name, "too long (at most %d bytes)", optionBytes)
+		}
+		return u.option(name, strings.TrimSpace(string(v)))
+	case "":
+		return badInput("", "every part of the upload needs a name")
+	}
+	return badInput(name, "unknown part %q: the upload takes file, metadata and the options of docs/protocol.md", clipName(name))
+}
+
+// option applies one option field.
+func (u *upload) option(name, v string) error {
+	o := &u.opts
+	switch name {
+	case "format":
+		switch f := dataset.Format(strings.ToLower(v)); f {
+		case dataset.FormatUnknown, dataset.FormatCSV, dataset.FormatImages, dataset.FormatText,
+			dataset.FormatInteractions, dataset.FormatProjector:
+			o.Format = f
+		default:
+			return badInput(name, "unknown format %q (want csv, images, text, interactions or projector, or leave it out)", v)
+		}
+	case "label_column":
+		o.LabelColumn = v
+	case "text_column":
+		o.TextColumn = v
+	case "scale":
+		switch strings.ToLower(v) {
+		case "", "none":
+			o.Scale = dataset.ScaleNone
+		case "standard":
+			o.Scale = dataset.ScaleStandard
+		case "minmax":
+			o.Scale = dataset.ScaleMinMax
+		default:
+			return badInput(name, "unknown scaling %q (want none, standard or minmax)", v)
+		}
+	case "side":
+		if v == "" {
+			o.Side = 0
+			break
+		}
+		side, err := strconv.Atoi(v)
+		if err != nil || side < 4 || side > 64 {
+			return badInput(name, "the image side must be a whole number from 4 to 64, got %q", v)
+		}
+		if side*side > u.s.limits.MaxDims {
+			return badInput(name, "an image side of %d gives %d features, more than the limit of %d", side, side*side, u.s.limits.MaxDims)
+		}
+		o.Side = side
+	case "invert":
+		switch strings.ToLower(v) {
+		case "", "false", "0", "off", "no":
+			o.Invert = false
+		case "true", "1", "on", "yes":
+			o.Invert = true
+		default:
+			return badInput(name, "must be true or false, got %q", v)
+		}
+	case "delimiter":
+		switch v {
+		case "":
+			o.Delimiter = 0
+		case ",", ";", "|":
+			o.Delimiter = rune(v[0])
+		case `\t`, "tab", "TAB", "\t":
+			o.Delimiter = '\t'
+		default:
+			return badInput(name, "unsupported delimiter %q (want , ; | or tab)", v)
+		}
+	}
+	return nil
+}
+
+// file reads the file part: the format is told from its name and first
+// bytes; projector vectors without their metadata yet wait in a spool file,
+// anything else is parsed as it streams in.
+func (u *upload) file(p *multipart.Part) error {
+	u.fileName = uploadName(p.FileName())
+	lim := u.s.limits.MaxBytes
+	cr := &capReader{r: p, max: lim}
+	br := bufio.NewReaderSize(cr, sniffBytes)
+	head, err := br.Peek(sniffBytes)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+		return u.readError(err)
+	}
+	u.format = u.opts.Format
+	if u.format == dataset.FormatUnknown {
+		u.format = dataset.Detect(u.fileName, head)
+		if u.format == dataset.FormatUnknown && len(strings.TrimSpace(string(head))) > 0 {
+			return &statusError{code: http.StatusUnsupportedMediaType, field: "file", msg: u.fileName +
+				": the explorer cannot read this type of file: upload a CSV or TSV table, a text file, " +
+				"a zip of images in one folder per class, user,item interactions or Embedding Projector vectors"}
+		}
+	}
+	if u.format == dataset.FormatProjector && u.meta == nil {
+		f, err := u.spool(br, "file")
+		if err != nil {
+			return err
+		}
+		u.pending = f
+		return nil
+	}
+	if u.meta != nil && u.format != dataset.FormatProjector {
+		return u.strayMetadata()
+	}
+	err = u.parseFrom(br)
+	if cr.over() {
+		return tooLarge("file", "%s: file larger than the limit of %s", u.fileName, limitString(lim))
+	}
+	return err
+}
+
+// metadata spools the metadata part, which Parse reads after the vectors.
+func (u *upload) metadata(p *multipart.Part) error {
+	if u.meta != nil {
+		return badInput("metadata", "upload one metadata file at a time")
+	}
+	if u.fileSeen && u.pending == nil {
+		return u.strayMetadata()
+	}
+	u.metaName = uploadName(p.FileName())
+	f, err := u.spool(p, "metadata")
+	if err != nil {
+		return err
+	}
+	u.meta = f
+	return nil
+}
+
+func (u *upload) strayMetadata() error {
+	return badInput("metadata", "a metadata file goes with Embedding Projector vectors (vectors.tsv) only; %s is not one", u.fileName)
+}
+
+// parse parses the spooled projector vectors.
+func (u *upload) parse(f *os.File) error {
+	return u.parseFrom(bufio.NewReader(f))
+}
+
+// parseFrom runs dataset.Parse on the file, with the metadata if there is
+// one. Bad input becomes a 400 naming the file (or the metadata) at fault.
+func (u *upload) parseFrom(r io.Reader) error {
+	opts := u.opts
+	opts.Format = u.format
+	if u.meta != nil {
+		if _, err := u.meta.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		opts.Metadata, opts.MetadataName = u.meta, u.metaName
+	}
+	ds, err := dataset.Parse(u.fileName, r, opts)
+	var pe *dataset.ParseError
+	if errors.As(err, &pe) {
+		field := "file"
+		if u.meta != nil && pe.File == u.metaName && pe.File != u.fileName {
+			field = "metadata"
+		}
+		return badInput(field, "%s", pe.Error())
+	}
+	if err != nil {
+		return err
+	}
+	u.ds = ds
+	return nil
+}
+
+// spool copies a part into a temporary file under the data folder, at most
+// the upload limit.
+func (u *upload) spool(r io.Reader, field string) (*os.File, error) {
+	dir := u.s.dataDir
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("upload folder: %w", err)
+	}
+	f, err := os.CreateTemp(dir, "upload-*.part")
+	if err != nil {
+		return nil, fmt.Errorf("spooling an upload: %w", err)
+	}
+	u.spools = append(u.spools, f)
+	lim := u.s.limits.MaxBytes
+	n, err := io.Copy(f, io.LimitReader(r, lim+1))
+	if err != nil {
+		return nil, u.readError(err)
+	}
+	if n > lim {
+		name := u.fileName
+		if field == "metadata" {
+			name = u.metaName
+		}
+		return nil, tooLarge(field, "%s: file larger than the limit of %s", name, limitString(lim))
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// readError reports a failure to read the body: too large, or cut off.
+func (u *upload) readError(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return tooLarge("", "the upload is larger than the limit of %s", limitString(u.s.limits.MaxBytes))
+	}
+	return badInput("file", "the upload was cut off: %v", err)
+}
+
+// cleanup closes and removes the spool files.
+func (u *upload) cleanup() {
+	for _, f := range u.spools {
+		f.Close()
+		if err := os.Remove(f.Name()); err != nil {
+			u.s.log.Warn("removing an upload spool file", "err", err)
+		}
+	}
+}
+
+// deleteDataset forgets one of the session's uploads.
+func (s *Server) deleteDataset(c *echo.Context) error {
+	if err := s.datasets.remove(session(c), c.Param("name")); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// tooLarge is a 413 with a message for the learner.
+func tooLarge(field, format string, args ...any) error {
+	return &statusError{code: http.StatusRequestEntityTooLarge, field: field, msg: fmt.Sprintf(format, args...)}
+}
+
+// limitString formats a byte limit as dataset.Parse's messages do.
+func limitString(n int64) string {
+	switch {
+	case n >= 1_000_000 && n%1_000_000 == 0:
+		return fmt.Sprintf("%d MB", n/1_000_000)
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1000 && n%1000 == 0:
+		return fmt.Sprintf("%d kB", n/1000)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// uploadName is the base name of an uploaded file, whatever separator the
+// browser used; "upload" when it sent none.
+func uploadName(name string) string {
+	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
+		name = name[i+1:]
+	}
+	name = strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(name, "\uFFFD"))
+	if name == "" {
+		return "upload"
+	}
+	return clipName(name)
+}
+
+// clipName shortens a name from the client for messages.
+func clipName(s string) string {
+	if r := []rune(s); len(r) > 100 {
+		return string(r[:100]) + "…"
+	}
+	return s
+}
+
+// capReader counts what is read through it; over reports whether more than
+// max bytes came, which dataset.Parse reads to tell a file at the limit
+// from a longer one.
+type capReader struct {
+	r   io.Reader
+	n   int64
+	max int64
+}
+
+func (c *capReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.n += int64(n)
+	return n, err
+}
+
+func (c *capReader) over() bool { return c.n > c.max }
+
+// bodyReader notes whether the request body went over its limit, however
+// far up the error was wrapped or swallowed.
+type bodyReader struct {
+	r    io.Reader
+	over bool
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		b.over = true
+	}
+	return n, err
+}
