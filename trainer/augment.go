@@ -56,7 +56,9 @@ const (
 // round(12·s·side/28): for 28×28 at 0.5, shift 2, rotate 10°, noise 0.1,
 // cutout 6. For Vectors it gives Noise 0.2·s and Mask 0.4·s. For Text and
 // Interactions, whose features are sparse counts or ids where noise makes
-// no sense, it gives Mask 0.4·s only.
+// no sense, it gives Mask 0.4·s only (a Run does not use it for them: it
+// augments texts by deleting words and hashing the rest again, see
+// Config.Augment, and does not augment item ids).
 func DefaultAugment(kind dataset.Kind, width, height int, strength float64) Augment {
 	s := strength
 	if !(s > 0) { // also NaN

@@ -1,6 +1,7 @@
 package trainer
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -14,19 +15,21 @@ import (
 // command-line flag names of `explorer train` (with - for _), so a config
 // read from a form, a file or flags means the same thing everywhere.
 //
-// Margin, Temperature and Mining left at their zero values select the loss's
-// defaults (see DefaultLossConfig); New fills them in, so Run.Config reports
-// the values actually used.
+// Pairs, Margin, Temperature, Mining and (for sparse datasets) Embed left at
+// their zero values select defaults (see DefaultPairs, DefaultLossConfig and
+// DefaultEmbed); New fills them in, so Run.Config reports the values actually
+// used.
 type Config struct {
 	Dataset string `json:"dataset"` // dataset name; New fills it from the dataset when empty
 	Loss    string `json:"loss"`    // contrastive, triplet, ntxent or supcon
-	Pairs   string `json:"pairs"`   // where positives come from: labels or augment
+	Pairs   string `json:"pairs"`   // where positives come from: labels, labels+augment, augment, headword or cooccur; "" = DefaultPairs
 
-	Epochs int     `json:"epochs"` // passes over the training items, 1..1000
+	Epochs int     `json:"epochs"` // passes over the training items (plays, for cooccur), 1..1000
 	Batch  int     `json:"batch"`  // rows per step, 2..number of training items
 	LR     float64 `json:"lr"`     // base learning rate, in (0, 10)
 	Dim    int     `json:"dim"`    // embedding dimension, 2..128
 	Hidden []int   `json:"hidden"` // hidden layer widths, at most 4 layers of 1..4096
+	Embed  int     `json:"embed"`  // embedding-bag width for sparse datasets, 0..1024; 0 = DefaultEmbed; unused (0) for dense ones
 	Seed   uint64  `json:"seed"`   // seeds every random stream of the run
 
 	Margin      float64 `json:"margin"`      // contrastive/triplet margin; 0 = loss default
@@ -39,14 +42,44 @@ type Config struct {
 	Schedule    string  `json:"schedule"`     // learning-rate schedule: constant or cosine
 	Warmup      int     `json:"warmup"`       // epochs of linear learning-rate warmup, 0..epochs
 
-	Augment float64 `json:"augment"` // augmentation strength for pairs=augment, in [0, 1]
+	// Augment is the strength of the random views pairs=augment and
+	// pairs=labels+augment make, in [0, 1] (both need it above 0; the other
+	// sources ignore it). Images and vectors are augmented as DefaultAugment
+	// says; texts lose a random span of words and then single words (word
+	// dropout) and are hashed again. Item ids cannot be augmented.
+	Augment float64 `json:"augment"`
 }
 
 // The values of Config's enumerated fields.
 var (
-	PairModes  = []string{"labels", "augment"}
+	PairModes  = []string{PairsLabels, PairsLabelsAugment, PairsAugment, PairsHeadword, PairsCooccur}
 	Optimizers = []string{"sgd", "adam", "adamw"}
 	Schedules  = []string{"constant", "cosine"}
+)
+
+// The pair sources, Config.Pairs:
+//
+//   - labels: rows of the same class are positives; every row is an item as
+//     it is.
+//   - labels+augment: every sampled item enters the batch as two augmented
+//     views, and its positives are its other view and every row of its
+//     class: supervised contrastive learning as Khosla et al. (2020) train
+//     it. The views regularise: on small datasets plain label pairs soon
+//     fit the training items and held-out accuracy falls back, while
+//     augmented ones keep improving (the price is slower early progress).
+//   - augment: two augmented views of one item are positives, and nothing
+//     else is (SimCLR; self-supervised).
+//   - headword: a word of a text dataset with Headwords and its own
+//     definition are positives: view A is the hashed headword, view B the
+//     item's text (self-supervised: no labels needed).
+//   - cooccur: two items played by the same user are positives, item2vec
+//     style (interactions only).
+const (
+	PairsLabels        = "labels"
+	PairsLabelsAugment = "labels+augment"
+	PairsAugment       = "augment"
+	PairsHeadword      = "headword"
+	PairsCooccur       = "cooccur"
 )
 
 // Limits on Config values, checked by Validate.
@@ -56,14 +89,23 @@ const (
 	MaxHiddenLayers = 4
 	MaxHiddenWidth  = 4096
 	MaxLR           = 10
+	MaxEmbed        = 1024
+	// MaxBagParams bounds the embedding bag of a sparse dataset: its rows
+	// (the distinct features the dataset uses) times Embed, 2^24 float32
+	// (64 MiB; Adam keeps two more tables of that size).
+	MaxBagParams = 1 << 24
 )
+
+// DefaultEmbed is the embedding-bag width sparse datasets use when
+// Config.Embed is 0.
+const DefaultEmbed = 64
 
 // DefaultConfig returns the configuration `explorer train` uses without
 // flags: supcon on labels, 20 epochs of batch 256, Adam at 1e-3 with a
 // constant schedule, an MLP with hidden layers 256 and 128 and 32-dimensional
 // embeddings, seed 1, SGD momentum 0.9 (used only with sgd) and augmentation
-// strength 0.5 (used only with pairs=augment). Dataset is empty: New takes
-// it from the dataset.
+// strength 0.5 (used only with pairs=augment and labels+augment). Dataset is
+// empty: New takes it from the dataset.
 func DefaultConfig() Config {
 	return Config{
 		Loss:      "supcon",
@@ -102,7 +144,11 @@ func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 // *FieldError naming the first bad field, or nil. It checks the enumerated
 // fields, the ranges documented on Config, that the batch fits in the
 // training split, that the loss accepts its margin, temperature and mining,
-// and that pairs=labels has labels to work with.
+// that the embedding bag of a sparse dataset fits MaxBagParams, and that the
+// pair source suits the data: labels needs labels, augment needs a strength
+// and something to augment, headword needs texts with headwords, cooccur
+// needs user histories. Precomputed embeddings are refused: there is nothing
+// to train.
 func (c Config) Validate(d *dataset.Dataset) error {
 	if d == nil {
 		return fieldErr("dataset", "no dataset")
@@ -110,8 +156,8 @@ func (c Config) Validate(d *dataset.Dataset) error {
 	if err := d.Validate(); err != nil {
 		return fieldErr("dataset", "%v", err)
 	}
-	if d.Sparse != nil {
-		return fieldErr("dataset", "%s has sparse %s features, which the MLP encoder cannot read yet; it trains on dense features (images, vectors)", d.Name, d.Kind)
+	if d.Precomputed {
+		return fieldErr("dataset", "%s holds precomputed embeddings, which are explored as they are; there is no encoder to train", d.Name)
 	}
 	if c.Dataset != "" && c.Dataset != d.Name {
 		return fieldErr("dataset", "config names %q but the dataset is %q", c.Dataset, d.Name)
@@ -119,7 +165,7 @@ func (c Config) Validate(d *dataset.Dataset) error {
 	if !slices.Contains(Losses, c.Loss) {
 		return fieldErr("loss", "unknown loss %q (want %s)", c.Loss, strings.Join(Losses, ", "))
 	}
-	if !slices.Contains(PairModes, c.Pairs) {
+	if c.Pairs != "" && !slices.Contains(PairModes, c.Pairs) {
 		return fieldErr("pairs", "unknown pair source %q (want %s)", c.Pairs, strings.Join(PairModes, ", "))
 	}
 	if c.Epochs < 1 || c.Epochs > MaxEpochs {
@@ -151,6 +197,15 @@ func (c Config) Validate(d *dataset.Dataset) error {
 			return fieldErr("hidden", "layer widths must be between 1 and %d, got %d", MaxHiddenWidth, h)
 		}
 	}
+	if c.Embed < 0 || c.Embed > MaxEmbed {
+		return fieldErr("embed", "must be between 0 (the default, %d) and %d, got %d", DefaultEmbed, MaxEmbed, c.Embed)
+	}
+	if d.Sparse != nil {
+		e := cmp.Or(c.Embed, DefaultEmbed)
+		if rows := bagRows(d, c.pairs(d) == PairsHeadword); rows*e > MaxBagParams {
+			return fieldErr("embed", "an embedding bag of %d features × %d is too large; at most %d values, so embed at most %d", rows, e, MaxBagParams, MaxBagParams/rows)
+		}
+	}
 	if err := c.validateLoss(); err != nil {
 		return err
 	}
@@ -172,10 +227,62 @@ func (c Config) Validate(d *dataset.Dataset) error {
 	if !finite(c.Augment) || c.Augment < 0 || c.Augment > 1 {
 		return fieldErr("augment", "strength must be in [0, 1], got %v", c.Augment)
 	}
-	if c.Pairs == "labels" {
+	return c.validatePairs(d)
+}
+
+// validatePairs checks that the pair source can work on d.
+func (c Config) validatePairs(d *dataset.Dataset) error {
+	pairs := c.pairs(d)
+	switch pairs {
+	case PairsLabels:
 		return checkLabels(d)
+	case PairsAugment, PairsLabelsAugment:
+		if d.Kind == dataset.Interactions {
+			return fieldErr("pairs", "an item id has no augmented views; use pairs=cooccur (items played by the same user) or pairs=labels")
+		}
+		if c.Augment == 0 {
+			return fieldErr("augment", "pairs=%s needs a strength above 0: identical views teach nothing", pairs)
+		}
+		if pairs == PairsLabelsAugment {
+			return checkLabels(d)
+		}
+	case PairsHeadword:
+		if d.Kind != dataset.Text || d.Headwords == nil {
+			return fieldErr("pairs", "pairs=headword pairs a word with its definition and needs a text dataset with headwords (such as wordnet); %s has none", d.Name)
+		}
+		if n := len(headwordItems(d, dataset.Train)); n < 2 {
+			return fieldErr("pairs", "pairs=headword needs at least 2 training items with headwords, %s has %d", d.Name, n)
+		}
+	case PairsCooccur:
+		if d.Kind != dataset.Interactions {
+			return fieldErr("pairs", "pairs=cooccur pairs items played by the same user and needs an interactions dataset; %s is %s", d.Name, d.Kind)
+		}
+		if n := countPlays(d); n < 2 {
+			return fieldErr("pairs", "pairs=cooccur needs users with at least two training plays; %s has none", d.Name)
+		}
 	}
 	return nil
+}
+
+// pairs is c.Pairs, or DefaultPairs(d) when it is empty.
+func (c Config) pairs(d *dataset.Dataset) string {
+	if c.Pairs == "" {
+		return DefaultPairs(d)
+	}
+	return c.Pairs
+}
+
+// DefaultPairs is the pair source a run on d uses when Config.Pairs is
+// empty: cooccur for interactions, labels when every training item is
+// labelled (with at least two classes), augment otherwise.
+func DefaultPairs(d *dataset.Dataset) string {
+	switch {
+	case d.Kind == dataset.Interactions:
+		return PairsCooccur
+	case checkLabels(d) == nil:
+		return PairsLabels
+	}
+	return PairsAugment
 }
 
 // validateLoss checks margin, temperature and mining: first the ranges that
@@ -238,7 +345,7 @@ func checkLabels(d *dataset.Dataset) error {
 		}
 		l := d.Labels[i]
 		if l == dataset.NoLabel {
-			return fieldErr("pairs", "pairs=labels needs labels, but %s has unlabelled training items; use pairs=augment", d.Name)
+			return fieldErr("pairs", "label pairs need labels, but %s has unlabelled training items; use pairs=augment", d.Name)
 		}
 		counts[l]++
 	}
@@ -252,16 +359,22 @@ func checkLabels(d *dataset.Dataset) error {
 		}
 	}
 	if classes < 2 || !pairable {
-		return fieldErr("pairs", "pairs=labels needs at least two classes and a class with two training items; use pairs=augment")
+		return fieldErr("pairs", "label pairs need at least two classes and a class with two training items; use pairs=augment")
 	}
 	return nil
 }
 
-// resolved returns c with the dataset name and the loss defaults filled in.
+// resolved returns c with the dataset name, the pair source, the bag width
+// and the loss defaults filled in.
 func (c Config) resolved(d *dataset.Dataset) Config {
 	c.Hidden = append([]int{}, c.Hidden...) // [] rather than null in JSON
 	if c.Dataset == "" {
 		c.Dataset = d.Name
+	}
+	c.Pairs = c.pairs(d)
+	c.Embed = cmp.Or(c.Embed, DefaultEmbed)
+	if d.Sparse == nil {
+		c.Embed = 0
 	}
 	lc := c.LossConfig()
 	c.Margin, c.Temperature, c.Mining = lc.Margin, lc.Temperature, lc.Mining

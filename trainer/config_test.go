@@ -16,14 +16,29 @@ func TestConfigValidate(t *testing.T) {
 		unlabelled.Labels[i] = dataset.NoLabel
 	}
 	oneClass := blobs(100, 4, 1, 1)
-	sparse := &dataset.Dataset{
-		Name: "sparse", Kind: dataset.Interactions, Dim: 2,
+	plays := &dataset.Dataset{
+		Name: "plays", Kind: dataset.Interactions, Dim: 2,
 		Labels: []int32{dataset.NoLabel, dataset.NoLabel}, Splits: []dataset.Split{dataset.Train, dataset.Train},
-		Sparse: &dataset.CSR{Cols: 2, Indptr: []int{0, 1, 2}, Indices: []int32{0, 1}, Values: []float32{1, 1}},
+		Sparse: dataset.Identity(2),
 		Users:  [][]int32{{0, 1}}, HeldOut: []int32{dataset.NoLabel},
 	}
-	if err := sparse.Validate(); err != nil {
-		t.Fatalf("test dataset: %v", err)
+	lonely := *plays // no user with two plays
+	lonely.Users, lonely.HeldOut = [][]int32{{0}, {1}}, []int32{dataset.NoLabel, dataset.NoLabel}
+	text := glosses(40, 1<<10)
+	noHeadwords := *text
+	noHeadwords.Headwords = nil
+	manyItems := *plays // 20,000 item ids × MaxEmbed is over MaxBagParams
+	manyItems.Dim, manyItems.Sparse = 20000, dataset.Identity(20000)
+	manyItems.Labels, manyItems.Splits = make([]int32, 20000), make([]dataset.Split, 20000)
+	for i := range manyItems.Labels {
+		manyItems.Labels[i] = dataset.NoLabel
+	}
+	precomputed := blobs(100, 4, 3, 1)
+	precomputed.Precomputed = true
+	for _, d := range []*dataset.Dataset{plays, &lonely, text, &noHeadwords, &manyItems, precomputed} {
+		if err := d.Validate(); err != nil {
+			t.Fatalf("test dataset: %v", err)
+		}
 	}
 
 	tests := []struct {
@@ -38,10 +53,30 @@ func TestConfigValidate(t *testing.T) {
 		{"full batch", func(c *Config) { c.Batch = 80 }, nil, ""},
 		{"sgd cosine warmup", func(c *Config) { c.Optimizer = "sgd"; c.Schedule = "cosine"; c.Warmup = 2 }, nil, ""},
 		{"no hidden layers", func(c *Config) { c.Hidden = nil }, nil, ""},
+		{"labels+augment", func(c *Config) { c.Pairs = "labels+augment" }, nil, ""},
+		{"default pairs", func(c *Config) { c.Pairs = "" }, nil, ""},
+		{"default pairs on unlabelled", func(c *Config) { c.Pairs = ""; c.Batch = 16 }, unlabelled, ""},
+		{"cooccur", func(c *Config) { c.Pairs = "cooccur"; c.Batch = 2 }, plays, ""},
+		{"default pairs on plays", func(c *Config) { c.Pairs = ""; c.Batch = 2 }, plays, ""},
+		{"headword", func(c *Config) { c.Pairs = "headword"; c.Batch = 8; c.Embed = 8 }, text, ""},
+		{"text views", func(c *Config) { c.Pairs = "augment"; c.Batch = 8 }, text, ""},
+		{"text labels", func(c *Config) { c.Batch = 8; c.Embed = MaxEmbed }, text, ""},
 
 		{"nil dataset", func(c *Config) {}, (*dataset.Dataset)(nil), "dataset"},
 		{"other dataset", func(c *Config) { c.Dataset = "fashion" }, nil, "dataset"},
-		{"sparse dataset", func(c *Config) { c.Pairs = "augment"; c.Batch = 2 }, sparse, "dataset"},
+		{"precomputed", func(c *Config) {}, precomputed, "dataset"},
+		{"augmented ids", func(c *Config) { c.Pairs = "augment"; c.Batch = 2 }, plays, "pairs"},
+		{"augmented labelled ids", func(c *Config) { c.Pairs = "labels+augment"; c.Batch = 2 }, plays, "pairs"},
+		{"augment 0", func(c *Config) { c.Pairs = "augment"; c.Augment = 0 }, nil, "augment"},
+		{"labels+augment 0", func(c *Config) { c.Pairs = "labels+augment"; c.Augment = 0 }, nil, "augment"},
+		{"labels+augment unlabelled", func(c *Config) { c.Pairs = "labels+augment"; c.Batch = 16 }, unlabelled, "pairs"},
+		{"headword on images", func(c *Config) { c.Pairs = "headword" }, nil, "pairs"},
+		{"headword without headwords", func(c *Config) { c.Pairs = "headword"; c.Batch = 8 }, &noHeadwords, "pairs"},
+		{"cooccur on vectors", func(c *Config) { c.Pairs = "cooccur" }, nil, "pairs"},
+		{"cooccur without histories", func(c *Config) { c.Pairs = "cooccur"; c.Batch = 2 }, &lonely, "pairs"},
+		{"embed negative", func(c *Config) { c.Embed = -1 }, nil, "embed"},
+		{"embed too wide", func(c *Config) { c.Embed = MaxEmbed + 1 }, text, "embed"},
+		{"bag too large", func(c *Config) { c.Pairs = "cooccur"; c.Batch = 2; c.Embed = MaxEmbed }, &manyItems, "embed"},
 		{"unknown loss", func(c *Config) { c.Loss = "hinge" }, nil, "loss"},
 		{"unknown pairs", func(c *Config) { c.Pairs = "random" }, nil, "pairs"},
 		{"zero epochs", func(c *Config) { c.Epochs = 0 }, nil, "epochs"},

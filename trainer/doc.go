@@ -1,13 +1,17 @@
 // Package trainer trains small contrastive encoders in pure Go and reports,
 // after every epoch, where each item of a dataset lands in embedding space.
 //
-// A Run owns one training: an MLP encoder whose outputs are L2-normalised, a
-// Loss, a pair maker that builds each step's batch (from labels or from two
-// augmented views of each item), an optimiser (SGD, Adam or AdamW) with a
-// constant or cosine learning-rate schedule, and the metrics that tell a
-// learner what is happening: held-out kNN accuracy against a raw-pixel
-// baseline, alignment and uniformity, positive and negative distance
-// histograms and a collapse alarm.
+// A Run owns one training: an MLP encoder whose outputs are L2-normalised
+// (for sparse datasets, texts as hashed n-grams and interaction items as
+// ids, behind an embedding bag whose output is the MLP's input), a Loss, a
+// pair maker that builds each step's batch (from labels, from augmented
+// views of each item, from both, from a word and its definition, or from
+// items played by the same user), an optimiser (SGD, Adam or AdamW; lazy
+// over the bag's touched rows) with a constant or cosine learning-rate
+// schedule, and the metrics that tell a learner what is happening: held-out
+// kNN accuracy against a raw-input baseline, recall@10 against popularity
+// and random recommenders for interactions, alignment and uniformity,
+// positive and negative distance histograms and a collapse alarm.
 //
 // A Run trains in the goroutine that calls Run.Run and publishes an immutable
 // Epoch (metrics and the embeddings of every item) to its subscribers after

@@ -159,7 +159,20 @@ func (m *MLP) Forward(x []float32, b int) []float32 {
 // overwrites Grads with dLoss/dParams. It back-propagates through the L2
 // normalisation, the linear layers and the ReLUs, but not into the input,
 // which has no parameters.
-func (m *MLP) Backward(dz []float32) {
+func (m *MLP) Backward(dz []float32) { m.backward(dz, nil) }
+
+// BackwardInput is Backward that also writes dLoss/dx, the gradient with
+// respect to the input of the last Forward (b×InDim), into dx: what a layer
+// in front of the MLP (an embedding bag) needs. It panics if dx is shorter
+// than b×InDim.
+func (m *MLP) BackwardInput(dz, dx []float32) {
+	if len(dx) < m.rows*m.InDim() {
+		panic("trainer: MLP.BackwardInput dx too short")
+	}
+	m.backward(dz, dx[:m.rows*m.InDim()])
+}
+
+func (m *MLP) backward(dz, dx []float32) {
 	b, d := m.rows, m.OutDim()
 	last := len(m.layers) - 1
 	normBackward(m.z[:b*d], m.norms[:b], dz[:b*d], b, d, m.deltas[last][:b*d])
@@ -174,6 +187,9 @@ func (m *MLP) Backward(dz []float32) {
 		gemm.Sgemm(true, false, ly.in, ly.out, b, 1, in, ly.in, delta, ly.out, 0, ly.dw, ly.out)
 		colSums(delta, b, ly.out, ly.db)
 		if l == 0 {
+			if dx != nil { // the input feeds the first layer linearly
+				gemm.Sgemm(false, true, b, ly.in, ly.out, 1, delta, ly.out, ly.w, ly.out, 0, dx, ly.in)
+			}
 			break
 		}
 		// d(in) = delta·Wᵀ, then through the ReLU that produced in.
@@ -294,5 +310,73 @@ func normBackward(z, norms, dz []float32, b, d int, dy []float32) {
 		for j, v := range zr {
 			out[j] = (gr[j] - v*dot) * inv
 		}
+	}
+}
+
+// network is the encoder a run trains: the MLP, and in front of it, for a
+// sparse dataset, an embedding bag whose output is the MLP's input (so the
+// MLP's first dense layer reads the bag, Embed wide).
+type network struct {
+	bag    *bag // nil for dense datasets
+	mlp    *MLP
+	dBag   []float32 // B×Embed: dLoss/d(bag output)
+	evalIn []float32 // embedChunk×Embed: bag outputs while embedding
+}
+
+// newNetwork builds the encoder for cfg on inputs of width dim (dense), or
+// with a bag of bagRows rows (bagRows > 0, sparse).
+func newNetwork(cfg Config, dim, bagRows int, rng *rand.Rand) *network {
+	in := dim
+	n := &network{}
+	if bagRows > 0 {
+		in = cfg.Embed
+		n.bag = newBag(bagRows, cfg.Embed, rng)
+	}
+	n.mlp = NewMLP(append(append([]int{in}, cfg.Hidden...), cfg.Dim), rng)
+	return n
+}
+
+// forward embeds the first rows rows of b (b×D, valid until the next
+// forward).
+func (n *network) forward(b *batch, rows int) []float32 {
+	if n.bag == nil {
+		return n.mlp.Forward(b.x, rows)
+	}
+	return n.mlp.Forward(n.bag.forward(&b.sp, rows), rows)
+}
+
+// backward back-propagates dLoss/dz of the last forward into the MLP's
+// gradients and the bag's touched rows.
+func (n *network) backward(dz []float32) {
+	if n.bag == nil {
+		n.mlp.Backward(dz)
+		return
+	}
+	need := n.bag.n * n.bag.width
+	if cap(n.dBag) < need {
+		n.dBag = make([]float32, need)
+	}
+	n.mlp.BackwardInput(dz, n.dBag[:need])
+	n.bag.backward(n.dBag[:need])
+}
+
+// embedDense writes the embeddings of the rows dense rows x into out.
+func (n *network) embedDense(x []float32, rows int, out []float32) {
+	n.mlp.Embed(x, rows, out)
+}
+
+// embedSparse writes the embeddings of the rows of in into out, a chunk at
+// a time, without touching the training buffers.
+func (n *network) embedSparse(in *sparseRows, out []float32) {
+	e, d := n.bag.width, n.mlp.OutDim()
+	if n.evalIn == nil {
+		n.evalIn = make([]float32, embedChunk*e)
+	}
+	total := in.rows()
+	for start := 0; start < total; start += embedChunk {
+		rows := min(embedChunk, total-start)
+		chunk := in.slice(start, start+rows)
+		bagProduct(n.bag.w, e, &chunk, rows, n.evalIn[:rows*e])
+		n.mlp.Embed(n.evalIn[:rows*e], rows, out[start*d:(start+rows)*d])
 	}
 }

@@ -31,37 +31,49 @@ func (k softmaxKernel) eval(ws *workspace, b int, groups []int32) float64 {
 	}
 	inv := 1 / k.tau
 	gScale := 1 / (float64(anchors) * k.tau)
+	logQ := ws.logQ
 	var sum float64
 	for i, gi := range groups {
 		// Row i of W holds the row's exponentials, then g_i·.
 		srow, wrow := ws.s[i*b:(i+1)*b], ws.w[i*b:(i+1)*b]
 		var nPos int
-		var posSum float64
+		var posSum float64 // Σ over positives of the logits
 		for a, g := range groups {
 			if g == gi && a != i {
 				nPos++
-				posSum += srow[a]
+				posSum += srow[a] * inv
+				if logQ != nil {
+					posSum -= logQ[a]
+				}
 			}
 		}
 		if nPos == 0 {
 			continue
 		}
-		top := math.Inf(-1) // the largest logit; τ > 0 keeps the order of s
+		top := math.Inf(-1) // the largest logit
 		for a, s := range srow {
-			if s > top && a != i {
-				top = s
+			if a == i {
+				continue
 			}
+			v := s * inv
+			if logQ != nil {
+				v -= logQ[a]
+			}
+			top = max(top, v)
 		}
-		top *= inv
 		var z float64
 		for a, s := range srow {
 			if a != i {
-				e := math.Exp(s*inv - top)
+				v := s * inv
+				if logQ != nil {
+					v -= logQ[a]
+				}
+				e := math.Exp(v - top)
 				wrow[a] = e
 				z += e
 			}
 		}
-		sum += top + math.Log(z) - posSum*inv/float64(nPos)
+		sum += top + math.Log(z) - posSum/float64(nPos)
 		pScale, posW := gScale/z, gScale/float64(nPos)
 		for a, g := range groups {
 			wrow[a] *= pScale

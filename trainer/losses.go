@@ -203,6 +203,11 @@ type workspace struct {
 	// Per-row scratch for the kernels.
 	vec1, vec2 []float64 // b+1 each
 	rows, best []distRow // b each
+
+	// logQ, when set, holds per row the log of the probability that the
+	// row's item was sampled; the softmax kernel subtracts it from the row's
+	// logit as a candidate (see batchLoss.ComputeCorrected).
+	logQ []float64
 }
 
 // distRow is one distance from an anchor, and the row it leads to.
@@ -297,6 +302,25 @@ type batchLoss struct {
 
 // Name returns the loss's flag value.
 func (l *batchLoss) Name() string { return l.name }
+
+// ComputeCorrected is Compute with the sampling-bias correction of in-batch
+// softmax (Yi et al. 2019, "Sampling-bias-corrected neural modeling for
+// large corpus item recommendations"): for ntxent and supcon, row a's logit
+// as a candidate of any anchor becomes s_ia/τ − logQ[a], where logQ[a] is
+// the log of the probability that row a's item is drawn into a batch (up to
+// a constant, which cancels). In-batch negatives are drawn as often as
+// items are popular, so without it the loss rewards similarities of
+// log p(a|i)/q(a), pushing popular items away from everything; with it the
+// similarities estimate log p(a|i), popularity included. The distance
+// losses have no such correction and ignore logQ. A nil logQ is Compute.
+func (l *batchLoss) ComputeCorrected(z []float32, b, d int, groups []int32, logQ []float64, grad []float32) float64 {
+	if logQ != nil && len(logQ) < b {
+		panic(fmt.Sprintf("trainer: %s loss: %d log-probabilities for %d rows", l.name, len(logQ), b))
+	}
+	l.ws.logQ = logQ
+	defer func() { l.ws.logQ = nil }()
+	return l.Compute(z, b, d, groups, grad)
+}
 
 // Compute returns the loss of the b×d batch z (row-major) with the given
 // groups and overwrites grad (b×d, must not overlap z) with dLoss/dz. It

@@ -1,7 +1,9 @@
 package trainer
 
 import (
+	"cmp"
 	"math"
+	"slices"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -24,10 +26,29 @@ type Metrics struct {
 	// neighbour). RawKNNAccuracy is the same on the raw input features, the
 	// baseline an encoder should beat; it does not change between epochs.
 	// Both are 0 when HasKNN is false: the dataset has no labelled held-out
-	// or training items.
+	// or training items. The raw features of text are its hashed n-gram
+	// weights, compared by sparse cosine similarity; those of interactions
+	// are one-hot item ids, which are all orthogonal, so there the raw
+	// baseline is a constant guess (the majority of the first 5 training
+	// items).
 	KNNAccuracy    float64 `json:"knn_accuracy"`
 	RawKNNAccuracy float64 `json:"raw_knn_accuracy"`
 	HasKNN         bool    `json:"has_knn"`
+
+	// RecallAt10 is, for interactions, the fraction of users whose held-out
+	// play is among the 10 items the embeddings recommend: the items most
+	// cosine-similar to the mean embedding of the user's training plays,
+	// leaving out items the user already played. PopularityRecallAt10 is the
+	// same for recommending the 10 most played items the user has not
+	// played, and RandomRecallAt10 the expectation for 10 items drawn at
+	// random from those the user has not played: the two baselines, which
+	// do not change between epochs. Ties rank the lower item index first.
+	// All are 0 when HasRecall is false: the dataset has no users with a
+	// held-out play.
+	RecallAt10           float64 `json:"recall_at_10"`
+	PopularityRecallAt10 float64 `json:"popularity_recall_at_10"`
+	RandomRecallAt10     float64 `json:"random_recall_at_10"`
+	HasRecall            bool    `json:"has_recall"`
 
 	// Alignment is E‖f(x)−f(y)‖² over positive pairs of the probe batch and
 	// Uniformity is log E exp(−2‖f(x)−f(y)‖²) over all its pairs (Wang &
@@ -84,6 +105,13 @@ const knnK = 5
 // at once, bounding the score matrix at knnChunk×ntrain.
 const knnChunk = 256
 
+// recallK is the length of the recommendation lists of RecallAt10.
+const recallK = 10
+
+// recallScores bounds the user×item score matrix recall works on at once
+// (16 MiB of float32).
+const recallScores = 1 << 22
+
 // evaluator computes the per-epoch metrics of one run on one dataset.
 type evaluator struct {
 	d          *dataset.Dataset
@@ -98,6 +126,15 @@ type evaluator struct {
 	rawDone    bool
 	probeGram  []float32
 	probeDists []float32
+
+	// Recall: users with a held-out play and training plays, per item the
+	// last user (index+1 in users) that played it, and the baselines.
+	users      []int
+	stamp      []int32
+	query      []float32 // knnChunk×D
+	recScores  []float32 // knnChunk×n
+	popRecall  float64
+	randRecall float64
 }
 
 func newEvaluator(d *dataset.Dataset) *evaluator {
@@ -112,16 +149,33 @@ func newEvaluator(d *dataset.Dataset) *evaluator {
 			e.test = append(e.test, i)
 		}
 	}
+	for u, h := range d.HeldOut {
+		if h != dataset.NoLabel && len(d.Users[u]) > 0 {
+			e.users = append(e.users, u)
+		}
+	}
+	if len(e.users) > 0 {
+		e.stamp = make([]int32, d.Len())
+		e.baselines()
+	}
 	return e
 }
 
 func (e *evaluator) hasKNN() bool { return len(e.train) > 0 && len(e.test) > 0 }
 
+func (e *evaluator) hasRecall() bool { return len(e.users) > 0 }
+
 // rawAccuracy returns the kNN accuracy on raw input features, computing it
-// on first use: rows are L2-normalised copies so that the dot product is the
-// cosine similarity.
+// on first use: for dense features, rows are L2-normalised copies so that
+// the dot product is the cosine similarity; sparse features are compared
+// by sparse cosine similarity.
 func (e *evaluator) rawAccuracy() float64 {
 	if e.rawDone || !e.hasKNN() {
+		return e.rawKNN
+	}
+	if e.d.Sparse != nil {
+		e.rawKNN = e.sparseKNN()
+		e.rawDone = true
 		return e.rawKNN
 	}
 	dim := e.d.Dim
@@ -136,6 +190,54 @@ func (e *evaluator) rawAccuracy() float64 {
 	e.rawKNN = e.knn(gather(e.train), gather(e.test), dim)
 	e.rawDone = true
 	return e.rawKNN
+}
+
+// sparseKNN is the kNN accuracy on the sparse features by cosine
+// similarity, through an inverted index of the training items' features:
+// each held-out item's scores accumulate over the training items sharing a
+// feature with it.
+func (e *evaluator) sparseKNN() float64 {
+	type posting struct {
+		col int32
+		pos int32 // position in e.train
+		val float32
+	}
+	norm := func(vals []float32) float32 {
+		var ss float64
+		for _, v := range vals {
+			ss += float64(v) * float64(v)
+		}
+		if ss == 0 {
+			return 0
+		}
+		return float32(1 / math.Sqrt(ss))
+	}
+	var index []posting
+	for pos, i := range e.train {
+		cols, vals := e.d.SparseRow(i)
+		inv := norm(vals)
+		for k, c := range cols {
+			index = append(index, posting{c, int32(pos), vals[k] * inv})
+		}
+	}
+	slices.SortFunc(index, func(a, b posting) int { return cmp.Compare(a.col, b.col) })
+	scores := make([]float32, len(e.train))
+	correct := 0
+	for _, q := range e.test {
+		clear(scores)
+		cols, vals := e.d.SparseRow(q)
+		inv := norm(vals)
+		for k, c := range cols {
+			j, _ := slices.BinarySearchFunc(index, c, func(p posting, c int32) int { return cmp.Compare(p.col, c) })
+			for ; j < len(index) && index[j].col == c; j++ {
+				scores[index[j].pos] += vals[k] * inv * index[j].val
+			}
+		}
+		if e.classify(scores) == e.d.Labels[q] {
+			correct++
+		}
+	}
+	return float64(correct) / float64(len(e.test))
 }
 
 // unitRows scales each row of the n×d matrix x to unit length (all-zero
@@ -189,38 +291,44 @@ func (e *evaluator) knn(train, test []float32, d int) float64 {
 	if cap(e.scores) < knnChunk*ntrain {
 		e.scores = make([]float32, knnChunk*ntrain)
 	}
-	k := min(knnK, ntrain)
-	var best [knnK]int
-	var bestScore [knnK]float32
 	correct := 0
 	for start := 0; start < ntest; start += knnChunk {
 		rows := min(knnChunk, ntest-start)
 		s := e.scores[:rows*ntrain]
 		gemm.Sgemm(false, true, rows, ntrain, d, 1, test[start*d:(start+rows)*d], d, train, d, 0, s, ntrain)
 		for r := 0; r < rows; r++ {
-			row := s[r*ntrain : (r+1)*ntrain]
-			n := 0
-			for j, v := range row {
-				if n == k && v <= bestScore[k-1] {
-					continue
-				}
-				// Insert j, keeping best sorted by score, earlier index first on ties.
-				pos := min(n, k-1)
-				for pos > 0 && bestScore[pos-1] < v {
-					best[pos], bestScore[pos] = best[pos-1], bestScore[pos-1]
-					pos--
-				}
-				best[pos], bestScore[pos] = j, v
-				if n < k {
-					n++
-				}
-			}
-			if e.vote(best[:n]) == e.d.Labels[e.test[start+r]] {
+			if e.classify(s[r*ntrain:(r+1)*ntrain]) == e.d.Labels[e.test[start+r]] {
 				correct++
 			}
 		}
 	}
 	return float64(correct) / float64(ntest)
+}
+
+// classify returns the majority label of the knnK training items with the
+// highest scores (row: one score per training item, in e.train order);
+// among equal scores the lower training index ranks first.
+func (e *evaluator) classify(row []float32) int32 {
+	k := min(knnK, len(row))
+	var best [knnK]int
+	var bestScore [knnK]float32
+	n := 0
+	for j, v := range row {
+		if n == k && v <= bestScore[k-1] {
+			continue
+		}
+		// Insert j, keeping best sorted by score, earlier index first on ties.
+		pos := min(n, k-1)
+		for pos > 0 && bestScore[pos-1] < v {
+			best[pos], bestScore[pos] = best[pos-1], bestScore[pos-1]
+			pos--
+		}
+		best[pos], bestScore[pos] = j, v
+		if n < k {
+			n++
+		}
+	}
+	return e.vote(best[:n])
 }
 
 // vote returns the majority label of the neighbours (training positions,
@@ -239,6 +347,100 @@ func (e *evaluator) vote(neighbours []int) int32 {
 		}
 	}
 	return label
+}
+
+// baselines computes the popularity and random recommenders' recall.
+func (e *evaluator) baselines() {
+	d, n := e.d, e.d.Len()
+	plays := make([]int, n)
+	for _, items := range d.Users {
+		for _, it := range items {
+			plays[it]++
+		}
+	}
+	var pop, rnd float64
+	for k, u := range e.users {
+		distinct := e.mark(k, u)
+		h := int(d.HeldOut[u])
+		if e.played(k, h) {
+			continue
+		}
+		rnd += min(1, float64(recallK)/float64(n-distinct))
+		rank := 0
+		for j, c := range plays {
+			if (c > plays[h] || c == plays[h] && j < h) && !e.played(k, j) {
+				rank++
+			}
+		}
+		if rank < recallK {
+			pop++
+		}
+	}
+	e.popRecall = pop / float64(len(e.users))
+	e.randRecall = rnd / float64(len(e.users))
+}
+
+// mark records the training plays of users[k] in stamp and returns how many
+// distinct items they are.
+func (e *evaluator) mark(k, u int) int {
+	distinct := 0
+	for _, it := range e.d.Users[u] {
+		if e.stamp[it] != int32(k+1) {
+			e.stamp[it] = int32(k + 1)
+			distinct++
+		}
+	}
+	return distinct
+}
+
+// played reports whether users[k], marked last, played item j.
+func (e *evaluator) played(k, j int) bool { return e.stamp[j] == int32(k+1) }
+
+// recall returns RecallAt10 for the embeddings emb (n×d, unit rows): each
+// user's query is the sum of the embeddings of their training plays (the
+// mean up to a positive factor, which does not change the ranking by
+// cosine similarity), scored against every item in chunks of users.
+func (e *evaluator) recall(emb []float32, d int) float64 {
+	n := e.d.Len()
+	chunk := min(knnChunk, max(recallScores/n, 1)) // users scored at once
+	if e.query == nil {
+		e.query = make([]float32, chunk*d)
+		e.recScores = make([]float32, chunk*n)
+	}
+	hits := 0
+	for start := 0; start < len(e.users); start += chunk {
+		users := e.users[start:min(start+chunk, len(e.users))]
+		q := e.query[:len(users)*d]
+		clear(q)
+		for r, u := range users {
+			for _, it := range e.d.Users[u] {
+				axpy(q[r*d:(r+1)*d], 1, emb[int(it)*d:(int(it)+1)*d])
+			}
+		}
+		s := e.recScores[:len(users)*n]
+		gemm.Sgemm(false, true, len(users), n, d, 1, q, d, emb, d, 0, s, n)
+		for r, u := range users {
+			k := start + r
+			e.mark(k, u)
+			h := int(e.d.HeldOut[u])
+			if e.played(k, h) {
+				continue
+			}
+			row := s[r*n : (r+1)*n]
+			sh, rank := row[h], 0
+			for j, v := range row {
+				if (v > sh || v == sh && j < h) && !e.played(k, j) {
+					if rank++; rank >= recallK {
+						break
+					}
+				}
+			}
+			if rank < recallK {
+				hits++
+			}
+		}
+	}
+	return float64(hits) / float64(len(e.users))
 }
 
 // probeMetrics fills the alignment, uniformity and distance fields of m from

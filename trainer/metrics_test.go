@@ -1,8 +1,10 @@
 package trainer
 
 import (
+	"cmp"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
@@ -181,5 +183,128 @@ func TestCollapseAlarm(t *testing.T) {
 		if m.Collapsed != tt.want {
 			t.Errorf("%s: Collapsed %v (effective rank %.3f, mean std %.2g), want %v", tt.name, m.Collapsed, m.EffectiveRank, m.MeanStd, tt.want)
 		}
+	}
+}
+
+// TestSparseRawKNN: kNN on sparse features through the inverted index
+// agrees with dense kNN on the same features, densified.
+func TestSparseRawKNN(t *testing.T) {
+	d := glosses(300, 1<<9) // few buckets: collisions and shared columns
+	dense := &dataset.Dataset{
+		Name: "dense", Kind: dataset.Vectors, Dim: d.Dim, X: make([]float32, d.Len()*d.Dim),
+		Labels: d.Labels, ClassNames: d.ClassNames, Splits: d.Splits,
+	}
+	for i := range d.Len() {
+		cols, vals := d.SparseRow(i)
+		for k, c := range cols {
+			dense.X[i*d.Dim+int(c)] = 2 * vals[k] // scaled: cosine does not care
+		}
+	}
+	got, want := newEvaluator(d).rawAccuracy(), newEvaluator(dense).rawAccuracy()
+	ntest := float64(len(d.Indices(dataset.Test)))
+	if math.Abs(got-want) > 1.5/ntest { // a tie may round differently
+		t.Errorf("sparse raw kNN %v, dense %v", got, want)
+	}
+	if got < 0.5 {
+		t.Errorf("raw kNN %v on topical glosses", got)
+	}
+	t.Logf("raw kNN %.4f (dense %.4f)", got, want)
+}
+
+// TestRecall checks recall@10 and its baselines against a brute-force
+// recommender on a small interactions dataset, and the known cases: an
+// embedding that puts every held-out play next to its user's plays scores
+// 1, and a user whose held-out item is among the training plays never
+// scores.
+func TestRecall(t *testing.T) {
+	d := plays(60, 80)
+	d.HeldOut[0] = d.Users[0][0] // played before: no recommender can hit it
+	d.HeldOut[1] = dataset.NoLabel
+	e := newEvaluator(d)
+	if len(e.users) != 79 {
+		t.Fatalf("%d users with a held-out play, want 79", len(e.users))
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	const dim = 4
+	emb := randomSlice(rng, d.Len()*dim, 1)
+	unitRows(emb, d.Len(), dim)
+
+	counts := make([]int, d.Len())
+	for _, u := range d.Users {
+		for _, it := range u {
+			counts[it]++
+		}
+	}
+	// brute ranks the unplayed items by score (ties: lower index) and
+	// reports whether the held-out play is in the top 10, and the expected
+	// recall of 10 random unplayed items.
+	brute := func(u int, score func(j int) float64) (bool, float64) {
+		played := map[int]bool{}
+		for _, it := range d.Users[u] {
+			played[int(it)] = true
+		}
+		h := int(d.HeldOut[u])
+		if played[h] {
+			return false, 0
+		}
+		var cand []int
+		for j := range d.Len() {
+			if !played[j] {
+				cand = append(cand, j)
+			}
+		}
+		slices.SortStableFunc(cand, func(a, b int) int { return cmp.Compare(score(b), score(a)) })
+		return slices.Index(cand[:min(10, len(cand))], h) >= 0, min(1, 10/float64(len(cand)))
+	}
+	var hits, pop, rnd float64
+	for _, u := range e.users {
+		q := make([]float64, dim)
+		for _, it := range d.Users[u] {
+			for k := range dim {
+				q[k] += float64(emb[int(it)*dim+k])
+			}
+		}
+		hit, r := brute(u, func(j int) float64 {
+			var s float32 // as gemm: float32 products
+			for k := range dim {
+				s += float32(q[k]) * emb[j*dim+k]
+			}
+			return float64(s)
+		})
+		if hit {
+			hits++
+		}
+		if hit, _ := brute(u, func(j int) float64 { return float64(counts[j]) }); hit {
+			pop++
+		}
+		rnd += r
+	}
+	n := float64(len(e.users))
+	if got := e.recall(emb, dim); math.Abs(got-hits/n) > 1.5/n {
+		t.Errorf("recall@10 %v, brute force %v", got, hits/n)
+	}
+	if math.Abs(e.popRecall-pop/n) > 1e-12 || math.Abs(e.randRecall-rnd/n) > 1e-12 {
+		t.Errorf("baselines %v, %v; brute force %v, %v", e.popRecall, e.randRecall, pop/n, rnd/n)
+	}
+
+	// Every item at its genre's corner: a user's plays (mostly of one genre)
+	// point at their genre, and held-out plays of that genre tie with it.
+	perfect := make([]float32, d.Len()*dim)
+	for i := range d.Len() {
+		perfect[i*dim+int(d.Labels[i])] = 1
+	}
+	want := 0.0
+	for _, u := range e.users {
+		votes := make([]int, dim)
+		for _, it := range d.Users[u] {
+			votes[d.Labels[it]]++
+		}
+		hit, _ := brute(u, func(j int) float64 { return float64(votes[d.Labels[j]]) })
+		if hit {
+			want++
+		}
+	}
+	if got := e.recall(perfect, dim); math.Abs(got-want/n) > 1e-12 || got < 0.3 {
+		t.Errorf("recall@10 of genre corners %v, brute force %v", got, want/n)
 	}
 }

@@ -93,6 +93,80 @@ func (o *adam) step(lr float32) {
 	}
 }
 
+// rowOptimizer updates the rows of an embedding table that a step's batch
+// touched, with the same rule and settings as the run's optimiser, lazily:
+// a row's momentum (SGD) or moments (Adam) and its weight decay advance only
+// on the steps that touch it, as in TensorFlow's LazyAdam and PyTorch's
+// SparseAdam. The bias correction follows the global step count. An update
+// costs O(touched rows × width), not O(table), which is what makes a table
+// of tens of thousands of n-gram rows cheap to train.
+type rowOptimizer struct {
+	adam      bool
+	m, v      []float32 // Adam's moments, or SGD's velocity in m; table-sized
+	momentum  float32
+	decay     float32
+	decoupled bool
+	t         int
+}
+
+// newRowOptimizer returns the lazy form of cfg.Optimizer for a table of n
+// values.
+func newRowOptimizer(cfg Config, n int) *rowOptimizer {
+	o := &rowOptimizer{
+		adam:      cfg.Optimizer != "sgd",
+		m:         make([]float32, n),
+		momentum:  float32(cfg.Momentum),
+		decay:     float32(cfg.WeightDecay),
+		decoupled: cfg.Optimizer == "adamw",
+	}
+	if o.adam {
+		o.v = make([]float32, n)
+	}
+	return o
+}
+
+// step updates the rows of w (width values each) listed in rows, whose
+// gradients are the consecutive width-long pieces of grads.
+func (o *rowOptimizer) step(lr float32, w []float32, width int, rows []int32, grads []float32) {
+	o.t++
+	if !o.adam {
+		mu, wd := o.momentum, o.decay
+		for k, r := range rows {
+			off := int(r) * width
+			p, vel, g := w[off:off+width], o.m[off:off+width], grads[k*width:(k+1)*width]
+			for i := range p {
+				vi := mu*vel[i] + g[i] + wd*p[i]
+				vel[i] = vi
+				p[i] -= lr * vi
+			}
+		}
+		return
+	}
+	bc1 := 1 - math.Pow(adamBeta1, float64(o.t))
+	bc2 := 1 - math.Pow(adamBeta2, float64(o.t))
+	stepSize := float32(float64(lr) / bc1)
+	invSqrtBC2 := float32(1 / math.Sqrt(bc2))
+	var l2, shrink float32 = o.decay, 1
+	if o.decoupled {
+		l2, shrink = 0, 1-lr*o.decay
+	}
+	const b1, b2 = adamBeta1, adamBeta2
+	for k, r := range rows {
+		off := int(r) * width
+		p, m, v := w[off:off+width], o.m[off:off+width], o.v[off:off+width]
+		g := grads[k*width : (k+1)*width]
+		for i := range p {
+			pi := p[i] * shrink
+			gi := g[i] + l2*p[i]
+			mi := b1*m[i] + (1-b1)*gi
+			vi := b2*v[i] + (1-b2)*gi*gi
+			m[i], v[i] = mi, vi
+			denom := float32(math.Sqrt(float64(vi)))*invSqrtBC2 + adamEps
+			p[i] = pi - stepSize*mi/denom
+		}
+	}
+}
+
 // LearningRate returns the learning rate for step (counted from 0) of a run
 // of total steps with base rate base. The first warmup steps rise linearly
 // from base/warmup to base; after them, "constant" stays at base and

@@ -97,3 +97,51 @@ func TestLearningRate(t *testing.T) {
 		prev = lr
 	}
 }
+
+// TestRowOptimizerLazy: on rows touched every step, the lazy optimiser does
+// exactly what the dense one does; rows never touched stay as they were,
+// momentum and decay included.
+func TestRowOptimizerLazy(t *testing.T) {
+	for _, cfg := range []Config{
+		{Optimizer: "adam"}, {Optimizer: "adam", WeightDecay: 0.1}, {Optimizer: "adamw", WeightDecay: 0.1},
+		{Optimizer: "sgd", Momentum: 0.9}, {Optimizer: "sgd", Momentum: 0.9, WeightDecay: 0.1},
+	} {
+		const width = 3
+		table := make([]float32, 4*width)
+		for i := range table {
+			table[i] = float32(i) / 7
+		}
+		before := append([]float32(nil), table...)
+		// The dense reference holds rows 1 and 3.
+		dense := append(append([]float32(nil), table[width:2*width]...), table[3*width:]...)
+		dg := make([]float32, 2*width)
+		dopt := newOptimizer(cfg, dense, dg)
+		ropt := newRowOptimizer(cfg, len(table))
+		for step := range 5 {
+			for i := range dg {
+				dg[i] = float32(math.Sin(float64(step*10 + i)))
+			}
+			// Listed as row 3, then row 1: gradient pieces follow that order.
+			grads := append(append([]float32(nil), dg[width:]...), dg[:width]...)
+			dopt.step(0.05)
+			ropt.step(0.05, table, width, []int32{3, 1}, grads)
+		}
+		for k, r := range []int{1, 3} {
+			for j := range width {
+				if got, want := table[r*width+j], dense[k*width+j]; got != want {
+					t.Errorf("%+v: row %d[%d] = %v, dense optimiser %v", cfg, r, j, got, want)
+				}
+			}
+		}
+		for _, r := range []int{0, 2} {
+			for j := range width {
+				if table[r*width+j] != before[r*width+j] {
+					t.Errorf("%+v: untouched row %d changed", cfg, r)
+				}
+			}
+		}
+		if a := testing.AllocsPerRun(10, func() { ropt.step(0.01, table, width, []int32{2}, dg[:width]) }); a != 0 {
+			t.Errorf("%+v: %v allocations per step", cfg, a)
+		}
+	}
+}

@@ -253,8 +253,9 @@ func (r *Run) closeSubscribers() {
 }
 
 // ExamplePairs returns up to n pairs (half positive, half negative) from the
-// most recent training batch, with copies of their input vectors and the
-// distance of their embeddings in that step. It returns nil before the
+// most recent training batch, with copies of their input vectors (dense
+// datasets) or the texts the encoder read (text datasets) and the distance
+// of their embeddings in that step. It returns nil before the
 // first batch (which comes while epoch 0's loss is measured).
 func (r *Run) ExamplePairs(n int) []PairExample {
 	r.exMu.Lock()
@@ -262,7 +263,7 @@ func (r *Run) ExamplePairs(n int) []PairExample {
 	if r.exBatch == nil {
 		return nil
 	}
-	return examplePairs(r.exBatch, r.exRows, r.exLayout[0], r.exLayout[1], n)
+	return examplePairs(r.exBatch, r.exRows, r.exLayout[0], r.exLayout[1], n, r.data.Text)
 }
 
 // Run trains every epoch in the calling goroutine, publishing epoch 0 (the
@@ -307,35 +308,46 @@ func (r *Run) Run(ctx context.Context) (err error) {
 
 // training is the state Run builds: everything a step touches.
 type training struct {
-	cfg   Config
-	d     *dataset.Dataset
-	enc   *MLP
-	loss  Loss
-	opt   optimizer
-	pairs *pairMaker
-	eval  *evaluator
-	probe *batch
-	bufs  [2]*batch // alternate so ExamplePairs can read the last one
-	cur   int
-	grad  []float32
-	step  int // steps taken, for the schedule
-	total int // steps in the whole run
-	warm  int // warmup steps
+	cfg    Config
+	d      *dataset.Dataset
+	sp     *sparseInputs // sparse datasets: vocabulary and bag rows of every item
+	enc    *network
+	loss   Loss
+	opt    optimizer     // the MLP's parameters
+	bagOpt *rowOptimizer // the bag's touched rows (sparse datasets)
+	pairs  *pairMaker
+	eval   *evaluator
+	probe  *batch
+	bufs   [2]*batch // alternate so ExamplePairs can read the last one
+	cur    int
+	grad   []float32
+	step   int // steps taken, for the schedule
+	total  int // steps in the whole run
+	warm   int // warmup steps
 }
 
 func pcg(seed, stream uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, stream)) }
 
 func (r *Run) newTraining() *training {
 	cfg, d := r.cfg, r.data
-	sizes := append(append([]int{d.Dim}, cfg.Hidden...), cfg.Dim)
 	t := &training{cfg: cfg, d: d, loss: r.loss}
-	t.enc = NewMLP(sizes, pcg(cfg.Seed, streamInit))
-	t.opt = newOptimizer(cfg, t.enc.Params(), t.enc.Grads())
-	t.pairs = newPairMaker(cfg, d, pcg(cfg.Seed, streamSample), pcg(cfg.Seed, streamAugment))
+	bagRows := 0
+	if d.Sparse != nil {
+		views := d.Kind == dataset.Text && (cfg.Pairs == PairsAugment || cfg.Pairs == PairsLabelsAugment)
+		t.sp = newSparseInputs(d, cfg.Pairs == PairsHeadword, views)
+		bagRows = t.sp.vocab
+	}
+	t.enc = newNetwork(cfg, d.Dim, bagRows, pcg(cfg.Seed, streamInit))
+	t.opt = newOptimizer(cfg, t.enc.mlp.Params(), t.enc.mlp.Grads())
+	t.pairs = newPairMaker(cfg, d, t.sp, pcg(cfg.Seed, streamSample), pcg(cfg.Seed, streamAugment))
+	if t.enc.bag != nil {
+		t.bagOpt = newRowOptimizer(cfg, len(t.enc.bag.w))
+		t.enc.bag.reserve(t.pairs.rows * t.sp.maxNNZ)
+	}
 	t.eval = newEvaluator(d)
-	t.probe = newProbe(cfg, d, pcg(cfg.Seed, streamProbe))
+	t.probe = newProbe(cfg, d, t.sp, pcg(cfg.Seed, streamProbe))
 	rows := t.pairs.rows
-	t.bufs = [2]*batch{newBatch(rows, d.Dim, cfg.Dim), newBatch(rows, d.Dim, cfg.Dim)}
+	t.bufs = [2]*batch{newRunBatch(rows, d, t.sp, cfg.Dim, cfg.Pairs), newRunBatch(rows, d, t.sp, cfg.Dim, cfg.Pairs)}
 	t.grad = make([]float32, rows*cfg.Dim)
 	perEpoch := t.pairs.stepsPerEpoch()
 	t.total, t.warm = cfg.Epochs*perEpoch, cfg.Warmup*perEpoch
@@ -351,7 +363,7 @@ func (r *Run) train(ctx context.Context) error {
 	// Epoch 0: the untrained encoder, its loss measured over one epoch of
 	// batches from streams of its own so training's batches do not depend on
 	// it.
-	pm0 := newPairMaker(t.cfg, t.d, pcg(t.cfg.Seed, streamSample0), pcg(t.cfg.Seed, streamAugment0))
+	pm0 := newPairMaker(t.cfg, t.d, t.sp, pcg(t.cfg.Seed, streamSample0), pcg(t.cfg.Seed, streamAugment0))
 	loss0, err := r.measureLoss(ctx, t, pm0)
 	if err != nil {
 		return err
@@ -384,8 +396,8 @@ func (r *Run) measureLoss(ctx context.Context, t *training, pm *pairMaker) (floa
 		}
 		b := t.bufs[t.cur]
 		pm.fill(b)
-		z := t.enc.Forward(b.x, pm.rows)
-		l := t.loss.Compute(z, pm.rows, t.cfg.Dim, b.groups, t.grad)
+		z := t.enc.forward(b, pm.rows)
+		l := t.lossOf(b, z, pm.rows)
 		copy(b.z, z)
 		r.showBatch(t, b)
 		sum += l
@@ -425,24 +437,56 @@ func (r *Run) trainEpoch(ctx context.Context, t *training) (Metrics, error) {
 // parameters and returns the batch's loss. It allocates nothing.
 func (t *training) trainStep() float64 {
 	b := t.bufs[t.cur]
-	rows, d := t.pairs.rows, t.cfg.Dim
+	rows := t.pairs.rows
 	t.pairs.fill(b)
-	z := t.enc.Forward(b.x, rows)
-	l := t.loss.Compute(z, rows, d, b.groups, t.grad)
+	z := t.enc.forward(b, rows)
+	l := t.lossOf(b, z, rows)
 	copy(b.z, z)
-	t.enc.Backward(t.grad)
-	t.opt.step(float32(LearningRate(t.cfg.Schedule, t.cfg.LR, t.step, t.total, t.warm)))
+	t.enc.backward(t.grad)
+	lr := float32(LearningRate(t.cfg.Schedule, t.cfg.LR, t.step, t.total, t.warm))
+	t.opt.step(lr)
+	if t.bagOpt != nil {
+		t.enc.bag.update(t.bagOpt, lr)
+	}
 	t.step++
 	return l
+}
+
+// correctedLoss is a Loss that takes the sampling-bias correction of
+// in-batch softmax (batchLoss.ComputeCorrected).
+type correctedLoss interface {
+	ComputeCorrected(z []float32, b, d int, groups []int32, logQ []float64, grad []float32) float64
+}
+
+// lossOf computes the loss of the embeddings z of b's rows rows into t.grad,
+// with the sampling-bias correction when the batch carries one.
+func (t *training) lossOf(b *batch, z []float32, rows int) float64 {
+	if c, ok := t.loss.(correctedLoss); ok && b.logQ != nil {
+		return c.ComputeCorrected(z, rows, t.cfg.Dim, b.groups, b.logQ, t.grad)
+	}
+	return t.loss.Compute(z, rows, t.cfg.Dim, b.groups, t.grad)
 }
 
 // showBatch makes b the batch ExamplePairs reads and moves training to the
 // other buffer, so the next step never writes what a reader may be copying.
 func (r *Run) showBatch(t *training, b *batch) {
 	r.exMu.Lock()
-	r.exBatch, r.exRows, r.exLayout = b, t.pairs.rows, [2]int{t.d.Dim, t.cfg.Dim}
+	dim := t.d.Dim
+	if t.sp != nil {
+		dim = 0
+	}
+	r.exBatch, r.exRows, r.exLayout = b, t.pairs.rows, [2]int{dim, t.cfg.Dim}
 	r.exMu.Unlock()
 	t.cur ^= 1
+}
+
+// embed writes the embeddings of every item (n×Dim) into emb.
+func (t *training) embed(emb []float32) {
+	if t.sp == nil {
+		t.enc.embedDense(t.d.X, t.d.Len(), emb)
+		return
+	}
+	t.enc.embedSparse(&t.sp.items, emb)
 }
 
 // finishEpoch measures the encoder and publishes the epoch.
@@ -452,15 +496,23 @@ func (r *Run) finishEpoch(ctx context.Context, t *training, epoch int, m Metrics
 	}
 	n, d := t.d.Len(), t.cfg.Dim
 	emb := make([]float32, n*d)
-	t.enc.Embed(t.d.X, n, emb)
+	t.embed(emb)
 	m.HasKNN = t.eval.hasKNN()
 	m.RawKNNAccuracy = t.eval.rawAccuracy()
 	m.KNNAccuracy = t.eval.embeddingKNN(emb, d)
+	if m.HasRecall = t.eval.hasRecall(); m.HasRecall {
+		m.RecallAt10 = t.eval.recall(emb, d)
+		m.PopularityRecallAt10, m.RandomRecallAt10 = t.eval.popRecall, t.eval.randRecall
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	rows := len(t.probe.rows)
-	t.enc.Embed(t.probe.x, rows, t.probe.z)
+	if t.sp == nil {
+		t.enc.embedDense(t.probe.x, rows, t.probe.z)
+	} else {
+		t.enc.embedSparse(&t.probe.sp, t.probe.z)
+	}
 	t.eval.probeMetrics(&m, t.probe.z, rows, d, t.probe.groups)
 	spread(&m, emb, n, d)
 	r.publish(Epoch{Epoch: epoch, Metrics: m, Embeddings: emb, Dim: d})

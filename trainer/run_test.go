@@ -3,6 +3,7 @@ package trainer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -111,6 +112,75 @@ func BenchmarkEpoch(b *testing.B) {
 	}
 }
 
+// BenchmarkStepWordnet is one training step on WordNet: batch 256 of hashed
+// definitions through the embedding bag, supcon on labels.
+func BenchmarkStepWordnet(b *testing.B) { benchStep(b, "wordnet", PairsLabels) }
+
+// BenchmarkStepWordnetViews adds rehashed augmented views (two per item).
+func BenchmarkStepWordnetViews(b *testing.B) { benchStep(b, "wordnet", PairsAugment) }
+
+// BenchmarkStepWordnetHeadword pairs headwords with their definitions.
+func BenchmarkStepWordnetHeadword(b *testing.B) { benchStep(b, "wordnet", PairsHeadword) }
+
+// BenchmarkStepInteractions is one cooccur step on the interactions.
+func BenchmarkStepInteractions(b *testing.B) { benchStep(b, "interactions", PairsCooccur) }
+
+func benchStep(b *testing.B, data, pairs string) {
+	cfg := benchConfig()
+	cfg.Pairs = pairs
+	_, t := newTrainingFor(b, cfg, bundled(b, data))
+	t.pairs.beginEpoch()
+	for range 4 {
+		t.trainStep()
+		t.cur ^= 1
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if t.pairs.pos >= len(t.pairs.order) {
+			t.pairs.beginEpoch()
+		}
+		t.trainStep()
+		t.cur ^= 1
+	}
+}
+
+// BenchmarkEpochWordnet is one epoch on WordNet (supcon on labels, default
+// configuration): the training steps (19 of 256), then the metrics
+// measured after them (embedding all 6,000 definitions, kNN, probe).
+func BenchmarkEpochWordnet(b *testing.B) { benchEpoch(b, "wordnet") }
+
+// BenchmarkEpochInteractions is one epoch on the interactions (supcon on
+// cooccur pairs): 725 steps of 128 pairs, then the metrics (recall@10 of
+// 5,000 users over 2,000 items, kNN, probe).
+func BenchmarkEpochInteractions(b *testing.B) { benchEpoch(b, "interactions") }
+
+func benchEpoch(b *testing.B, data string) {
+	cfg := benchConfig()
+	cfg.Pairs = ""
+	r, t := newTrainingFor(b, cfg, bundled(b, data))
+	ctx := context.Background()
+	if _, err := r.trainEpoch(ctx, t); err != nil { // warm up
+		b.Fatal(err)
+	}
+	b.Run("steps", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if _, err := r.trainEpoch(ctx, t); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("metrics", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if err := r.finishEpoch(ctx, t, 1, Metrics{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
 func digits(tb testing.TB) *dataset.Dataset {
 	tb.Helper()
 	d, err := sampledata.Load("digits")
@@ -178,13 +248,58 @@ func TestLearnsFashion(t *testing.T) {
 	}
 }
 
-// TestLearnsDigits: every loss with both pair sources lowers its loss and
-// separates positives from negatives on digits within two epochs, without
-// collapsing.
+// imagePairs are the pair sources that work on images.
+var imagePairs = []string{PairsLabels, PairsLabelsAugment, PairsAugment}
+
+// TestDigitsBeatRawPixels: supcon and triplet, trained as Khosla et al.
+// train SupCon (two augmented views of every sampled item, positives = its
+// other view and its class), lift held-out kNN accuracy on digits above
+// the raw-pixel baseline. The baseline is hard to beat: cosine kNN on the
+// 64 raw pixels gets 354 of the 359 held-out digits right (0.9861). Plain
+// label pairs fit the 1,438 training digits within a few epochs, after
+// which held-out accuracy falls back to the baseline or below (supcon:
+// 0.9833 after 30 epochs); the views regularise. The strength is 0.2
+// because digits are 8×8: there a 1-pixel cutout and a few degrees of
+// rotation change an image as much as the default strength changes a 28×28
+// one (at 0.5, 2-pixel cutouts of an 8×8 digit hold accuracy near 0.97).
+//
+// With seed 1 the encoders reach 0.9972 (supcon, +4 digits) and 0.9944
+// (triplet, +3); seeds 2–5 give 0.9944, 0.9972, 0.9916, 0.9944 (supcon)
+// and 0.9944, 0.9889, 0.9944, 0.9972 (triplet): never below the baseline
+// plus one digit. Outside -short the test runs seeds 2 and 3 too.
+func TestDigitsBeatRawPixels(t *testing.T) {
+	d := digits(t)
+	seeds := []uint64{1}
+	if !testing.Short() {
+		seeds = append(seeds, 2, 3)
+	}
+	for _, loss := range []string{LossSupCon, LossTriplet} {
+		for _, seed := range seeds {
+			t.Run(fmt.Sprintf("%s/seed%d", loss, seed), func(t *testing.T) {
+				cfg := DefaultConfig()
+				cfg.Loss, cfg.Pairs, cfg.Augment, cfg.Epochs, cfg.Seed = loss, PairsLabelsAugment, 0.2, 30, seed
+				eps, err := runAll(t, mustNew(t, cfg, d))
+				if err != nil {
+					t.Fatal(err)
+				}
+				m := eps[len(eps)-1].Metrics
+				ntest := float64(len(d.Indices(dataset.Test)))
+				t.Logf("kNN %.4f, raw %.4f: %+.0f held-out digits", m.KNNAccuracy, m.RawKNNAccuracy, (m.KNNAccuracy-m.RawKNNAccuracy)*ntest)
+				if m.KNNAccuracy <= m.RawKNNAccuracy {
+					t.Errorf("held-out kNN accuracy %.4f, want above the raw-pixel baseline %.4f", m.KNNAccuracy, m.RawKNNAccuracy)
+				}
+			})
+		}
+	}
+}
+
+// TestLearnsDigits: every loss with every pair source for images lowers its
+// loss and separates positives from negatives on digits within two epochs,
+// without collapsing.
 func TestLearnsDigits(t *testing.T) {
 	d := digits(t)
 	for _, loss := range Losses {
-		for _, pairs := range PairModes {
+		for _, pairs := range imagePairs {
 			t.Run(loss+"/"+pairs, func(t *testing.T) {
 				cfg := DefaultConfig()
 				cfg.Loss, cfg.Pairs, cfg.Epochs = loss, pairs, 2
@@ -305,7 +420,7 @@ func TestEpochs(t *testing.T) {
 // metrics (but for timing); another seed does not.
 func TestDeterministic(t *testing.T) {
 	d := digits(t)
-	for _, pairs := range PairModes {
+	for _, pairs := range []string{PairsLabels, PairsAugment} {
 		t.Run(pairs, func(t *testing.T) {
 			cfg := DefaultConfig()
 			cfg.Epochs, cfg.Pairs, cfg.Loss = 2, pairs, "ntxent"
@@ -337,6 +452,47 @@ func TestDeterministic(t *testing.T) {
 			c, _ := run(6)
 			if slices.Equal(a[2].Embeddings, c[2].Embeddings) {
 				t.Error("seeds 5 and 6 give the same embeddings")
+			}
+		})
+	}
+}
+
+// TestDeterministicSparse: runs through the embedding bag are as
+// reproducible as dense ones: rehashed text views, headword pairs and
+// cooccur pairs with their sampling-bias correction.
+func TestDeterministicSparse(t *testing.T) {
+	for _, c := range []struct {
+		pairs string
+		d     *dataset.Dataset
+	}{
+		{PairsAugment, glosses(300, 1<<12)},
+		{PairsHeadword, glosses(300, 1<<12)},
+		{PairsCooccur, plays(300, 400)},
+	} {
+		t.Run(c.pairs, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Epochs, cfg.Pairs, cfg.Batch, cfg.Hidden, cfg.Embed = 2, c.pairs, 32, []int{16}, 8
+			run := func(seed uint64) []Epoch {
+				cfg.Seed = seed
+				eps, err := runAll(t, mustNew(t, cfg, c.d))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return eps
+			}
+			a, b, other := run(3), run(3), run(4)
+			for k := range a {
+				ma, mb := a[k].Metrics, b[k].Metrics
+				ma.Seconds, mb.Seconds = 0, 0
+				if !reflect.DeepEqual(ma, mb) || !slices.Equal(a[k].Embeddings, b[k].Embeddings) {
+					t.Errorf("epoch %d differs between equal seeds", k)
+				}
+			}
+			if slices.Equal(a[2].Embeddings, other[2].Embeddings) {
+				t.Error("seeds 3 and 4 give the same embeddings")
+			}
+			if last := a[2].Metrics; last.Loss >= a[0].Metrics.Loss || last.Collapsed {
+				t.Errorf("loss %.4f → %.4f, collapsed %v", a[0].Metrics.Loss, last.Loss, last.Collapsed)
 			}
 		})
 	}
@@ -553,30 +709,111 @@ func TestExamplePairsWhileTraining(t *testing.T) {
 // cannot carry a NaN, dataset.Validate refuses it, so a weight is poisoned.)
 func TestDiverged(t *testing.T) {
 	r, tr := newTrainingFor(t, DefaultConfig(), digits(t))
-	tr.enc.Params()[0] = float32(math.NaN())
+	tr.enc.mlp.Params()[0] = float32(math.NaN())
 	if _, err := r.trainEpoch(context.Background(), tr); !errors.Is(err, ErrDiverged) {
 		t.Errorf("trainEpoch = %v, want ErrDiverged", err)
 	}
 }
 
 // TestStepNoAllocs: once warm, a training step allocates nothing, for every
-// way of building batches.
+// way of building batches, dense and sparse.
 func TestStepNoAllocs(t *testing.T) {
-	d := digits(t)
-	for _, c := range []struct{ loss, pairs string }{{"supcon", "labels"}, {"ntxent", "labels"}, {"triplet", "augment"}, {"contrastive", "labels"}} {
+	for _, c := range []struct {
+		data, loss, pairs, optimizer string
+	}{
+		{"digits", "supcon", "labels", "adamw"},
+		{"digits", "ntxent", "labels", "adamw"},
+		{"digits", "triplet", "augment", "adamw"},
+		{"digits", "contrastive", "labels", "adamw"},
+		{"digits", "supcon", "labels+augment", "adamw"},
+		{"wordnet", "supcon", "labels", "adam"},
+		{"wordnet", "ntxent", "augment", "sgd"},
+		{"wordnet", "triplet", "headword", "adamw"},
+		{"interactions", "supcon", "cooccur", "adam"},
+		{"interactions", "contrastive", "cooccur", "sgd"},
+	} {
 		cfg := DefaultConfig()
-		cfg.Loss, cfg.Pairs, cfg.Optimizer = c.loss, c.pairs, "adamw"
-		_, tr := newTrainingFor(t, cfg, d)
+		cfg.Loss, cfg.Pairs, cfg.Optimizer = c.loss, c.pairs, c.optimizer
+		_, tr := newTrainingFor(t, cfg, bundled(t, c.data))
 		tr.pairs.beginEpoch()
-		tr.trainStep()
-		tr.cur ^= 1
-		tr.trainStep()
+		for range 4 { // both buffers, and the scratch space of a few batches
+			tr.trainStep()
+			tr.cur ^= 1
+		}
 		if a := testing.AllocsPerRun(3, func() {
 			tr.pairs.pos = 0
 			tr.trainStep()
 			tr.cur ^= 1
 		}); a != 0 {
-			t.Errorf("%s/%s: %v allocations per step", c.loss, c.pairs, a)
+			t.Errorf("%s %s/%s: %v allocations per step", c.data, c.loss, c.pairs, a)
 		}
+	}
+}
+
+func bundled(tb testing.TB, name string) *dataset.Dataset {
+	tb.Helper()
+	d, err := sampledata.Load(name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return d
+}
+
+// TestLearnsWordnet: supervised contrastive training of the embedding bag
+// and MLP on WordNet definitions lifts held-out kNN accuracy over the ten
+// lexicographer categories above cosine kNN on the raw hashed n-grams
+// (0.6900). Five epochs of supcon at lr 3e-3 reach 0.7433 (+52 of the 1,200
+// held-out definitions); at the default 1e-3 the bag, whose rows move about
+// lr per step they are used in, needs about six epochs to overtake.
+func TestLearnsWordnet(t *testing.T) {
+	d := bundled(t, "wordnet")
+	cfg := DefaultConfig()
+	cfg.LR, cfg.Epochs = 3e-3, 5
+	eps, err := runAll(t, mustNew(t, cfg, d))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, last := eps[0].Metrics, eps[len(eps)-1].Metrics
+	t.Logf("kNN %.4f → %.4f (raw hashed n-grams %.4f), loss %.4f → %.4f, %.2fs/epoch", first.KNNAccuracy, last.KNNAccuracy, last.RawKNNAccuracy, first.Loss, last.Loss, last.Seconds)
+	if last.RawKNNAccuracy < 0.5 || last.KNNAccuracy < last.RawKNNAccuracy+0.02 {
+		t.Errorf("held-out kNN accuracy %.4f, want above the raw baseline %.4f by 0.02", last.KNNAccuracy, last.RawKNNAccuracy)
+	}
+	if len(eps[0].Embeddings) != d.Len()*cfg.Dim || last.Collapsed || last.HasRecall {
+		t.Errorf("%d embedding values for %d items, collapsed %v, has recall %v", len(eps[0].Embeddings), d.Len(), last.Collapsed, last.HasRecall)
+	}
+}
+
+// TestLearnsInteractions: item embeddings trained on items played by the
+// same user (cooccur pairs, the default for interactions, with supcon)
+// recommend each user's held-out play better than the most popular items
+// (recall@10 0.0888) and than chance (0.0050): 0.1966 after one epoch,
+// 0.2016 after two; and they group the tracks by genre, which they never
+// saw (kNN genre accuracy 0.64 against a constant guess's 0.08).
+func TestLearnsInteractions(t *testing.T) {
+	d := bundled(t, "interactions")
+	cfg := DefaultConfig()
+	cfg.Pairs, cfg.Epochs = "", 2
+	if testing.Short() {
+		cfg.Epochs = 1 // 725 steps
+	}
+	r := mustNew(t, cfg, d)
+	if r.Config().Pairs != PairsCooccur {
+		t.Fatalf("default pairs for interactions %q, want cooccur", r.Config().Pairs)
+	}
+	eps, err := runAll(t, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, last := eps[0].Metrics, eps[len(eps)-1].Metrics
+	t.Logf("recall@10 %.4f → %.4f (popularity %.4f, random %.4f), kNN genre %.4f (raw %.4f), %.2fs/epoch",
+		first.RecallAt10, last.RecallAt10, last.PopularityRecallAt10, last.RandomRecallAt10, last.KNNAccuracy, last.RawKNNAccuracy, last.Seconds)
+	if !last.HasRecall || last.RecallAt10 <= last.PopularityRecallAt10+0.02 || last.PopularityRecallAt10 <= last.RandomRecallAt10 {
+		t.Errorf("recall@10 %.4f, want above the popularity recommender's %.4f by 0.02 (random: %.4f)", last.RecallAt10, last.PopularityRecallAt10, last.RandomRecallAt10)
+	}
+	if last.KNNAccuracy < last.RawKNNAccuracy+0.2 {
+		t.Errorf("kNN genre accuracy %.4f, raw one-hot ids %.4f", last.KNNAccuracy, last.RawKNNAccuracy)
+	}
+	if n := len(eps[len(eps)-1].Embeddings); n != d.Len()*cfg.Dim {
+		t.Errorf("%d embedding values, want one row per item (%d)", n, d.Len())
 	}
 }

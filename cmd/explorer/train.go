@@ -30,13 +30,29 @@ import (
 // trainUsage is the help text of `explorer train`.
 const trainUsage = `Usage: explorer train [flags]
 
-Trains a contrastive encoder on a bundled dataset without the browser and
-writes into --out:
+Trains a contrastive encoder on a bundled dataset (--dataset) or on a file
+(--input: CSV, a zip of images, plain text or user,item interactions) without
+the browser and writes into --out:
   metrics.json   the configuration and every epoch's metrics
   vectors.tsv    the final embedding of every item (Embedding Projector format)
-  metadata.tsv   each item's label and split, with a header row
-  loss.png       loss and held-out kNN accuracy per epoch, raw-pixel baseline dashed
+  metadata.tsv   each item's label and split (and text or name), with a header row
+  loss.png       loss and held-out kNN accuracy per epoch, raw-input baseline
+                 dashed; for interactions recall@10 with the popularity and
+                 random recommenders dashed
 Ctrl-C stops after the current training step and writes what was trained.
+
+Texts (wordnet) are read as hashed word and character n-grams through an
+embedding bag of --embed columns; interactions train one embedding per item
+id the same way, from items played by the same user (--pairs cooccur).
+
+Pair sources (--pairs; the default suits the dataset: cooccur for
+interactions, labels for labelled data, augment otherwise):
+  labels          items of the same class are positives
+  labels+augment  two augmented views of each item, positives = same class
+                  (supervised contrastive learning as Khosla et al. train it)
+  augment         two augmented views of one item are positives (SimCLR)
+  headword        a word and its own definition (text with headwords)
+  cooccur         two items played by the same user (interactions)
 
 Flags:
 `
@@ -45,6 +61,7 @@ Flags:
 type trainFlags struct {
 	cfg     trainer.Config
 	hidden  string
+	input   string
 	out     string
 	threads int
 }
@@ -53,15 +70,18 @@ func newTrainFlags(fs *flag.FlagSet) *trainFlags {
 	f := &trainFlags{cfg: trainer.DefaultConfig()}
 	c := &f.cfg
 	c.Dataset = "digits"
-	fs.StringVar(&c.Dataset, "dataset", c.Dataset, "bundled dataset: "+strings.Join(datasetNames(), " or "))
+	fs.StringVar(&c.Dataset, "dataset", c.Dataset, "bundled dataset: "+strings.Join(datasetNames(), ", "))
+	fs.StringVar(&f.input, "input", "", "train on this file instead of a bundled dataset (CSV, zip of images, text, interactions)")
 	fs.StringVar(&c.Loss, "loss", c.Loss, "loss: "+strings.Join(trainer.Losses, ", "))
-	fs.StringVar(&c.Pairs, "pairs", c.Pairs, "where positive pairs come from: labels (same class) or augment (two views of an item)")
-	fs.IntVar(&c.Epochs, "epochs", c.Epochs, "passes over the training items")
+	c.Pairs = "" // the dataset's default, trainer.DefaultPairs
+	fs.StringVar(&c.Pairs, "pairs", c.Pairs, "where positive pairs come from: "+strings.Join(trainer.PairModes, ", ")+"; empty: the dataset's default (see above)")
+	fs.IntVar(&c.Epochs, "epochs", c.Epochs, "passes over the training items (over the users' plays for --pairs cooccur)")
 	fs.IntVar(&c.Batch, "batch", c.Batch, "rows per training step")
 	fs.Float64Var(&c.LR, "lr", c.LR, "learning rate")
 	fs.IntVar(&c.Dim, "dim", c.Dim, "embedding dimension")
 	f.hidden = joinInts(c.Hidden)
 	fs.StringVar(&f.hidden, "hidden", f.hidden, "hidden layer widths, comma-separated; empty for a linear encoder")
+	fs.IntVar(&c.Embed, "embed", 0, fmt.Sprintf("embedding-bag width for text and interactions (the first dense layer's input); 0 means %d", trainer.DefaultEmbed))
 	fs.Uint64Var(&c.Seed, "seed", c.Seed, "random seed; the same seed on the same machine gives the same result")
 	fs.Float64Var(&c.Margin, "margin", 0, "margin of contrastive and triplet; 0 uses the loss's default")
 	fs.Float64Var(&c.Temperature, "temperature", 0, "temperature of ntxent and supcon; 0 uses the loss's default")
@@ -71,7 +91,7 @@ func newTrainFlags(fs *flag.FlagSet) *trainFlags {
 	fs.Float64Var(&c.WeightDecay, "weight-decay", c.WeightDecay, "weight decay (L2 for sgd and adam, decoupled for adamw)")
 	fs.StringVar(&c.Schedule, "schedule", c.Schedule, "learning-rate schedule: "+strings.Join(trainer.Schedules, ", "))
 	fs.IntVar(&c.Warmup, "warmup", c.Warmup, "epochs of linear learning-rate warmup")
-	fs.Float64Var(&c.Augment, "augment", c.Augment, "augmentation strength for --pairs augment, 0 to 1")
+	fs.Float64Var(&c.Augment, "augment", c.Augment, "augmentation strength for --pairs augment and labels+augment, 0 to 1")
 	fs.StringVar(&f.out, "out", "out", "directory to write the results into")
 	fs.IntVar(&f.threads, "threads", 0, "goroutines per matrix product; 0 means one per CPU")
 	return f
@@ -139,11 +159,14 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if f.out == "" {
 		return usagef("train: --out: must name a directory")
 	}
-	d, err := sampledata.Load(f.cfg.Dataset)
-	if errors.Is(err, sampledata.ErrUnknown) {
-		return usagef("train: --dataset: unknown dataset %q (bundled: %s)", f.cfg.Dataset, strings.Join(datasetNames(), ", "))
-	} else if err != nil {
-		return fmt.Errorf("train: %w", err)
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	if set["input"] && set["dataset"] {
+		return usagef("train: --input and --dataset: give one or the other")
+	}
+	d, err := f.load()
+	if err != nil {
+		return err
 	}
 	r, err := trainer.New(f.cfg, d)
 	var fe *trainer.FieldError
@@ -193,9 +216,46 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("train: stopped after epoch %d of %d (results so far are in %s): %w", last.Epoch, cfg.Epochs, f.out, err)
 	}
 	m := last.Metrics
-	fmt.Fprintf(stdout, "kNN accuracy %.4f (raw inputs %.4f); wrote metrics.json, vectors.tsv, metadata.tsv and loss.png to %s\n",
-		m.KNNAccuracy, m.RawKNNAccuracy, f.out)
+	if m.HasRecall {
+		fmt.Fprintf(stdout, "recall@10 %.4f (popularity %.4f, random %.4f); ", m.RecallAt10, m.PopularityRecallAt10, m.RandomRecallAt10)
+	}
+	if m.HasKNN {
+		fmt.Fprintf(stdout, "kNN accuracy %.4f (raw inputs %.4f); ", m.KNNAccuracy, m.RawKNNAccuracy)
+	}
+	fmt.Fprintf(stdout, "wrote metrics.json, vectors.tsv, metadata.tsv and loss.png to %s\n", f.out)
 	return nil
+}
+
+// load returns the dataset to train on: the file named by --input, parsed
+// with dataset.Parse, or the bundled --dataset. Bad input is a usage error
+// naming the flag (and, for a bad file, file:line:column).
+func (f *trainFlags) load() (*dataset.Dataset, error) {
+	if f.input == "" {
+		d, err := sampledata.Load(f.cfg.Dataset)
+		if errors.Is(err, sampledata.ErrUnknown) {
+			return nil, usagef("train: --dataset: unknown dataset %q (bundled: %s)", f.cfg.Dataset, strings.Join(datasetNames(), ", "))
+		} else if err != nil {
+			return nil, fmt.Errorf("train: %w", err)
+		}
+		return d, nil
+	}
+	file, err := os.Open(f.input)
+	if err != nil {
+		return nil, usagef("train: --input: %v", err)
+	}
+	defer file.Close()
+	d, err := dataset.Parse(filepath.Base(f.input), file, dataset.ParseOptions{})
+	var pe *dataset.ParseError
+	if errors.As(err, &pe) {
+		return nil, usagef("train: --input: %v", pe)
+	} else if err != nil {
+		return nil, fmt.Errorf("train: --input: %w", err)
+	}
+	if d.Precomputed {
+		return nil, usagef("train: --input: %s holds finished embedding vectors (Embedding Projector format), which are explored as they are with 'explorer serve' or 'explorer project', not trained", filepath.Base(f.input))
+	}
+	f.cfg.Dataset = "" // named after the file by trainer.New
+	return d, nil
 }
 
 // epochRecord is one epoch in metrics.json: its number and its metrics.
@@ -204,18 +264,24 @@ type epochRecord struct {
 	trainer.Metrics
 }
 
-// trainResult is metrics.json: the resolved configuration, the raw-input
-// kNN baseline, the untrained encoder (epoch 0) and every trained epoch.
+// trainResult is metrics.json: the resolved configuration, the baselines
+// (raw-input kNN; for interactions the popularity and random recommenders'
+// recall@10), the untrained encoder (epoch 0) and every trained epoch.
 type trainResult struct {
-	Config         trainer.Config `json:"config"`
-	RawKNNAccuracy float64        `json:"raw_knn_accuracy"`
-	Initial        *epochRecord   `json:"initial,omitempty"`
-	Epochs         []epochRecord  `json:"epochs"`
+	Config               trainer.Config `json:"config"`
+	RawKNNAccuracy       float64        `json:"raw_knn_accuracy"`
+	PopularityRecallAt10 *float64       `json:"popularity_recall_at_10,omitempty"`
+	RandomRecallAt10     *float64       `json:"random_recall_at_10,omitempty"`
+	Initial              *epochRecord   `json:"initial,omitempty"`
+	Epochs               []epochRecord  `json:"epochs"`
 }
 
 func (res *trainResult) add(e trainer.Epoch) {
 	rec := epochRecord{Epoch: e.Epoch, Metrics: e.Metrics}
 	res.RawKNNAccuracy = e.Metrics.RawKNNAccuracy
+	if m := e.Metrics; m.HasRecall {
+		res.PopularityRecallAt10, res.RandomRecallAt10 = &m.PopularityRecallAt10, &m.RandomRecallAt10
+	}
 	if e.Epoch == 0 {
 		res.Initial = &rec
 		return
@@ -245,6 +311,9 @@ func (p *progress) epoch(e trainer.Epoch) {
 	alarm := ""
 	if m.Collapsed {
 		alarm = "  COLLAPSED"
+	}
+	if m.HasRecall {
+		alarm = fmt.Sprintf("  recall@10 %.4f (popular %.4f)", m.RecallAt10, m.PopularityRecallAt10) + alarm
 	}
 	if !p.tty {
 		fmt.Fprintf(p.w, "epoch %d/%d  loss %.4f  knn %.4f  raw %.4f  align %.3f  unif %.3f  %.2fs%s\n",
@@ -342,10 +411,20 @@ func writeVectors(w io.Writer, emb []float32, dim int) error {
 }
 
 // writeMetadata writes the header "label\tsplit" and one row per item: its
-// class name (empty when unlabelled) and "train" or "test".
+// class name (empty when unlabelled) and "train" or "test", followed by a
+// "text" column for datasets with texts and a "name" column for
+// interaction items.
 func writeMetadata(w io.Writer, d *dataset.Dataset) error {
 	clean := strings.NewReplacer("\t", " ", "\n", " ", "\r", " ")
-	if _, err := io.WriteString(w, "label\tsplit\n"); err != nil {
+	header := "label\tsplit"
+	var extra []string
+	switch {
+	case d.ItemNames != nil:
+		header, extra = header+"\tname", d.ItemNames
+	case d.Text != nil:
+		header, extra = header+"\ttext", d.Text
+	}
+	if _, err := io.WriteString(w, header+"\n"); err != nil {
 		return err
 	}
 	for i := range d.Len() {
@@ -353,7 +432,11 @@ func writeMetadata(w io.Writer, d *dataset.Dataset) error {
 		if l := d.Labels[i]; l != dataset.NoLabel {
 			label = clean.Replace(d.ClassNames[l])
 		}
-		if _, err := fmt.Fprintf(w, "%s\t%s\n", label, d.Splits[i]); err != nil {
+		row := label + "\t" + d.Splits[i].String()
+		if extra != nil {
+			row += "\t" + clean.Replace(extra[i])
+		}
+		if _, err := io.WriteString(w, row+"\n"); err != nil {
 			return err
 		}
 	}
@@ -361,18 +444,24 @@ func writeMetadata(w io.Writer, d *dataset.Dataset) error {
 }
 
 // writeLossPlot draws two stacked panels as PNG: the training loss per epoch
-// above, held-out kNN accuracy with the raw-input baseline dashed below.
+// above, and below held-out kNN accuracy with the raw-input baseline dashed,
+// or for interactions recall@10 with the popularity and random recommenders
+// dashed.
 func writeLossPlot(w io.Writer, res trainResult) error {
 	var eps []epochRecord
 	if res.Initial != nil {
 		eps = append(eps, *res.Initial)
 	}
 	eps = append(eps, res.Epochs...)
+	recall := res.PopularityRecallAt10 != nil
 	lossXY := make(plotter.XYs, len(eps))
 	knnXY := make(plotter.XYs, len(eps))
 	for i, e := range eps {
 		lossXY[i] = plotter.XY{X: float64(e.Epoch), Y: e.Loss}
 		knnXY[i] = plotter.XY{X: float64(e.Epoch), Y: e.KNNAccuracy}
+		if recall {
+			knnXY[i].Y = e.RecallAt10
+		}
 	}
 	first, last := float64(eps[0].Epoch), float64(eps[len(eps)-1].Epoch)
 
@@ -391,8 +480,12 @@ func writeLossPlot(w io.Writer, res trainResult) error {
 
 	bottom := plot.New()
 	bottom.Title.Text = "held-out kNN accuracy (k=5, cosine)"
-	bottom.X.Label.Text = "epoch"
 	bottom.Y.Label.Text = "accuracy"
+	if recall {
+		bottom.Title.Text = "recall@10 of each user's held-out play"
+		bottom.Y.Label.Text = "recall@10"
+	}
+	bottom.X.Label.Text = "epoch"
 	bottom.Add(plotter.NewGrid())
 	knnLine, knnPts, err := plotter.NewLinePoints(knnXY)
 	if err != nil {
@@ -400,15 +493,33 @@ func writeLossPlot(w io.Writer, res trainResult) error {
 	}
 	knnLine.Color = color.RGBA{R: 214, G: 39, B: 40, A: 255}
 	knnPts.Color = knnLine.Color
-	raw, err := plotter.NewLine(plotter.XYs{{X: first, Y: res.RawKNNAccuracy}, {X: max(last, first+1), Y: res.RawKNNAccuracy}})
-	if err != nil {
-		return err
+	baseline := func(y float64, grey uint8, dash float64) (*plotter.Line, error) {
+		l, err := plotter.NewLine(plotter.XYs{{X: first, Y: y}, {X: max(last, first+1), Y: y}})
+		if err != nil {
+			return nil, err
+		}
+		l.Color = color.Gray{Y: grey}
+		l.Dashes = []vg.Length{vg.Points(dash), vg.Points(4)}
+		return l, nil
 	}
-	raw.Color = color.Gray{Y: 90}
-	raw.Dashes = []vg.Length{vg.Points(6), vg.Points(4)}
-	bottom.Add(knnLine, knnPts, raw)
+	bottom.Add(knnLine, knnPts)
 	bottom.Legend.Add("encoder", knnLine, knnPts)
-	bottom.Legend.Add("raw inputs", raw)
+	type base struct {
+		name string
+		y    float64
+	}
+	bases := []base{{"raw inputs", res.RawKNNAccuracy}}
+	if recall {
+		bases = []base{{"most popular", *res.PopularityRecallAt10}, {"random", *res.RandomRecallAt10}}
+	}
+	for k, b := range bases {
+		l, err := baseline(b.y, uint8(90+60*k), float64(6-3*k))
+		if err != nil {
+			return err
+		}
+		bottom.Add(l)
+		bottom.Legend.Add(b.name, l)
+	}
 	bottom.Legend.Top = false
 	bottom.Legend.Left = false
 	bottom.Legend.XOffs = -vg.Points(8)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -265,5 +266,162 @@ func TestTrainInterrupted(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// trainJSON runs `explorer train` with args into a fresh directory and
+// returns the directory, stdout and the decoded metrics.json.
+func trainJSON(t *testing.T, args ...string) (string, string, map[string]any) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "out")
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), append([]string{"train", "--out", dir}, args...), &stdout, &stderr); err != nil {
+		t.Fatalf("train %v: %v\nstderr:\n%s", args, err, stderr.String())
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "metrics.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mj map[string]any
+	if err := json.Unmarshal(raw, &mj); err != nil {
+		t.Fatalf("metrics.json: %v", err)
+	}
+	return dir, stdout.String(), mj
+}
+
+// TestTrainWordnet trains on the WordNet definitions: hashed n-grams
+// through the embedding bag, the texts in metadata.tsv.
+func TestTrainWordnet(t *testing.T) {
+	dir, stdout, mj := trainJSON(t, "--dataset", "wordnet", "--epochs", "1", "--batch", "128", "--hidden", "32", "--dim", "8", "--embed", "16")
+	cfg := mj["config"].(map[string]any)
+	if cfg["dataset"] != "wordnet" || cfg["pairs"] != "labels" || cfg["embed"] != 16.0 {
+		t.Errorf("config %v", cfg)
+	}
+	if raw, _ := mj["raw_knn_accuracy"].(float64); raw < 0.6 {
+		t.Errorf("raw_knn_accuracy %v, want the hashed n-gram baseline (about 0.69)", mj["raw_knn_accuracy"])
+	}
+	if _, ok := mj["popularity_recall_at_10"]; ok {
+		t.Error("metrics.json has popularity_recall_at_10 for a text dataset")
+	}
+	if !strings.Contains(stdout, "kNN accuracy") {
+		t.Errorf("stdout %q", stdout)
+	}
+	if lines := readLines(t, filepath.Join(dir, "vectors.tsv")); len(lines) != 6000 || len(strings.Split(lines[0], "\t")) != 8 {
+		t.Errorf("vectors.tsv: %d lines", len(lines))
+	}
+	lines := readLines(t, filepath.Join(dir, "metadata.tsv"))
+	if len(lines) != 6001 || lines[0] != "label\tsplit\ttext" || len(strings.Split(lines[1], "\t")) != 3 {
+		t.Errorf("metadata.tsv: %d lines, header %q, first row %q", len(lines), lines[0], lines[1])
+	}
+}
+
+// TestTrainInteractions trains item embeddings on the listening histories
+// (cooccur pairs by default) and reports recall@10 with its baselines.
+func TestTrainInteractions(t *testing.T) {
+	dir, stdout, mj := trainJSON(t, "--dataset", "interactions", "--epochs", "1", "--batch", "128", "--hidden", "32", "--dim", "8")
+	cfg := mj["config"].(map[string]any)
+	if cfg["pairs"] != "cooccur" || cfg["embed"] != 64.0 {
+		t.Errorf("config %v", cfg)
+	}
+	pop, _ := mj["popularity_recall_at_10"].(float64)
+	rnd, _ := mj["random_recall_at_10"].(float64)
+	if pop < 0.05 || pop > 0.15 || rnd <= 0 || rnd > 0.01 {
+		t.Errorf("popularity_recall_at_10 %v, random_recall_at_10 %v", mj["popularity_recall_at_10"], mj["random_recall_at_10"])
+	}
+	eps := mj["epochs"].([]any)
+	last := eps[len(eps)-1].(map[string]any)
+	if r, ok := last["recall_at_10"].(float64); !ok || r <= rnd {
+		t.Errorf("epoch recall_at_10 %v", last["recall_at_10"])
+	}
+	if !strings.Contains(stdout, "recall@10") {
+		t.Errorf("stdout %q", stdout)
+	}
+	if lines := readLines(t, filepath.Join(dir, "vectors.tsv")); len(lines) != 2000 {
+		t.Errorf("vectors.tsv: %d lines, want one per track", len(lines))
+	}
+	lines := readLines(t, filepath.Join(dir, "metadata.tsv"))
+	if len(lines) != 2001 || lines[0] != "label\tsplit\tname" || !strings.Contains(lines[1], "(") {
+		t.Errorf("metadata.tsv: %d lines, header %q, first row %q", len(lines), lines[0], lines[1])
+	}
+}
+
+// writeFile writes content to name in a fresh directory and returns its
+// path.
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestTrainInput trains on uploaded-format files: a CSV of vectors and a
+// labelled text file.
+func TestTrainInput(t *testing.T) {
+	var csv, text strings.Builder
+	csv.WriteString("x,y,z,label\n")
+	words := [][]string{{"red", "apple", "cherry"}, {"blue", "sky", "ocean"}}
+	for i := range 40 {
+		c := i % 2
+		fmt.Fprintf(&csv, "%d,%d,%d,%s\n", c*5+i%3, i%4, c*3, []string{"a", "b"}[c])
+		fmt.Fprintf(&text, "%s\t%s and %s with %s\n", []string{"fruit", "water"}[c], words[c][i%3], words[c][(i+1)%3], []string{"a", "the", "some"}[i%3])
+	}
+	for _, tt := range []struct{ name, content, kind string }{
+		{"points.csv", csv.String(), "vectors"},
+		{"notes.txt", text.String(), "text"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, stdout, mj := trainJSON(t, "--input", writeFile(t, tt.name, tt.content), "--epochs", "2", "--batch", "8", "--hidden", "8", "--dim", "4")
+			cfg := mj["config"].(map[string]any)
+			if want := strings.TrimSuffix(tt.name, filepath.Ext(tt.name)); cfg["dataset"] != want {
+				t.Errorf("config dataset %v, want %q", cfg["dataset"], want)
+			}
+			if !strings.Contains(stdout, "kNN accuracy") {
+				t.Errorf("stdout %q", stdout)
+			}
+		})
+	}
+}
+
+// TestTrainInputErrors: a file that cannot be trained on is a usage error
+// (exit status 2) naming --input, and for bad contents file:line:column.
+func TestTrainInputErrors(t *testing.T) {
+	vectors := strings.Repeat("0.1\t0.2\t0.3\n", 12)
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"bad number", []string{"--input", writeFile(t, "bad.csv", "x,y,label\n1,2,a\n3,oops,b\n")}, []string{"--input", "bad.csv:3:2"}},
+		{"projector vectors", []string{"--input", writeFile(t, "vectors.tsv", vectors)}, []string{"--input", "vectors.tsv", "not trained"}},
+		{"missing", []string{"--input", filepath.Join(t.TempDir(), "nothing.csv")}, []string{"--input", "nothing.csv"}},
+		{"both", []string{"--input", writeFile(t, "a.csv", "x\n1\n"), "--dataset", "digits"}, []string{"--input", "--dataset"}},
+		{"headword on images", []string{"--pairs", "headword"}, []string{"--pairs", "headword"}},
+		{"cooccur on text", []string{"--dataset", "wordnet", "--pairs", "cooccur"}, []string{"--pairs", "cooccur"}},
+		{"augmented ids", []string{"--dataset", "interactions", "--pairs", "augment"}, []string{"--pairs", "cooccur"}},
+		{"embed", []string{"--dataset", "wordnet", "--embed", "-1"}, []string{"--embed"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "out")
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), append([]string{"train", "--out", dir}, tt.args...), &stdout, &stderr)
+			var ue *usageError
+			if !errors.As(err, &ue) {
+				t.Fatalf("err = %v, want a usage error", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("message %q lacks %q", err.Error(), w)
+				}
+			}
+			if strings.Contains(err.Error(), "\n") || stdout.Len()+stderr.Len() > 0 {
+				t.Errorf("message %q should be one line with nothing printed besides", err.Error())
+			}
+			if _, err := os.Stat(dir); !os.IsNotExist(err) {
+				t.Errorf("out directory created for a bad command line")
+			}
+		})
 	}
 }
