@@ -1,0 +1,313 @@
+package projection
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"time"
+)
+
+// LiveOptions configures a Live projector. Zero fields take the defaults
+// given.
+type LiveOptions struct {
+	// Method is the first frame's method. Default MethodPCA.
+	Method Method
+	// Dims is 2 or 3. Default 2.
+	Dims int
+	// Perplexity is t-SNE's perplexity, lowered to (n−1)/3 for inputs too
+	// small for it. Default 30.
+	Perplexity float64
+	// Theta is the Barnes-Hut accuracy; Live always uses Barnes-Hut.
+	// Default 0.8, coarser than TSNE's 0.5: frames must keep pace with
+	// training, warm frames only refine the previous layout, and the
+	// group-wise cell test keeps the force error near 2%.
+	Theta float64
+	// Iterations is the length of a cold t-SNE frame (the first, or the
+	// first after the number of points changed), early exaggeration
+	// included. Default 1000.
+	Iterations int
+	// WarmIterations is the length of a warm-started t-SNE frame, which
+	// continues from the previous frame without exaggeration. Default 30.
+	WarmIterations int
+	// LearningRate is t-SNE's step size; 0 means auto, as in TSNEOptions.
+	LearningRate float64
+	// QualitySample caps how many points the per-frame quality figures are
+	// computed on: above it, on a fixed random subsample of that size
+	// (drawn once per number of points, so figures are comparable from frame
+	// to frame). Default 2000; negative turns the figures off.
+	QualitySample int
+	// Seed seeds initialisations and the quality subsample.
+	Seed uint64
+	// Threads is how many goroutines a frame uses. Default GOMAXPROCS.
+	Threads int
+}
+
+// Frame is one projected epoch.
+type Frame struct {
+	// Coords is the layout, n×Dims, a fresh slice the caller may keep.
+	Coords []float32
+	// Dims is 2 or 3.
+	Dims int
+	// Method made the frame.
+	Method Method
+	// Warm reports whether the frame continued from the previous one
+	// (t-SNE) or was aligned to it (PCA).
+	Warm bool
+	// Iterations is the number of t-SNE steps taken; 0 for PCA.
+	Iterations int
+	// KL is t-SNE's final KL divergence on its optimised affinities (see
+	// TSNEResult.KL); 0 for PCA frames.
+	KL float64
+	// Trustworthiness and KNNPreservation are the k=10 quality figures,
+	// over QualityPoints points (all of them, or the fixed subsample).
+	Trustworthiness float64
+	KNNPreservation float64
+	// QualityPoints is how many points the quality figures cover; 0 when
+	// they were not computed (turned off, or fewer than 22 points).
+	QualityPoints int
+	// ExplainedVarianceRatio is each PCA component's share of the variance;
+	// nil for t-SNE.
+	ExplainedVarianceRatio []float64
+	// Seconds is the time the frame took, quality figures included.
+	Seconds float64
+}
+
+// Live turns a stream of embeddings, one per epoch, into a stream of frames
+// that change only as much as the embeddings do: t-SNE frames warm-start
+// from the previous layout (no exaggeration, WarmIterations steps, the
+// previous frame's calibrated precisions and neighbour graph), and PCA frames are rotated or
+// reflected onto the previous frame (Procrustes) so components cannot flip.
+// Switching method keeps the picture too: the first t-SNE frame after PCA
+// starts from the PCA layout and is aligned to it.
+//
+// Next must be called from one goroutine at a time; SetMethod may be called
+// from any goroutine at any time and takes effect at the next frame.
+type Live struct {
+	opts LiveOptions
+
+	methodMu sync.Mutex
+	method   Method
+
+	mu         sync.Mutex // serialises Next
+	prev       []float32
+	prevN      int
+	prevMethod Method
+	aff        *affinities // the previous t-SNE frame's, for warm starts
+	perplexity float64     // the perplexity aff was calibrated at
+	sample     []int
+}
+
+// qualityK is the neighbourhood size of the per-frame quality figures.
+const qualityK = 10
+
+// NewLive returns a Live projector, or an error for an option out of range.
+func NewLive(opts LiveOptions) (*Live, error) {
+	if opts.Method == "" {
+		opts.Method = MethodPCA
+	}
+	if opts.Dims == 0 {
+		opts.Dims = 2
+	}
+	if opts.Perplexity == 0 {
+		opts.Perplexity = 30
+	}
+	if opts.Theta == 0 {
+		opts.Theta = 0.8
+	}
+	if opts.Iterations == 0 {
+		opts.Iterations = 1000
+	}
+	if opts.WarmIterations == 0 {
+		opts.WarmIterations = 30
+	}
+	if opts.QualitySample == 0 {
+		opts.QualitySample = 2000
+	}
+	if err := checkMethod(opts.Method); err != nil {
+		return nil, err
+	}
+	if err := checkDims(opts.Dims); err != nil {
+		return nil, err
+	}
+	switch {
+	case !(opts.Perplexity > 0) || math.IsInf(opts.Perplexity, 0):
+		return nil, fmt.Errorf("projection: perplexity %v: %w", opts.Perplexity, ErrPerplexity)
+	case !(opts.Theta > 0) || math.IsInf(opts.Theta, 0):
+		return nil, fmt.Errorf("projection: live theta %v, want > 0: %w", opts.Theta, ErrOption)
+	case opts.Iterations < 0 || opts.WarmIterations < 0:
+		return nil, fmt.Errorf("projection: iterations %d, warm iterations %d: %w", opts.Iterations, opts.WarmIterations, ErrOption)
+	case opts.LearningRate < 0 || math.IsNaN(opts.LearningRate):
+		return nil, fmt.Errorf("projection: learning rate %v: %w", opts.LearningRate, ErrOption)
+	}
+	return &Live{opts: opts, method: opts.Method}, nil
+}
+
+func checkMethod(m Method) error {
+	if m != MethodPCA && m != MethodTSNE {
+		return fmt.Errorf("projection: method %q, want pca or tsne: %w", m, ErrOption)
+	}
+	return nil
+}
+
+// SetMethod switches the method from the next frame on.
+func (l *Live) SetMethod(m Method) error {
+	if err := checkMethod(m); err != nil {
+		return err
+	}
+	l.methodMu.Lock()
+	l.method = m
+	l.methodMu.Unlock()
+	return nil
+}
+
+// Method returns the method the next frame will use.
+func (l *Live) Method() Method {
+	l.methodMu.Lock()
+	defer l.methodMu.Unlock()
+	return l.method
+}
+
+// Next projects the next epoch's embeddings x (n×d) and returns its frame.
+// When n differs from the previous frame's, the frame starts cold. t-SNE
+// needs n ≥ 4. Cancelling ctx abandons the frame with ctx's error and
+// leaves the state as it was.
+func (l *Live) Next(ctx context.Context, x []float32, n, d int) (Frame, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	start := time.Now()
+	if err := checkMatrix("embeddings", x, n, d); err != nil {
+		return Frame{}, err
+	}
+	method := l.Method()
+	dims := l.opts.Dims
+	follows := l.prev != nil && l.prevN == n
+	f := Frame{Dims: dims, Method: method}
+	var keep *affinities
+	var perp float64
+	switch method {
+	case MethodPCA:
+		res, err := PCA(x, n, d, dims, PCAOptions{Seed: l.opts.Seed})
+		if err != nil {
+			return Frame{}, err
+		}
+		f.Coords, f.ExplainedVarianceRatio = res.Coords, res.ExplainedVarianceRatio
+		if follows {
+			if err := Procrustes(l.prev, f.Coords, n, dims); err != nil {
+				return Frame{}, err
+			}
+			f.Warm = true
+		}
+	case MethodTSNE:
+		if n < 4 {
+			return Frame{}, fmt.Errorf("projection: t-SNE needs at least 4 points, got %d: %w", n, ErrTooFewPoints)
+		}
+		opts := TSNEOptions{
+			Dims:         dims,
+			Perplexity:   min(l.opts.Perplexity, float64(n-1)/3),
+			Iterations:   l.opts.Iterations,
+			Theta:        l.opts.Theta,
+			Seed:         l.opts.Seed,
+			LearningRate: l.opts.LearningRate,
+			Threads:      l.opts.Threads,
+		}
+		warm := follows && l.prevMethod == MethodTSNE
+		if warm {
+			opts.Iterations = l.opts.WarmIterations
+			opts.ExaggerationIterations = -1
+			opts.InitCoords = l.prev
+		} else if follows {
+			// From PCA: start from its layout, shrunk as a PCA start is
+			// (unless it has no spread: then the usual start).
+			opts.InitCoords = shrunk(l.prev, n, dims)
+		}
+		if err := opts.fill(n); err != nil {
+			return Frame{}, err
+		}
+		pl := newPool(opts.Threads)
+		defer pl.close()
+		var prevAff *affinities
+		if warm && l.aff != nil && l.perplexity == opts.Perplexity {
+			prevAff = l.aff
+		}
+		aff := computeAffinities(pl, x, n, d, opts.Perplexity, false, prevAff)
+		y, err := initialLayout(pl, x, n, d, &opts)
+		if err != nil {
+			return Frame{}, err
+		}
+		o := newOptimizer(pl, aff, y, dims, opts.Theta)
+		kl, err := o.run(ctx, opts.Iterations, opts.ExaggerationIterations, opts.EarlyExaggeration, opts.LearningRate, nil)
+		if err != nil {
+			return Frame{}, err
+		}
+		f.Coords, f.KL, f.Iterations, f.Warm = toFloat32(o.y), kl, opts.Iterations, warm
+		if follows && !warm {
+			if err := Procrustes(l.prev, f.Coords, n, dims); err != nil {
+				return Frame{}, err
+			}
+		}
+		keep, perp = aff, opts.Perplexity
+	}
+	if err := l.quality(&f, x, n, d); err != nil {
+		return Frame{}, err
+	}
+	l.prev = slices.Clone(f.Coords)
+	l.prevN, l.prevMethod, l.aff, l.perplexity = n, method, keep, perp
+	f.Seconds = time.Since(start).Seconds()
+	return f, nil
+}
+
+// shrunk returns y scaled so its first coordinate has standard deviation
+// 1e-4, the scale t-SNE starts from, or nil when that coordinate has no
+// spread.
+func shrunk(y []float32, n, dims int) []float32 {
+	var m, s float64
+	for i := range n {
+		m += float64(y[i*dims])
+	}
+	m /= float64(n)
+	for i := range n {
+		v := float64(y[i*dims]) - m
+		s += v * v
+	}
+	sd := math.Sqrt(s / float64(n))
+	if !(sd > 0) {
+		return nil
+	}
+	out := make([]float32, len(y))
+	for i, v := range y {
+		out[i] = float32(float64(v) / sd * 1e-4)
+	}
+	return out
+}
+
+// quality fills in the frame's quality figures.
+func (l *Live) quality(f *Frame, x []float32, n, d int) error {
+	m := min(n, l.opts.QualitySample)
+	if l.opts.QualitySample < 0 || 2*m-3*qualityK-1 <= 0 || m <= qualityK {
+		return nil
+	}
+	dims := f.Dims
+	qx, qy := x, f.Coords
+	if m < n {
+		if len(l.sample) != m || l.prevN != n {
+			r := rand.New(rand.NewPCG(l.opts.Seed, 0x9a11))
+			l.sample = r.Perm(n)[:m]
+			slices.Sort(l.sample)
+		}
+		qx = make([]float32, 0, m*d)
+		qy = make([]float32, 0, m*dims)
+		for _, i := range l.sample {
+			qx = append(qx, x[i*d:(i+1)*d]...)
+			qy = append(qy, f.Coords[i*dims:(i+1)*dims]...)
+		}
+	}
+	t, p, err := neighbourhoodScores(qx, m, d, qy, dims, qualityK, l.opts.Threads)
+	if err != nil {
+		return err
+	}
+	f.Trustworthiness, f.KNNPreservation, f.QualityPoints = t, p, m
+	return nil
+}

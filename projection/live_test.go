@@ -1,0 +1,226 @@
+package projection
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// jitter returns x plus gaussian noise of the given scale.
+func jitter(x []float32, scale float64, seed uint64) []float32 {
+	r := rand.New(rand.NewPCG(seed, 5))
+	out := make([]float32, len(x))
+	for i, v := range x {
+		out[i] = v + float32(scale*r.NormFloat64())
+	}
+	return out
+}
+
+// displacement is the RMS distance between matching points of a and b,
+// relative to the RMS radius of a.
+func displacement(a, b []float32) float64 {
+	var move, radius float64
+	for i := range a {
+		d := float64(a[i] - b[i])
+		move += d * d
+		radius += float64(a[i]) * float64(a[i])
+	}
+	return math.Sqrt(move / radius)
+}
+
+func TestLiveWarmFramesMoveLessThanCold(t *testing.T) {
+	const n, d = 500, 16
+	x0, _ := blobs(n, d, 5, 4, 8)
+	x1 := jitter(x0, 0.05, 9)
+	live, err := NewLive(LiveOptions{Method: MethodTSNE, Iterations: 500, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	f0, err := live.Next(ctx, x0, n, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f1, err := live.Next(ctx, x1, n, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f0.Warm || !f1.Warm || f1.Iterations != 30 {
+		t.Fatalf("warm flags %v %v, iterations %d", f0.Warm, f1.Warm, f1.Iterations)
+	}
+	opts := DefaultTSNEOptions()
+	opts.Iterations, opts.Seed = 500, 4
+	cold, err := TSNE(ctx, x1, n, d, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Be generous to the cold frame: align it first.
+	if err := Procrustes(f0.Coords, cold.Coords, n, 2); err != nil {
+		t.Fatal(err)
+	}
+	warmMove, coldMove := displacement(f0.Coords, f1.Coords), displacement(f0.Coords, cold.Coords)
+	t.Logf("relative displacement: warm %.4f, cold %.4f", warmMove, coldMove)
+	if warmMove >= coldMove/3 {
+		t.Errorf("warm frame moved %.4f, cold %.4f: want warm well below cold", warmMove, coldMove)
+	}
+	if f1.QualityPoints != n || f1.Trustworthiness < 0.9 || f1.KL <= 0 {
+		t.Errorf("frame quality: %+v", f1)
+	}
+	if &f1.Coords[0] == &f0.Coords[0] {
+		t.Error("frames share their coordinates")
+	}
+}
+
+func TestLivePCAFramesDoNotFlip(t *testing.T) {
+	sd := []float64{6, 3, 1, 0.5}
+	x0, _ := anisotropic(300, sd, 2)
+	live, err := NewLive(LiveOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	f0, err := live.Next(ctx, x0, 300, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same points, rotated in input space and mirrored: PCA alone could
+	// return any sign; aligned frames must match.
+	x1 := make([]float32, len(x0))
+	for i := range 300 {
+		x1[i*4], x1[i*4+1], x1[i*4+2], x1[i*4+3] = -x0[i*4+1], x0[i*4], -x0[i*4+2], x0[i*4+3]
+	}
+	f1, err := live.Next(ctx, x1, 300, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := displacement(f0.Coords, f1.Coords); m > 1e-4 {
+		t.Errorf("aligned PCA frame moved %.5f, want ~0", m)
+	}
+	if !f1.Warm || f1.Method != MethodPCA || len(f1.ExplainedVarianceRatio) != 2 {
+		t.Errorf("frame: %+v", f1)
+	}
+}
+
+func TestLiveSwitchesMethod(t *testing.T) {
+	const n, d = 200, 8
+	x, labels := blobs(n, d, 4, 5, 3)
+	live, err := NewLive(LiveOptions{Iterations: 300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	pca, err := live.Next(ctx, x, n, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := live.SetMethod(MethodTSNE); err != nil {
+		t.Fatal(err)
+	}
+	ts, err := live.Next(ctx, x, n, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ts.Method != MethodTSNE || ts.Warm || pca.Method != MethodPCA {
+		t.Fatalf("methods %s %s, warm %v", pca.Method, ts.Method, ts.Warm)
+	}
+	if acc := knnAccuracy(ts.Coords, n, 2, labels, 5); acc < 0.99 {
+		t.Errorf("t-SNE frame after PCA: 5-NN accuracy %.3f", acc)
+	}
+	if err := live.SetMethod(MethodPCA); err != nil {
+		t.Fatal(err)
+	}
+	back, err := live.Next(ctx, x, n, d)
+	if err != nil || back.Method != MethodPCA || !back.Warm {
+		t.Fatalf("back to PCA: %+v, %v", back, err)
+	}
+	if err := live.SetMethod("umap"); !errors.Is(err, ErrOption) {
+		t.Errorf("unknown method: error %v", err)
+	}
+}
+
+func TestLiveEdgeCases(t *testing.T) {
+	ctx := context.Background()
+	live, err := NewLive(LiveOptions{Method: MethodTSNE, Iterations: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := live.Next(ctx, []float32{1, 2, 3, 4, 5, 6}, 3, 2); !errors.Is(err, ErrTooFewPoints) {
+		t.Errorf("3 points: error %v, want ErrTooFewPoints", err)
+	}
+	// Perplexity 30 is too large for 10 points: Live lowers it to 3.
+	x, _ := blobs(10, 3, 2, 3, 1)
+	f, err := live.Next(ctx, x, 10, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range f.Coords {
+		if math.IsNaN(float64(v)) {
+			t.Fatal("NaN in layout")
+		}
+	}
+	// Identical embeddings: PCA puts every point on the origin, and the
+	// t-SNE frame after it must not start from that single spot.
+	same := make([]float32, 50*4)
+	for i := range same {
+		same[i] = 1
+	}
+	flat, err := NewLive(LiveOptions{Iterations: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := flat.Next(ctx, same, 50, 4); err != nil {
+		t.Fatal(err)
+	}
+	_ = flat.SetMethod(MethodTSNE)
+	ts, err := flat.Next(ctx, same, 50, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range ts.Coords {
+		if math.IsNaN(float64(v)) {
+			t.Fatal("NaN in layout of identical points")
+		}
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	x2, _ := blobs(100, 3, 2, 3, 1)
+	if _, err := live.Next(cancelled, x2, 100, 3); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: error %v", err)
+	}
+	if _, err := NewLive(LiveOptions{Dims: 4}); !errors.Is(err, ErrOption) {
+		t.Errorf("dims 4: error %v", err)
+	}
+}
+
+// BenchmarkLiveTSNEFrame10k times a warm-started t-SNE frame of 10,000
+// points of 32 dimensions, quality figures on the default 2,000-point
+// subsample included.
+func BenchmarkLiveTSNEFrame10k(b *testing.B) {
+	const n, d = 10000, 32
+	x0, _ := blobs(n, d, 10, 1.5, 1)
+	live, err := NewLive(LiveOptions{Method: MethodTSNE, Iterations: 300})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := live.Next(ctx, x0, n, d); err != nil {
+		b.Fatal(err)
+	}
+	frames := [][]float32{jitter(x0, 0.05, 1), jitter(x0, 0.05, 2)}
+	i := 0
+	var cpu float64
+	for b.Loop() {
+		c0 := processCPUSeconds()
+		f, err := live.Next(ctx, frames[i%2], n, d)
+		if err != nil || !f.Warm {
+			b.Fatal(err)
+		}
+		cpu += processCPUSeconds() - c0
+		i++
+	}
+	// On a shared machine wall time depends on the neighbours; CPU seconds
+	// per frame (both cores together) do not.
+	b.ReportMetric(cpu/float64(i), "cpu-s/frame")
+}
