@@ -48,6 +48,35 @@ type Config struct {
 	// says; texts lose a random span of words and then single words (word
 	// dropout) and are hashed again. Item ids cannot be augmented.
 	Augment float64 `json:"augment"`
+
+	// AugShift, AugRotate, AugNoise, AugCutout and AugMask set the dense
+	// views' augmentations one by one (the fields of Augment: pixels,
+	// degrees, standard deviation, pixels, probability). When any is
+	// non-zero they replace the Augment strength's preset for images and
+	// vectors entirely, unset ones meaning off: aug_shift 2 and aug_noise
+	// 0.1 give exactly a shift of up to 2 px plus noise 0.1, with no
+	// rotation or cutout. Shift, rotate and cutout need images; texts and
+	// item ids do not take them (texts use the strength).
+	AugShift  int     `json:"aug_shift,omitempty"`
+	AugRotate float64 `json:"aug_rotate,omitempty"`
+	AugNoise  float64 `json:"aug_noise,omitempty"`
+	AugCutout int     `json:"aug_cutout,omitempty"`
+	AugMask   float64 `json:"aug_mask,omitempty"`
+}
+
+// explicitAugment reports whether any of the Aug* fields is set.
+func (c Config) explicitAugment() bool {
+	return c.AugShift != 0 || c.AugRotate != 0 || c.AugNoise != 0 || c.AugCutout != 0 || c.AugMask != 0
+}
+
+// Augmentation returns the augmentations of the dense views a run on items
+// of kind (images of width×height) makes: the Aug* fields when any is set,
+// else DefaultAugment at strength Augment.
+func (c Config) Augmentation(kind dataset.Kind, width, height int) Augment {
+	if c.explicitAugment() {
+		return Augment{Shift: c.AugShift, Rotate: c.AugRotate, Noise: c.AugNoise, Cutout: c.AugCutout, Mask: c.AugMask}
+	}
+	return DefaultAugment(kind, width, height, c.Augment)
 }
 
 // The values of Config's enumerated fields.
@@ -227,7 +256,49 @@ func (c Config) Validate(d *dataset.Dataset) error {
 	if !finite(c.Augment) || c.Augment < 0 || c.Augment > 1 {
 		return fieldErr("augment", "strength must be in [0, 1], got %v", c.Augment)
 	}
+	if err := c.validateAugment(d); err != nil {
+		return err
+	}
 	return c.validatePairs(d)
+}
+
+// validateAugment checks the Aug* fields: their ranges (Augment.Validate)
+// and that the data has what they act on.
+func (c Config) validateAugment(d *dataset.Dataset) error {
+	if !c.explicitAugment() {
+		return nil
+	}
+	a := c.Augmentation(d.Kind, d.Width, d.Height)
+	checks := []struct {
+		field string
+		bad   bool
+		msg   string
+	}{
+		{"aug_shift", a.Shift < 0 || a.Shift > maxAugmentPixels, fmt.Sprintf("must be between 0 and %d pixels, got %d", maxAugmentPixels, a.Shift)},
+		{"aug_rotate", !(a.Rotate >= 0 && a.Rotate <= maxAugmentRotate), fmt.Sprintf("must be between 0 and %d degrees, got %v", maxAugmentRotate, a.Rotate)},
+		{"aug_noise", !(a.Noise >= 0 && a.Noise <= maxAugmentNoise), fmt.Sprintf("must be between 0 and %d, got %v", maxAugmentNoise, a.Noise)},
+		{"aug_cutout", a.Cutout < 0 || a.Cutout > maxAugmentPixels, fmt.Sprintf("must be between 0 and %d pixels, got %d", maxAugmentPixels, a.Cutout)},
+		{"aug_mask", !(a.Mask >= 0 && a.Mask < 1), fmt.Sprintf("must be a probability in [0, 1), got %v", a.Mask)},
+	}
+	for _, ch := range checks {
+		if ch.bad {
+			return fieldErr(ch.field, "%s", ch.msg)
+		}
+	}
+	if d.Sparse != nil {
+		return fieldErr("aug_shift", "the aug-* settings augment images and vectors; %s is %s, whose views are set by augment (a strength)", d.Name, d.Kind)
+	}
+	if d.Kind != dataset.Images {
+		for _, f := range []struct {
+			field string
+			set   bool
+		}{{"aug_shift", a.Shift != 0}, {"aug_rotate", a.Rotate != 0}, {"aug_cutout", a.Cutout != 0}} {
+			if f.set {
+				return fieldErr(f.field, "shifts, rotations and cutouts need images; %s is %s (use aug_noise or aug_mask)", d.Name, d.Kind)
+			}
+		}
+	}
+	return nil
 }
 
 // validatePairs checks that the pair source can work on d.
@@ -240,8 +311,8 @@ func (c Config) validatePairs(d *dataset.Dataset) error {
 		if d.Kind == dataset.Interactions {
 			return fieldErr("pairs", "an item id has no augmented views; use pairs=cooccur (items played by the same user) or pairs=labels")
 		}
-		if c.Augment == 0 {
-			return fieldErr("augment", "pairs=%s needs a strength above 0: identical views teach nothing", pairs)
+		if c.Augment == 0 && !c.explicitAugment() {
+			return fieldErr("augment", "pairs=%s needs a strength above 0 (or aug-* settings): identical views teach nothing", pairs)
 		}
 		if pairs == PairsLabelsAugment {
 			return checkLabels(d)

@@ -58,6 +58,11 @@ func TestConfigValidate(t *testing.T) {
 		{"default pairs on unlabelled", func(c *Config) { c.Pairs = ""; c.Batch = 16 }, unlabelled, ""},
 		{"cooccur", func(c *Config) { c.Pairs = "cooccur"; c.Batch = 2 }, plays, ""},
 		{"default pairs on plays", func(c *Config) { c.Pairs = ""; c.Batch = 2 }, plays, ""},
+		{"aug-noise without strength", func(c *Config) { c.Pairs = "augment"; c.Augment = 0; c.AugNoise = 0.1 }, nil, ""},
+		{"aug-shift on vectors", func(c *Config) { c.Pairs = "augment"; c.AugShift = 2 }, nil, "aug_shift"},
+		{"aug-mask of 1", func(c *Config) { c.Pairs = "augment"; c.AugMask = 1 }, nil, "aug_mask"},
+		{"negative aug-noise", func(c *Config) { c.Pairs = "augment"; c.AugNoise = -0.1 }, nil, "aug_noise"},
+		{"aug-noise on text", func(c *Config) { c.Pairs = "augment"; c.AugNoise = 0.1; c.Batch = 16 }, text, "aug_shift"},
 		{"headword", func(c *Config) { c.Pairs = "headword"; c.Batch = 8; c.Embed = 8 }, text, ""},
 		{"text views", func(c *Config) { c.Pairs = "augment"; c.Batch = 8 }, text, ""},
 		{"text labels", func(c *Config) { c.Batch = 8; c.Embed = MaxEmbed }, text, ""},
@@ -170,5 +175,18 @@ func TestNewResolvesDefaults(t *testing.T) {
 	}
 	if r.Dataset() != d || r.State() != Queued {
 		t.Errorf("Dataset %p (want %p), State %v (want queued)", r.Dataset(), d, r.State())
+	}
+}
+
+// TestConfigAugmentation checks that any aug_* field replaces the strength's
+// preset as a whole, and that without them the preset applies.
+func TestConfigAugmentation(t *testing.T) {
+	c := DefaultConfig()
+	if got, want := c.Augmentation(dataset.Images, 28, 28), DefaultAugment(dataset.Images, 28, 28, 0.5); got != want {
+		t.Errorf("preset: %+v, want %+v", got, want)
+	}
+	c.AugShift, c.AugNoise = 2, 0.1
+	if got, want := c.Augmentation(dataset.Images, 28, 28), (Augment{Shift: 2, Noise: 0.1}); got != want {
+		t.Errorf("explicit: %+v, want %+v (no rotation or cutout)", got, want)
 	}
 }

@@ -16,8 +16,9 @@ import (
 // encoder as it then is, and is not included in Seconds.
 type Metrics struct {
 	// Loss is the mean training loss over the epoch's steps. For epoch 0 it
-	// is the mean loss of the untrained encoder over one epoch's worth of
-	// batches, computed without updating anything.
+	// is the mean loss of the untrained encoder over the first 16 batches
+	// of an epoch (fewer if the epoch is shorter), computed without updating
+	// anything.
 	Loss float64 `json:"loss"`
 
 	// KNNAccuracy is the fraction of labelled held-out items whose label is
@@ -80,9 +81,16 @@ type Metrics struct {
 
 	// Seconds is the wall time of the epoch's training steps only (0 for
 	// epoch 0); Steps is their number and LR the learning rate of the last.
-	Seconds float64 `json:"seconds"`
-	Steps   int     `json:"steps"`
-	LR      float64 `json:"lr"`
+	// CPUSeconds is the CPU time (user + system) the whole process spent
+	// over those same steps, summed over all its threads (so with several
+	// gemm threads it can exceed Seconds); unlike wall time it hardly grows
+	// when other jobs share the machine. Work of other goroutines of the
+	// process in those intervals (a web server's, the garbage collector's)
+	// counts too. It is 0 where the platform does not report it.
+	Seconds    float64 `json:"seconds"`
+	CPUSeconds float64 `json:"cpu_seconds"`
+	Steps      int     `json:"steps"`
+	LR         float64 `json:"lr"`
 }
 
 // The collapse alarm's thresholds. An effective rank under 1.5 means one

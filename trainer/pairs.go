@@ -165,7 +165,7 @@ func newPairMaker(cfg Config, d *dataset.Dataset, sp *sparseInputs, rng, augRNG 
 		p.order = d.Indices(dataset.Train)
 	}
 	if p.views && sp == nil {
-		a := DefaultAugment(d.Kind, d.Width, d.Height, cfg.Augment)
+		a := cfg.Augmentation(d.Kind, d.Width, d.Height)
 		p.aug = NewAugmenter(a, d.Kind, d.Width, d.Height)
 	}
 	if p.mode == modeClasses && !p.views {

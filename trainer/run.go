@@ -360,9 +360,9 @@ func (r *Run) train(ctx context.Context) error {
 	}
 	t := r.newTraining()
 
-	// Epoch 0: the untrained encoder, its loss measured over one epoch of
-	// batches from streams of its own so training's batches do not depend on
-	// it.
+	// Epoch 0: the untrained encoder, its loss measured over at most
+	// initialLossBatches batches from streams of its own so training's
+	// batches do not depend on it.
 	pm0 := newPairMaker(t.cfg, t.d, t.sp, pcg(t.cfg.Seed, streamSample0), pcg(t.cfg.Seed, streamAugment0))
 	loss0, err := r.measureLoss(ctx, t, pm0)
 	if err != nil {
@@ -384,11 +384,17 @@ func (r *Run) train(ctx context.Context) error {
 	return nil
 }
 
-// measureLoss returns the mean loss over one epoch of pm's batches without
-// training.
+// initialLossBatches bounds the batches epoch 0's loss is the mean of. The
+// mean of 16 batches of 256 estimates the untrained encoder's loss to well
+// under a percent, and a whole epoch of forward passes (725 batches for
+// the interactions' plays) would delay the first picture for nothing.
+const initialLossBatches = 16
+
+// measureLoss returns the mean loss over the first initialLossBatches
+// batches (or one epoch, if shorter) of pm without training.
 func (r *Run) measureLoss(ctx context.Context, t *training, pm *pairMaker) (float64, error) {
 	pm.beginEpoch()
-	steps := pm.stepsPerEpoch()
+	steps := min(pm.stepsPerEpoch(), initialLossBatches)
 	var sum float64
 	for s := 0; s < steps; s++ {
 		if err := ctx.Err(); err != nil {
@@ -412,14 +418,15 @@ func (r *Run) trainEpoch(ctx context.Context, t *training) (Metrics, error) {
 	steps := pm.stepsPerEpoch()
 	var m Metrics
 	var sum float64
-	var busy time.Duration
+	var busy, cpu time.Duration
 	for s := 0; s < steps; s++ {
 		if err := r.waitTurn(ctx); err != nil {
 			return m, err
 		}
-		start := time.Now()
+		start, cpu0 := time.Now(), processCPU()
 		l := t.trainStep()
 		busy += time.Since(start)
+		cpu += processCPU() - cpu0
 		if math.IsNaN(l) || math.IsInf(l, 0) {
 			return m, fmt.Errorf("trainer: loss %v at step %d: %w; try a smaller learning rate", l, t.step, ErrDiverged)
 		}
@@ -428,6 +435,7 @@ func (r *Run) trainEpoch(ctx context.Context, t *training) (Metrics, error) {
 	}
 	m.Loss = sum / float64(steps)
 	m.Seconds = busy.Seconds()
+	m.CPUSeconds = cpu.Seconds()
 	m.Steps = steps
 	m.LR = LearningRate(t.cfg.Schedule, t.cfg.LR, t.step-1, t.total, t.warm)
 	return m, nil

@@ -386,6 +386,9 @@ func TestEpochs(t *testing.T) {
 		if m.Steps != wantSteps || (k == 0) != (m.Seconds == 0) {
 			t.Errorf("epoch %d: %d steps in %vs, want %d", k, m.Steps, m.Seconds, wantSteps)
 		}
+		if m.CPUSeconds < 0 || k == 0 && m.CPUSeconds != 0 {
+			t.Errorf("epoch %d: %v CPU seconds", k, m.CPUSeconds)
+		}
 		if !m.HasKNN || m.KNNAccuracy <= 0 || m.KNNAccuracy > 1 || m.RawKNNAccuracy != eps[0].Metrics.RawKNNAccuracy {
 			t.Errorf("epoch %d: kNN %v raw %v", k, m.KNNAccuracy, m.RawKNNAccuracy)
 		}
@@ -438,7 +441,7 @@ func TestDeterministic(t *testing.T) {
 			b, exB := run(5)
 			for k := range a {
 				ma, mb := a[k].Metrics, b[k].Metrics
-				ma.Seconds, mb.Seconds = 0, 0
+				ma.Seconds, mb.Seconds, ma.CPUSeconds, mb.CPUSeconds = 0, 0, 0, 0
 				if !reflect.DeepEqual(ma, mb) {
 					t.Errorf("epoch %d metrics differ:\n%+v\n%+v", k, ma, mb)
 				}
@@ -483,7 +486,7 @@ func TestDeterministicSparse(t *testing.T) {
 			a, b, other := run(3), run(3), run(4)
 			for k := range a {
 				ma, mb := a[k].Metrics, b[k].Metrics
-				ma.Seconds, mb.Seconds = 0, 0
+				ma.Seconds, mb.Seconds, ma.CPUSeconds, mb.CPUSeconds = 0, 0, 0, 0
 				if !reflect.DeepEqual(ma, mb) || !slices.Equal(a[k].Embeddings, b[k].Embeddings) {
 					t.Errorf("epoch %d differs between equal seeds", k)
 				}

@@ -17,17 +17,14 @@
 #   SEED      seed for both sides (default 1)
 #   CONFIGS   space-separated subset of: supcon ntxent ntxent-aug0.5
 #             triplet-semihard triplet-all triplet-hard contrastive
-#             (default: all but contrastive)
+#             (default: all but ntxent-aug0.5 and contrastive)
 #   OUT       output folder (default bench/out/trainer, git-ignored)
 #   PYTHON    interpreter with torch
 #   SIDES     "torch go" (default), or just one of them
-#   GO_AUGMENT  value for `explorer train --augment` in the ntxent config
-#             (unset: the Go default). The ntxent augmentation is
-#             shift up to 2 px + gaussian noise 0.1 only; the trainer's
-#             --augment strength s gives shift 4s px, rotate 20s degrees,
-#             noise 0.2s and cutout 12s px, so no strength matches it exactly.
-#             ntxent-aug0.5 is the like-for-like config: PyTorch given
-#             shift 2, rotate 10, noise 0.1, cutout 6 = ours at --augment 0.5
+#   The ntxent config gives both sides the augmentation exactly:
+#   shift up to 2 px + gaussian noise 0.1 (ours: --aug-shift 2 --aug-noise
+#   0.1, which replace the --augment preset). ntxent-aug0.5 gives both
+#   DefaultAugment(0.5): shift 2, rotate 10, noise 0.1, cutout 6.
 #
 # Writes OUT/{torch,go}/CONFIG/metrics.json (+ rss.json, log) and prints the
 # table from compare.py. Runs are sequential: nothing else should be running.
@@ -38,7 +35,7 @@ cd "$here/../.."
 THREADS=${THREADS:-1}
 EPOCHS=${EPOCHS:-20}
 SEED=${SEED:-1}
-CONFIGS=${CONFIGS:-"supcon ntxent ntxent-aug0.5 triplet-semihard triplet-all triplet-hard"}
+CONFIGS=${CONFIGS:-"supcon ntxent triplet-semihard triplet-all triplet-hard"}
 OUT=${OUT:-bench/out/trainer}
 SIDES=${SIDES:-"torch go"}
 
@@ -83,7 +80,7 @@ torch_args() {
 go_args() {
 	case $1 in
 	supcon) echo "--loss supcon --pairs labels --temperature 0.1" ;;
-	ntxent) echo "--loss ntxent --pairs augment --temperature 0.5${GO_AUGMENT:+ --augment $GO_AUGMENT}" ;;
+	ntxent) echo "--loss ntxent --pairs augment --temperature 0.5 --aug-shift 2 --aug-noise 0.1" ;;
 	ntxent-aug0.5) echo "--loss ntxent --pairs augment --temperature 0.5 --augment 0.5" ;;
 	triplet-semihard) echo "--loss triplet --pairs labels --mining semihard --margin 0.2" ;;
 	triplet-all) echo "--loss triplet --pairs labels --mining all --margin 0.2" ;;

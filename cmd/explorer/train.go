@@ -92,6 +92,11 @@ func newTrainFlags(fs *flag.FlagSet) *trainFlags {
 	fs.StringVar(&c.Schedule, "schedule", c.Schedule, "learning-rate schedule: "+strings.Join(trainer.Schedules, ", "))
 	fs.IntVar(&c.Warmup, "warmup", c.Warmup, "epochs of linear learning-rate warmup")
 	fs.Float64Var(&c.Augment, "augment", c.Augment, "augmentation strength for --pairs augment and labels+augment, 0 to 1")
+	fs.IntVar(&c.AugShift, "aug-shift", 0, "images: largest shift of a view in pixels; any --aug-* flag replaces --augment's preset, unset ones being off")
+	fs.Float64Var(&c.AugRotate, "aug-rotate", 0, "images: largest rotation of a view in degrees (see --aug-shift)")
+	fs.Float64Var(&c.AugNoise, "aug-noise", 0, "images and vectors: standard deviation of gaussian noise added to a view (see --aug-shift)")
+	fs.IntVar(&c.AugCutout, "aug-cutout", 0, "images: side in pixels of a square blanked in a view (see --aug-shift)")
+	fs.Float64Var(&c.AugMask, "aug-mask", 0, "images and vectors: probability of zeroing each feature of a view (see --aug-shift)")
 	fs.StringVar(&f.out, "out", "out", "directory to write the results into")
 	fs.IntVar(&f.threads, "threads", 0, "goroutines per matrix product; 0 means one per CPU")
 	return f

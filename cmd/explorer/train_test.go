@@ -172,6 +172,8 @@ func TestTrainBadFlags(t *testing.T) {
 		{[]string{"--momentum", "1.5"}, "--momentum"},
 		{[]string{"--schedule", "step"}, "--schedule"},
 		{[]string{"--augment", "2"}, "--augment"},
+		{[]string{"--pairs", "augment", "--aug-mask", "1"}, "--aug-mask"},
+		{[]string{"--pairs", "augment", "--aug-noise", "-1"}, "--aug-noise"},
 		{[]string{"--threads", "-1"}, "--threads"},
 		{[]string{"--bogus"}, "-bogus"},
 		{[]string{"extra"}, "extra"},
@@ -287,6 +289,21 @@ func trainJSON(t *testing.T, args ...string) (string, string, map[string]any) {
 		t.Fatalf("metrics.json: %v", err)
 	}
 	return dir, stdout.String(), mj
+}
+
+// TestTrainAugFlags checks that --aug-* flags reach the config (and so
+// metrics.json) and that every trained epoch reports its CPU seconds.
+func TestTrainAugFlags(t *testing.T) {
+	_, _, mj := trainJSON(t, "--dataset", "digits", "--loss", "ntxent", "--pairs", "augment", "--epochs", "1",
+		"--batch", "64", "--hidden", "16", "--dim", "8", "--aug-shift", "1", "--aug-noise", "0.1")
+	cfg := mj["config"].(map[string]any)
+	if cfg["aug_shift"] != 1.0 || cfg["aug_noise"] != 0.1 || cfg["aug_rotate"] != nil || cfg["aug_cutout"] != nil {
+		t.Errorf("config %v, want aug_shift 1 and aug_noise 0.1 only", cfg)
+	}
+	eps := mj["epochs"].([]any)
+	if _, ok := eps[0].(map[string]any)["cpu_seconds"].(float64); !ok {
+		t.Errorf("epoch %v has no cpu_seconds", eps[0])
+	}
 }
 
 // TestTrainWordnet trains on the WordNet definitions: hashed n-grams
