@@ -1,9 +1,12 @@
 // The home page's form: checks hyperparameters as they are typed, greys out
 // the ones the chosen loss, optimiser or pair source does not use, starts the
 // run with POST /api/runs, keeps its control token and opens the run's page.
-// Elements are found by data-testid (docs/protocol.md, "Page contract").
+// Uploads (drop a file or pick one) go to POST /api/datasets and become a
+// dataset card of their own. Elements are found by data-testid
+// (docs/protocol.md, "Page contract").
 
 import { request, saveToken } from './api.js';
+import { enhanceUpload } from './datasets.js';
 
 const $ = (id, root = document) => root.querySelector(`[data-testid="${id}"]`);
 
@@ -100,7 +103,9 @@ function enhance(form) {
 export function configOf(form) {
   const cfg = {};
   for (const f of form.elements) {
-    if (!f.name || f.disabled) continue;
+    if (!f.name || f.disabled || f.type === 'file') continue;
+    // The upload's own options are not run settings.
+    if (f.closest('[data-testid="upload-zone"]')) continue;
     if (f.type === 'radio' || f.type === 'checkbox') {
       if (f.type === 'radio' && f.checked) cfg[f.name] = f.value;
       if (f.type === 'checkbox') cfg[f.name] = f.checked;
@@ -204,3 +209,4 @@ function clearError(form, field, testid) {
 
 const form = $('train-form');
 if (form) enhance(form);
+enhanceUpload(form);

@@ -43,9 +43,20 @@ export class Previews {
     }
     const span = document.createElement('span');
     span.className = 'preview-text';
-    const text = (this.texts && this.texts[i]) || (this.names && this.names[i]) || `item ${i}`;
+    const text = this.words(i) || `item ${i}`;
     span.textContent = text;
+    span.title = text; // the list may cut long texts short
     return span;
+  }
+
+  /** words returns item i's text or name, or "" when it has neither. */
+  words(i) {
+    return (this.texts && this.texts[i]) || (this.names && this.names[i]) || '';
+  }
+
+  /** hasWords reports whether items have texts or names to show. */
+  hasWords() {
+    return this.texts !== null || this.names !== null;
   }
 
   /**

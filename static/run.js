@@ -15,6 +15,11 @@ const SCRUB_MS = 250; // moving the timeline by hand
 const REPLAY_STEP_MS = 700; // one epoch of replay
 const TRAIL_EPOCHS = 12;
 const NEIGHBOURS = 10;
+const SEARCH_K = 50; // results asked for, listed and highlighted
+const SEARCH_DEBOUNCE_MS = 250; // quiet typing time before a search is sent
+const SEARCH_REFRESH_MS = 1000; // re-ask at most this often as epochs change
+const TIMINGS_KEPT = 500;
+const WORKER_ITEMS = 5000; // from this many points on, the socket runs on a worker
 const MARGIN_LOSSES = new Set(['contrastive', 'triplet']);
 // Coordinates kept for the timeline, in float32 values (256 MB). Past it,
 // every other old epoch loses its coordinates (keeping its metrics): a long
@@ -75,6 +80,7 @@ const ui = {
   pairs: need('pair-panel', 'section'),
   neighbours: need('neighbors-panel', 'section'),
   error: need('error-banner', 'p'),
+  title: need('run-title', 'h1'),
 };
 ui.slider = need('timeline-slider', 'input', ui.timeline);
 ui.play = need('timeline-play', 'button', ui.timeline);
@@ -104,6 +110,20 @@ const S = {
   hover: -1,
   lastPairs: 0,
   coordFloats: 0,
+  precomputed: false,
+  search: null, // {q, method, classes, results, items: Set, lit}; null when none
+};
+
+// Timings for the page's debugging handle and the browser benchmark: when
+// each live epoch's frame arrived and when the scatter first drew it
+// (performance.now() milliseconds), and the wall-clock time of the first
+// drawn frame.
+const perf = {
+  arrivals: new Map(), // epoch -> received, for live epochs not yet drawn
+  bySeq: new Map(), // scatter frame number -> {epoch, received}
+  frames: [], // {epoch, received, drawn}
+  firstDrawnWall: 0,
+  hello: 0, // when the first hello arrived
 };
 
 // ---- the scatter ---------------------------------------------------------
@@ -121,7 +141,7 @@ stack.append(ui.scatter, overlay, hint, tools);
 
 let scatter = null;
 try {
-  scatter = new Scatter(ui.scatter, overlay, { hover: onHover, click: onClick, overlay: drawOverlay });
+  scatter = new Scatter(ui.scatter, overlay, { hover: onHover, click: onClick, overlay: drawOverlay, drawn: onDrawn });
 } catch (err) {
   stack.classList.add('no-webgl');
   stack.append(el('p', { class: 'scatter-error', text: `Cannot draw the map: ${err.message}. Charts and panels still work.` }));
@@ -257,12 +277,31 @@ function show(epoch, ms) {
   if (scatter && c && S.labels.length === c.coords.length / c.dims) {
     scatter.setFrame(c.coords, c.dims, ms);
     setHint();
+    if (perf.arrivals.has(epoch)) {
+      perf.bySeq.set(scatter.frameSeq, { epoch, received: perf.arrivals.get(epoch) });
+      perf.arrivals.delete(epoch);
+    }
   }
   updateTimeline();
   updateCharts();
-  updateQuality(e.frame);
+  updateQuality(e.frame, e.metrics);
   ui.collapse.hidden = !(e.metrics && e.metrics.collapsed);
   if (S.focus >= 0) fetchNeighbours();
+  if (S.search && S.search.method !== 'features') refreshSearch();
+}
+
+/** onDrawn notes when the scatter first draws a frame (see perf). */
+function onDrawn(seq) {
+  const now = performance.now();
+  if (!perf.firstDrawnWall) perf.firstDrawnWall = performance.timeOrigin + now;
+  const t = perf.bySeq.get(seq);
+  if (!t) return;
+  perf.bySeq.delete(seq);
+  perf.frames.push({ epoch: t.epoch, received: t.received, drawn: now });
+  if (perf.frames.length > TIMINGS_KEPT) perf.frames.splice(0, perf.frames.length - TIMINGS_KEPT);
+  // Frames conflated in the scatter (a newer one set before drawing) are
+  // never drawn themselves: forget them.
+  for (const k of perf.bySeq.keys()) if (k < seq) perf.bySeq.delete(k);
 }
 
 function updateTimeline() {
@@ -290,8 +329,12 @@ ui.timeline.append(timelineLabel);
 if (!ui.play.textContent) ui.play.textContent = '▶ Replay';
 if (!ui.live.textContent) ui.live.textContent = 'Live';
 
-function updateQuality(frame) {
+function updateQuality(frame, metrics) {
   ui.quality.replaceChildren();
+  if (S.precomputed && metrics && metrics.has_knn && Number.isFinite(metrics.knn_accuracy)) {
+    // No training, so no charts: the one figure there is goes here.
+    ui.quality.append(el('dt', { text: 'kNN accuracy' }), el('dd', { text: num(metrics.knn_accuracy, 3) }));
+  }
   if (!frame) return;
   const method = frame.method === 'tsne' ? 't-SNE' : frame.method === 'pca' ? 'PCA' : frame.method;
   const rows = [
@@ -385,7 +428,7 @@ function ordinal(k) {
 function setState(state, queuePosition) {
   if (state && state !== S.state) {
     S.state = state;
-    ui.state.textContent = STATE_TEXT[state] || state;
+    ui.state.textContent = S.precomputed && state === 'done' ? 'ready' : STATE_TEXT[state] || state;
     ui.state.dataset.state = state;
     root.dataset.state = state;
   }
@@ -521,10 +564,45 @@ document.addEventListener('keydown', (ev) => {
   }
 });
 
+// ---- what kind of data and run -------------------------------------------
+
+/**
+ * applyDatasetFlags marks synthetic data and sets the page up for
+ * precomputed embeddings, which are explored rather than trained.
+ */
+function applyDatasetFlags(d) {
+  if (d.synthetic && !$('synthetic-badge')) {
+    const badge = el('span', {
+      class: 'badge synthetic',
+      'data-testid': 'synthetic-badge',
+      text: 'synthetic data',
+      title: 'These items were made up by a program, not collected from real people or things.',
+    });
+    ui.title.after(badge);
+  }
+  if (d.precomputed) {
+    S.precomputed = true;
+    root.dataset.precomputed = 'true';
+    if (!$('precomputed-note')) {
+      ui.counter.after(
+        el('span', {
+          class: 'precomputed-note',
+          'data-testid': 'precomputed-note',
+          text: 'precomputed embeddings: exploring, not training',
+        }),
+      );
+    }
+    setHint();
+  }
+}
+
 // ---- legend --------------------------------------------------------------
 
 function buildLegend() {
   ui.legend.replaceChildren();
+  // Room for long class names (e.g. "verb.communication") beside the count.
+  const longest = S.classNames.reduce((m, name) => Math.max(m, String(name).length), 0);
+  root.style.setProperty('--side', longest > 11 ? `${Math.min(18, 7 + longest * 0.55)}rem` : '13rem');
   const counts = new Map();
   for (const l of S.labels) counts.set(l, (counts.get(l) || 0) + 1);
   const entries = S.classNames.map((name, k) => [k, name]);
@@ -575,10 +653,21 @@ function onHover(i, x, y) {
     return;
   }
   const split = S.splits[i] === 1 ? 'held out' : 'training';
-  ui.tooltip.replaceChildren(
-    previews.item(i, 96),
-    el('div', { class: 'tooltip-text' }, labelChip(i), el('div', { class: 'tooltip-meta', text: `item ${i} · ${split}` })),
-  );
+  const meta = el('div', { class: 'tooltip-meta', text: `item ${i} · ${split}` });
+  const words = previews.isImage() ? '' : previews.words(i);
+  ui.tooltip.classList.toggle('words', words !== '');
+  if (words) {
+    // Sentences and names are the point of these items: they come first,
+    // large, with the class and item number under them.
+    ui.tooltip.replaceChildren(
+      el('p', { class: 'tooltip-words', text: words }),
+      el('div', { class: 'tooltip-head' }, labelChip(i), meta),
+    );
+  } else {
+    // A picture when there is one; plain vectors have only their label.
+    const picture = previews.isImage() ? previews.item(i, 96) : null;
+    ui.tooltip.replaceChildren(...[picture, el('div', { class: 'tooltip-text' }, labelChip(i), meta)].filter(Boolean));
+  }
   ui.tooltip.hidden = false;
   const r = stack.getBoundingClientRect();
   const tw = ui.tooltip.offsetWidth;
@@ -673,10 +762,11 @@ function renderNeighbours() {
     neighboursBody.replaceChildren();
     return;
   }
+  const words = previews.isImage() ? '' : previews.words(i);
   const head = el(
     'div',
-    { class: 'selected-item' },
-    previews.item(i, 112),
+    { class: words ? 'selected-item words' : 'selected-item' },
+    words ? el('p', { class: 'selected-words', 'data-testid': 'selected-words', text: words }) : previews.item(i, 112),
     el(
       'div',
       {},
@@ -753,6 +843,7 @@ function drawOverlay(ctx, view) {
     return;
   }
   const r = view.pointSize() / 2;
+  drawSearch(ctx, view);
   if (S.trails) for (const i of S.selected) drawTrail(ctx, view, i);
   const f = S.focus;
   if (f >= 0) {
@@ -915,6 +1006,7 @@ pairsBody.append(el('p', { class: 'panel-hint', text: 'Example pairs appear once
 let pairsBusy = false;
 
 async function fetchPairs(force) {
+  if (S.precomputed) return; // nothing was trained, so there are no pairs
   const now = Date.now();
   if (pairsBusy || (!force && now - S.lastPairs < 3000)) return;
   pairsBusy = true;
@@ -927,6 +1019,16 @@ async function fetchPairs(force) {
   } finally {
     pairsBusy = false;
   }
+}
+
+/** pairViews shows what the encoder saw of both sides of a pair. */
+function pairViews(p) {
+  if (previews.isImage() || !previews.hasWords()) {
+    return el('span', { class: 'pair-views' }, previews.values(p.view_a || [], 64), previews.values(p.view_b || [], 64));
+  }
+  // Text and interactions: the (possibly augmented) texts, else the names.
+  const side = (text, item) => el('span', { class: 'pair-words', text: text || previews.words(item) || `item ${item}` });
+  return el('span', { class: 'pair-views words' }, side(p.text_a, p.a), side(p.text_b, p.b));
 }
 
 function renderPairs(ans) {
@@ -945,7 +1047,7 @@ function renderPairs(ans) {
       el(
         'li',
         { class: `pair ${kind}` },
-        el('span', { class: 'pair-views' }, previews.values(p.view_a || [], 64), previews.values(p.view_b || [], 64)),
+        pairViews(p),
         el(
           'span',
           { class: 'pair-text' },
@@ -959,6 +1061,210 @@ function renderPairs(ans) {
   pairsBody.replaceChildren(el('p', { class: 'panel-hint', text: `From a batch of epoch ${ans.epoch}` }), list);
 }
 
+// ---- search --------------------------------------------------------------
+
+// The server renders the search box; a page without one gets it beside the
+// legend.
+ui.searchInput = $('search-input') || need('search-input', 'input', document.querySelector('.side') || root);
+ui.searchResults = $('search-results') || need('search-results', 'ol', ui.searchInput.parentElement || root);
+// Search belongs next to the map it lights up: in the side column, under
+// the controls, rather than below the fold.
+{
+  const panel = ui.searchInput.closest('section');
+  const side = ui.controls.parentElement;
+  if (panel && side && side !== root && !panel.contains(side) && !side.contains(panel)) {
+    panel.classList.add('in-side');
+    side.insertBefore(panel, ui.controls.nextSibling);
+  }
+}
+ui.searchInput.type = 'search';
+ui.searchInput.maxLength = 200;
+ui.searchInput.autocomplete = 'off';
+ui.searchInput.spellcheck = false;
+if (!ui.searchInput.placeholder) ui.searchInput.placeholder = 'Search items…';
+const searchSummary = el('p', { class: 'search-summary', 'data-testid': 'search-summary', role: 'status' });
+searchSummary.setAttribute('aria-live', 'polite');
+ui.searchResults.before(searchSummary);
+
+// How each search method found its results: a short note, and the whole
+// story for the summary's tooltip.
+const SEARCH_HOW = {
+  features: ['by their words', 'Matched by the words and letter groups of the texts themselves, not by the encoder, so these results stay the same every epoch. Click one to see its neighbours in the embedding.'],
+  encoder: ['by the encoder', 'The query was embedded by the encoder and the nearest items found.'],
+  names: ['by name, then nearest', 'Items whose name contains the words, then the items nearest to the best match in the embedding.'],
+  labels: ['most typical first', 'Items of the matching class, the nearest to their class mean in the embedding first.'],
+  embedding: ['nearest in the embedding', 'The items nearest in the embedding.'],
+};
+let searchTimer = 0;
+let searchAbort = null;
+let searchLast = 0;
+
+/** debounceSearch searches once typing has paused. */
+function debounceSearch() {
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(runSearch, SEARCH_DEBOUNCE_MS);
+}
+
+/**
+ * refreshSearch asks again for the epoch now shown, at most every
+ * SEARCH_REFRESH_MS: results found through the embedding move with it.
+ */
+function refreshSearch() {
+  if (searchTimer || searchAbort) return;
+  searchTimer = setTimeout(runSearch, Math.max(0, searchLast + SEARCH_REFRESH_MS - performance.now()));
+}
+
+ui.searchInput.addEventListener('input', () => {
+  clearTimeout(searchTimer);
+  searchTimer = 0;
+  if (ui.searchInput.value.trim() === '') {
+    clearSearch();
+    return;
+  }
+  debounceSearch();
+});
+ui.searchInput.addEventListener('keydown', (ev) => {
+  if (ev.key === 'Enter') {
+    ev.preventDefault();
+    clearTimeout(searchTimer);
+    searchTimer = 0;
+    runSearch();
+  } else if (ev.key === 'Escape') {
+    ui.searchInput.value = '';
+    clearSearch();
+  }
+});
+
+async function runSearch() {
+  searchTimer = 0;
+  const q = ui.searchInput.value.trim();
+  if (!q) {
+    clearSearch();
+    return;
+  }
+  if (S.viewing == null) {
+    searchSummary.textContent = 'Search works once the first epoch is on the map.';
+    return;
+  }
+  if (searchAbort) searchAbort.abort();
+  const ctl = new AbortController();
+  searchAbort = ctl;
+  searchLast = performance.now();
+  const params = new URLSearchParams({ q, k: String(SEARCH_K), epoch: String(S.viewing) });
+  try {
+    const ans = await request('GET', `/api/runs/${encodeURIComponent(runID)}/search?${params}`, { signal: ctl.signal });
+    if (ctl !== searchAbort || ui.searchInput.value.trim() !== q) return;
+    applySearch(q, ans || {});
+  } catch (err) {
+    if (err.name === 'AbortError' || ctl !== searchAbort) return;
+    searchSummary.textContent = err.message;
+    searchSummary.classList.add('panel-error');
+  } finally {
+    if (ctl === searchAbort) searchAbort = null;
+  }
+}
+
+function applySearch(q, ans) {
+  const results = Array.isArray(ans.results) ? ans.results.filter((r) => r.item >= 0 && r.item < S.labels.length) : [];
+  const classes = Array.isArray(ans.classes) ? ans.classes : [];
+  const items = new Set(results.map((r) => r.item));
+  // A class search lights up the whole class; its most typical items get
+  // the rings.
+  const lit = new Set(items);
+  if (classes.length) {
+    const want = new Set(classes);
+    for (let i = 0; i < S.labels.length; i++) if (want.has(S.labels[i])) lit.add(i);
+  }
+  S.search = { q, method: ans.method || '', classes, results, items, lit: lit.size };
+  if (scatter) scatter.setMatches(lit);
+  renderSearch();
+}
+
+function clearSearch() {
+  if (searchAbort) searchAbort.abort();
+  searchAbort = null;
+  clearTimeout(searchTimer);
+  searchTimer = 0;
+  S.search = null;
+  if (scatter) scatter.setMatches(null);
+  renderSearch();
+}
+
+function renderSearch() {
+  searchSummary.classList.remove('panel-error');
+  const sr = S.search;
+  if (!sr) {
+    searchSummary.textContent = '';
+    ui.searchResults.replaceChildren();
+    return;
+  }
+  const n = sr.results.length;
+  const how = SEARCH_HOW[sr.method];
+  let text = n === 0 ? `Nothing found for “${sr.q}”.` : `${n} found`;
+  if (sr.classes.length) {
+    const names = sr.classes.map((k) => S.classNames[k] ?? k).join(', ');
+    text = `Class ${names} lit up (${sr.lit} items)`;
+    if (n > 0) text += `; ${n} ${how ? how[0] : ''}:`;
+  } else if (n > 0 && how) text += `, ${how[0]}`;
+  searchSummary.textContent = text;
+  searchSummary.title = n > 0 && how ? how[1] : '';
+  ui.searchResults.replaceChildren(
+    ...sr.results.map((r) => {
+      const words = r.text || previews.words(r.item);
+      const picture = previews.isImage() && previews.pixels ? previews.item(r.item, 28) : null;
+      const li = el(
+        'li',
+        { class: `search-result match-${r.match || 'item'}` },
+        el('span', { class: 'swatch', style: { background: colourOf(S.labels[r.item]) } }),
+        picture,
+        el('span', { class: 'search-words', text: words || `${labelName(r.item)} · item ${r.item}` }),
+      );
+      li.dataset.item = String(r.item);
+      li.title = `${words ? `${words}\n` : ''}${labelName(r.item)} · item ${r.item}: click to select`;
+      li.addEventListener('click', () => select(r.item, false));
+      li.addEventListener('pointerenter', () => {
+        S.hover = r.item;
+        if (scatter) scatter.changed();
+      });
+      li.addEventListener('pointerleave', () => {
+        if (S.hover === r.item) S.hover = -1;
+        if (scatter) scatter.changed();
+      });
+      return li;
+    }),
+  );
+}
+
+/**
+ * drawSearch draws the search results on the overlay, enlarged and ringed.
+ * A class search has lit up its whole class already: only its few most
+ * typical items get rings, which would otherwise pile up in its middle.
+ */
+function drawSearch(ctx, view) {
+  const sr = S.search;
+  if (!sr || sr.results.length === 0) return;
+  const byClass = sr.method === 'labels';
+  const shown = byClass ? sr.results.slice(0, 5) : sr.results;
+  const r = view.pointSize() * (byClass ? 0.5 : 0.85) + 2;
+  for (let k = shown.length - 1; k >= 0; k--) {
+    const i = shown[k].item;
+    if (!view.visible(i)) continue;
+    const p = view.screenOf(i);
+    if (!byClass) {
+      ctx.beginPath();
+      ctx.arc(p.x, p.y, r, 0, 2 * Math.PI);
+      ctx.fillStyle = colourOf(S.labels[i]);
+      ctx.fill();
+    }
+    ctx.lineWidth = 4;
+    ctx.strokeStyle = 'rgba(255,255,255,0.95)';
+    ring(ctx, p.x, p.y, r + 2);
+    ctx.lineWidth = 2;
+    ctx.strokeStyle = '#111';
+    ring(ctx, p.x, p.y, r + 2);
+  }
+}
+
 // ---- the stream ----------------------------------------------------------
 
 let helloSeen = false;
@@ -967,6 +1273,7 @@ const stream = new RunStream(
   runID,
   {
     hello(msg) {
+      if (!perf.hello) perf.hello = performance.now();
       const d = msg.dataset || {};
       S.run = msg.run || S.run;
       if (!helloSeen) {
@@ -979,6 +1286,7 @@ const stream = new RunStream(
         if (scatter) scatter.setLabels(S.labels, Math.max(S.classNames.length, maxLabel + 1));
         buildLegend();
         previews = new Previews(d);
+        applyDatasetFlags(d);
         if (d.pixels_url) {
           binary(d.pixels_url)
             .then((bytes) => {
@@ -1006,6 +1314,10 @@ const stream = new RunStream(
         setConn('live', 'ok');
       }
       if (!ev.backfill) {
+        if (ev.received != null) {
+          perf.arrivals.set(ev.epoch, ev.received);
+          if (perf.arrivals.size > 8) perf.arrivals.delete(perf.arrivals.keys().next().value);
+        }
         if (S.follow) show(ev.epoch, S.viewing == null ? 0 : GLIDE_MS);
         else updateTimeline();
         if (S.state === 'running') fetchPairs(false);
@@ -1037,6 +1349,11 @@ const stream = new RunStream(
       if (!S.isLive) this.live(); // a finished run's history is complete
       setState(msg.state);
       const n = msg.epochs;
+      if (S.precomputed) {
+        setConn(msg.state === 'done' ? 'ready to explore' : `run ${STATE_TEXT[msg.state] || msg.state}`, msg.state === 'failed' ? 'error' : 'ok');
+        updateTimeline();
+        return;
+      }
       fetchPairs(true);
       setConn(
         msg.state === 'done' ? `finished: ${n} epoch${n === 1 ? '' : 's'}` : `run ${STATE_TEXT[msg.state] || msg.state} after ${n} epoch${n === 1 ? '' : 's'}`,
@@ -1055,6 +1372,8 @@ const stream = new RunStream(
     },
   },
   {
+    // Large runs receive their frames on a worker thread (see stream.js).
+    worker: Number(root.dataset.items) >= WORKER_ITEMS,
     url: root.dataset.wsUrl
       ? new URL(root.dataset.wsUrl, location.href).href.replace(/^http/, 'ws')
       : undefined,
@@ -1090,4 +1409,15 @@ window.explorer = Object.freeze({
     return { x: r.left + p.x, y: r.top + p.y };
   },
   snapshot: () => (scatter ? scatter.snapshot() : ''),
+  settled: () => !scatter || !scatter.animating(),
+  // Frame timings in performance.now() milliseconds: each live epoch's
+  // arrival and first draw, the first hello's arrival; the wall-clock time
+  // of the first drawn frame.
+  timings: () => ({
+    frames: perf.frames.map((f) => ({ ...f })),
+    firstDrawnWall: perf.firstDrawnWall,
+    hello: perf.hello,
+    renders: scatter ? scatter.renders : 0,
+  }),
+  search: () => (S.search ? { q: S.search.q, method: S.search.method, items: [...S.search.items] } : null),
 });

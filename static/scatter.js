@@ -12,11 +12,14 @@ const VERTEX = `#version 300 es
 in vec3 a_from;
 in vec3 a_to;
 in float a_colour;
+in float a_match;
 uniform mat4 u_mvp;
 uniform float u_t;
 uniform float u_size;
 uniform float u_persp;
 uniform sampler2D u_palette;
+uniform float u_dim;
+uniform vec3 u_background;
 out vec4 v_colour;
 void main() {
   vec4 c = texelFetch(u_palette, ivec2(int(a_colour + 0.5), 0), 0);
@@ -32,6 +35,12 @@ void main() {
   float k = u_persp > 0.5 ? clamp(1.0 / gl_Position.w, 0.6, 1.8) : 1.0;
   gl_PointSize = u_size * k;
   v_colour = c;
+  if (u_dim > 0.5 && a_match < 0.5) {
+    // A search is shown: the points it did not find fade into the
+    // background and shrink, so the found ones stand out.
+    v_colour = vec4(mix(c.rgb, u_background, 0.78), 1.0);
+    gl_PointSize = u_size * k * 0.75;
+  }
 }`;
 
 const FRAGMENT = `#version 300 es
@@ -57,14 +66,16 @@ export class Scatter {
   /**
    * @param {HTMLCanvasElement} canvas the WebGL2 canvas
    * @param {HTMLCanvasElement} overlay a 2D canvas stacked on top of it
-   * @param {{hover?: (i:number, x:number, y:number)=>void, click?: (i:number, ev:PointerEvent)=>void, overlay?: (ctx:CanvasRenderingContext2D, view:Scatter)=>void}} cb
+   * @param {{hover?: (i:number, x:number, y:number)=>void, click?: (i:number, ev:PointerEvent)=>void, overlay?: (ctx:CanvasRenderingContext2D, view:Scatter)=>void, drawn?: (seq:number)=>void}} cb
+   *   drawn is called from the first render that shows a new setFrame call
+   *   (numbered from 1), inside the animation frame that draws it.
    * @throws {Error} when the browser has no WebGL2.
    */
   constructor(canvas, overlay, cb = {}) {
     this.canvas = canvas;
     this.overlay = overlay;
     this.cb = cb;
-    const gl = canvas.getContext('webgl2', { alpha: false, antialias: true, premultipliedAlpha: false });
+    const gl = canvas.getContext('webgl2', { alpha: false, antialias: false, premultipliedAlpha: false });
     if (!gl) throw new Error('this browser cannot draw WebGL2');
     this.gl = gl;
     this.octx = overlay.getContext('2d');
@@ -75,6 +86,8 @@ export class Scatter {
     this.from = new Float32Array(0);
     this.to = new Float32Array(0);
     this.colourIndex = new Float32Array(0);
+    this.match = new Float32Array(0);
+    this.dimming = false;
     this.labels = new Int32Array(0);
     this.classes = 0;
     this.hidden = new Set();
@@ -99,6 +112,11 @@ export class Scatter {
     this.sz = new Float32Array(0);
     this.version = 0;
     this.raf = 0;
+    // Counters for the page's timing handle: renders drawn, and the number
+    // of the frame (setFrame call) the last render showed.
+    this.renders = 0;
+    this.frameSeq = 0;
+    this.drawnSeq = 0;
 
     this.initGL();
     this.bindEvents();
@@ -116,6 +134,7 @@ export class Scatter {
       this.upload(this.bufFrom, this.from);
       this.upload(this.bufTo, this.to);
       this.upload(this.bufColour, this.colourIndex);
+      this.upload(this.bufMatch, this.match);
       this.changed();
     });
     this.resizeObserver = new ResizeObserver(() => this.resize());
@@ -145,6 +164,9 @@ export class Scatter {
       from: gl.getAttribLocation(prog, 'a_from'),
       to: gl.getAttribLocation(prog, 'a_to'),
       colour: gl.getAttribLocation(prog, 'a_colour'),
+      match: gl.getAttribLocation(prog, 'a_match'),
+      dim: gl.getUniformLocation(prog, 'u_dim'),
+      background: gl.getUniformLocation(prog, 'u_background'),
       mvp: gl.getUniformLocation(prog, 'u_mvp'),
       t: gl.getUniformLocation(prog, 'u_t'),
       size: gl.getUniformLocation(prog, 'u_size'),
@@ -156,6 +178,7 @@ export class Scatter {
     this.bufFrom = this.attrib(this.loc.from, 3);
     this.bufTo = this.attrib(this.loc.to, 3);
     this.bufColour = this.attrib(this.loc.colour, 1);
+    this.bufMatch = this.attrib(this.loc.match, 1);
     gl.bindVertexArray(null);
     this.paletteTex = gl.createTexture();
     gl.bindTexture(gl.TEXTURE_2D, this.paletteTex);
@@ -192,12 +215,27 @@ export class Scatter {
       this.sx = new Float32Array(n);
       this.sy = new Float32Array(n);
       this.sz = new Float32Array(n);
+      this.match = new Float32Array(n);
+      this.dimming = false;
       this.upload(this.bufFrom, this.from);
       this.upload(this.bufTo, this.to);
+      this.upload(this.bufMatch, this.match);
     }
     this.upload(this.bufColour, this.colourIndex);
     this.baseSize = Math.min(12, Math.max(3.5, 26 - 5 * Math.log10(Math.max(10, n))));
     this.uploadPalette();
+    this.changed();
+  }
+
+  /**
+   * setMatches fades every point but the given ones (item indices); null
+   * or undefined shows all points normally again.
+   */
+  setMatches(items) {
+    this.match.fill(0);
+    this.dimming = items != null;
+    if (items) for (const i of items) if (i >= 0 && i < this.n) this.match[i] = 1;
+    this.upload(this.bufMatch, this.match);
     this.changed();
   }
 
@@ -256,6 +294,7 @@ export class Scatter {
     this.t = first || ms <= 0 ? 1 : 0;
     this.animStart = performance.now();
     this.animMs = ms;
+    this.frameSeq++;
     this.changed();
   }
 
@@ -348,6 +387,11 @@ export class Scatter {
     return this.baseSize * Math.min(2.5, Math.max(1, Math.sqrt(this.zoom)));
   }
 
+  /** animating reports whether points are still gliding to their frame. */
+  animating() {
+    return this.t < 1;
+  }
+
   render() {
     const gl = this.gl;
     gl.viewport(0, 0, this.canvas.width, this.canvas.height);
@@ -369,6 +413,8 @@ export class Scatter {
       gl.uniform1f(this.loc.t, ease(this.t));
       gl.uniform1f(this.loc.size, this.pointSize() * this.dpr);
       gl.uniform1f(this.loc.persp, this.dims === 3 ? 1 : 0);
+      gl.uniform1f(this.loc.dim, this.dimming ? 1 : 0);
+      gl.uniform3f(this.loc.background, ...this.background);
       gl.activeTexture(gl.TEXTURE0);
       gl.bindTexture(gl.TEXTURE_2D, this.paletteTex);
       gl.uniform1i(this.loc.palette, 0);
@@ -376,6 +422,11 @@ export class Scatter {
       gl.bindVertexArray(null);
     }
     this.drawOverlay();
+    this.renders++;
+    if (this.drawnSeq !== this.frameSeq) {
+      this.drawnSeq = this.frameSeq;
+      if (this.cb.drawn) this.cb.drawn(this.frameSeq);
+    }
   }
 
   drawOverlay() {
