@@ -118,7 +118,7 @@ func (s *Server) homeModel(sess string) views.HomePage {
 			p.Uploads = append(p.Uploads, card)
 		}
 	}
-	p.UploadLimit = limitString(s.limits.MaxBytes)
+	p.UploadLimit = dataset.FormatSize(s.limits.MaxBytes)
 	p.Losses = checked(lossChoices, def.Loss)
 	p.Pairs = checked(pairChoices, def.Pairs)
 	num := func(name, label, help, value, lo, hi, step string) views.Field {

@@ -62,7 +62,7 @@ func (s *Server) uploadDataset(c *echo.Context) error {
 	lim := s.limits
 	bodyMax := 2*lim.MaxBytes + multipartSlack
 	if req.ContentLength > bodyMax {
-		return tooLarge("", "the upload is larger than the limit of %s", limitString(lim.MaxBytes))
+		return tooLarge("", "the upload is larger than the limit of %s", dataset.FormatSize(lim.MaxBytes))
 	}
 	sess := session(c)
 	if err := s.datasets.reserve(sess); err != nil {
@@ -90,7 +90,7 @@ func (s *Server) uploadDataset(c *echo.Context) error {
 	defer u.cleanup()
 	err = u.read(mr)
 	if body.over {
-		return tooLarge("", "the upload is larger than the limit of %s", limitString(lim.MaxBytes))
+		return tooLarge("", "the upload is larger than the limit of %s", dataset.FormatSize(lim.MaxBytes))
 	}
 	if err != nil {
 		return err
@@ -265,7 +265,7 @@ func (u *upload) file(p *multipart.Part) error {
 	}
 	err = u.parseFrom(br)
 	if cr.over() {
-		return tooLarge("file", "%s: file larger than the limit of %s", u.fileName, limitString(lim))
+		return tooLarge("file", "%s: file larger than the limit of %s", u.fileName, dataset.FormatSize(lim))
 	}
 	return err
 }
@@ -345,7 +345,7 @@ func (u *upload) spool(r io.Reader, field string) (*os.File, error) {
 		if field == "metadata" {
 			name = u.metaName
 		}
-		return nil, tooLarge(field, "%s: file larger than the limit of %s", name, limitString(lim))
+		return nil, tooLarge(field, "%s: file larger than the limit of %s", name, dataset.FormatSize(lim))
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, err
@@ -357,7 +357,7 @@ func (u *upload) spool(r io.Reader, field string) (*os.File, error) {
 func (u *upload) readError(err error) error {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		return tooLarge("", "the upload is larger than the limit of %s", limitString(u.s.limits.MaxBytes))
+		return tooLarge("", "the upload is larger than the limit of %s", dataset.FormatSize(u.s.limits.MaxBytes))
 	}
 	return badInput("file", "the upload was cut off: %v", err)
 }
@@ -383,19 +383,6 @@ func (s *Server) deleteDataset(c *echo.Context) error {
 // tooLarge is a 413 with a message for the learner.
 func tooLarge(field, format string, args ...any) error {
 	return &statusError{code: http.StatusRequestEntityTooLarge, field: field, msg: fmt.Sprintf(format, args...)}
-}
-
-// limitString formats a byte limit as dataset.Parse's messages do.
-func limitString(n int64) string {
-	switch {
-	case n >= 1_000_000 && n%1_000_000 == 0:
-		return fmt.Sprintf("%d MB", n/1_000_000)
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1000 && n%1000 == 0:
-		return fmt.Sprintf("%d kB", n/1000)
-	}
-	return fmt.Sprintf("%d bytes", n)
 }
 
 // uploadName is the base name of an uploaded file, whatever separator the

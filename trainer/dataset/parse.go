@@ -423,10 +423,12 @@ func (p *parser) fail(line, col int, msg string) *ParseError {
 }
 
 func (p *parser) tooBigMsg() string {
-	return fmt.Sprintf("file larger than the limit of %s", sizeString(p.lim.MaxBytes))
+	return fmt.Sprintf("file larger than the limit of %s", FormatSize(p.lim.MaxBytes))
 }
 
-func sizeString(n int64) string {
+// FormatSize formats a byte count the way limit messages state it: "50 MB",
+// "64 MiB", "10 kB" when the count is a whole number of those, else bytes.
+func FormatSize(n int64) string {
 	switch {
 	case n >= 1_000_000 && n%1_000_000 == 0:
 		return fmt.Sprintf("%d MB", n/1_000_000)

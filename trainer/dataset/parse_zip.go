@@ -142,7 +142,7 @@ func (z *zipReader) read(f *zip.File) error {
 }
 
 func (z *zipReader) tooBig(f *zip.File) *ParseError {
-	return &ParseError{File: z.file(f), Msg: fmt.Sprintf("entry larger than %s uncompressed", sizeString(z.p.lim.MaxEntryBytes))}
+	return &ParseError{File: z.file(f), Msg: fmt.Sprintf("entry larger than %s uncompressed", FormatSize(z.p.lim.MaxEntryBytes))}
 }
 
 // entryReader counts the bytes a zip entry decompresses to and fails as
@@ -164,7 +164,7 @@ func (e *entryReader) Read(b []byte) (int, error) {
 	case e.n > lim.MaxEntryBytes:
 		return k, e.z.tooBig(e.f)
 	case e.z.total > lim.MaxTotalBytes:
-		return k, &ParseError{File: e.z.p.file, Msg: fmt.Sprintf("archive larger than %s uncompressed", sizeString(lim.MaxTotalBytes))}
+		return k, &ParseError{File: e.z.p.file, Msg: fmt.Sprintf("archive larger than %s uncompressed", FormatSize(lim.MaxTotalBytes))}
 	case e.n > ratioFloor && e.n > int64(max(e.f.CompressedSize64, 1))*int64(lim.MaxRatio):
 		return k, &ParseError{File: e.z.file(e.f), Msg: fmt.Sprintf("entry expands more than %d times its compressed size", lim.MaxRatio)}
 	}
