@@ -91,6 +91,13 @@ type Run struct {
 	exBatch  *batch // the last batch trained on, read by ExamplePairs
 	exRows   int
 	exLayout [2]int // input dimension, embedding dimension
+
+	// The encoder as training leaves it, for EmbedText: training holds
+	// encMu for writing while it updates the weights, EmbedText for
+	// reading while it runs a query through them.
+	encMu sync.RWMutex
+	enc   *network // nil until Run builds the encoder
+	rowOf []int32  // sparse datasets: the bag row of each feature column, -1 if none
 }
 
 type subscriber struct{ ch chan Epoch }
@@ -324,13 +331,15 @@ type training struct {
 	step   int // steps taken, for the schedule
 	total  int // steps in the whole run
 	warm   int // warmup steps
+
+	wmu *sync.RWMutex // Run.encMu: held for writing while the weights change
 }
 
 func pcg(seed, stream uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, stream)) }
 
 func (r *Run) newTraining() *training {
 	cfg, d := r.cfg, r.data
-	t := &training{cfg: cfg, d: d, loss: r.loss}
+	t := &training{cfg: cfg, d: d, loss: r.loss, wmu: &r.encMu}
 	bagRows := 0
 	if d.Sparse != nil {
 		views := d.Kind == dataset.Text && (cfg.Pairs == PairsAugment || cfg.Pairs == PairsLabelsAugment)
@@ -351,6 +360,12 @@ func (r *Run) newTraining() *training {
 	t.grad = make([]float32, rows*cfg.Dim)
 	perEpoch := t.pairs.stepsPerEpoch()
 	t.total, t.warm = cfg.Epochs*perEpoch, cfg.Warmup*perEpoch
+	r.encMu.Lock()
+	r.enc = t.enc
+	if t.sp != nil {
+		r.rowOf = t.sp.rowOf
+	}
+	r.encMu.Unlock()
 	return t
 }
 
@@ -452,10 +467,12 @@ func (t *training) trainStep() float64 {
 	copy(b.z, z)
 	t.enc.backward(t.grad)
 	lr := float32(LearningRate(t.cfg.Schedule, t.cfg.LR, t.step, t.total, t.warm))
+	t.wmu.Lock() // EmbedText reads the weights between updates
 	t.opt.step(lr)
 	if t.bagOpt != nil {
 		t.enc.bag.update(t.bagOpt, lr)
 	}
+	t.wmu.Unlock()
 	t.step++
 	return l
 }

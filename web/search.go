@@ -12,6 +12,7 @@ import (
 
 	"github.com/labstack/echo/v5"
 
+	"github.com/contrastive-explorer/explorer/trainer"
 	"github.com/contrastive-explorer/explorer/trainer/dataset"
 )
 
@@ -28,6 +29,7 @@ const (
 // How results were found, the answer's method.
 const (
 	searchEmbedding = "embedding" // by an item's embedding
+	searchEncoder   = "encoder"   // text: by the query's embedding under the run's encoder
 	searchFeatures  = "features"  // text: by hashed n-gram features
 	searchNames     = "names"     // by item names or texts
 	searchLabels    = "labels"    // by class names
@@ -97,8 +99,7 @@ func (s *Server) search(c *echo.Context) error {
 		out.Method = searchEmbedding
 		out.Results = sr.neighbours(item, nil)
 	case r.ds.Kind == dataset.Text && r.ds.Sparse != nil:
-		out.Method = searchFeatures
-		out.Results = sr.byFeatures(q)
+		out.Method, out.Results = sr.byText(r.tr, q)
 	case r.ds.Kind == dataset.Interactions:
 		out.Method = searchNames
 		out.Results = sr.byNames(q, r.ds.ItemNames, true)
@@ -182,6 +183,33 @@ func (s searcher) cosines(q []float32) []float64 {
 func (s searcher) neighbours(item int, skip map[int]bool) []searchResult {
 	score := s.cosines(s.emb[item*s.dim : (item+1)*s.dim])
 	return s.top(score, func(i int) bool { return i != item && !skip[i] }, "neighbor")
+}
+
+// textEmbedder is a Trainer that can embed new text with the encoder it
+// trains: *trainer.Run. The fake trainers of tests and the precomputed
+// source cannot.
+type textEmbedder interface {
+	EmbedText(q string) ([]float32, error)
+}
+
+// byText ranks text items against the query q and returns how: by the
+// cosine similarity of their embeddings at the searched epoch to q's
+// embedding under tr's latest weights (searchEncoder) when tr can embed
+// text, else by hashed n-gram features (searchFeatures). A query without
+// a feature the encoder knows matches nothing.
+func (s searcher) byText(tr Trainer, q string) (string, []searchResult) {
+	if e, ok := tr.(textEmbedder); ok {
+		v, err := e.EmbedText(q)
+		switch {
+		case errors.Is(err, trainer.ErrNoKnownWords):
+			return searchEncoder, nil
+		case err == nil && len(v) == s.dim:
+			return searchEncoder, s.top(s.cosines(v), nil, "text")
+		}
+		// Otherwise the encoder is not available (the run has not built
+		// it): the features need none.
+	}
+	return searchFeatures, s.byFeatures(q)
 }
 
 // byFeatures ranks text items by the cosine similarity of their hashed

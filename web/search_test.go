@@ -7,6 +7,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/contrastive-explorer/explorer/trainer/gemm"
 )
 
 // searchRun runs GET /api/runs/{id}/search with query and expects 200.
@@ -52,7 +56,9 @@ func checkRanked(t *testing.T, res []searchResult) {
 }
 
 // TestSearchText ranks a text dataset's items by their hashed n-gram
-// features against the query, and by embedding with item=.
+// features against the query when the run's trainer cannot embed text (the
+// fake trainers here, like the precomputed source), and by embedding with
+// item=.
 func TestSearchText(t *testing.T) {
 	s := newTestServer(t, Options{NewTrainer: fakeTrainers(nil), NewProjector: columnProjectors})
 	c := uploadedRun(t, s, filePart("notes.txt", textLines(20)))
@@ -81,6 +87,64 @@ func TestSearchText(t *testing.T) {
 		}
 	}
 	checkRanked(t, out.Results)
+}
+
+// TestSearchTextEncoder: on a real run, a text query is embedded with the
+// run's encoder, so an item's exact text finds that item first, and the
+// epoch searched is the one asked for.
+func TestSearchTextEncoder(t *testing.T) {
+	// The real trainer's matrix products start gemm's process-wide worker
+	// pool; stop it once the server is gone (cleanups run last-in
+	// first-out), so the goroutine check of TestMain sees nothing left.
+	t.Cleanup(func() { gemm.SetThreads(1); gemm.SetThreads(0) })
+	s := newTestServer(t, Options{NewProjector: columnProjectors})
+	c := createRun(t, s, map[string]any{"dataset": "wordnet", "epochs": 1, "batch": 256, "hidden": []int{32}, "dim": 16})
+	waitState(t, s, c.ID, StateDone)
+	r, err := s.runs.get(c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	item := uniqueText(t, r.ds.Text)
+	q := r.ds.Text[item]
+
+	out := searchRun(t, s, c.ID, url.Values{"q": {q}, "k": {"5"}})
+	if out.Method != searchEncoder || out.Epoch != 1 || out.Item != nil || len(out.Results) != 5 {
+		t.Fatalf("search for item %d's text %q: %+v", item, q, out)
+	}
+	if top := out.Results[0]; top.Item != item || top.Match != "text" || top.Score < 1-1e-4 || top.Score > 1+1e-6 {
+		t.Errorf("item %d's own text found %+v first", item, top)
+	}
+	checkRanked(t, out.Results)
+
+	out = searchRun(t, s, c.ID, url.Values{"q": {q}, "k": {"3"}, "epoch": {"0"}})
+	if out.Method != searchEncoder || out.Epoch != 0 || len(out.Results) != 3 {
+		t.Errorf("search at epoch 0: %+v", out)
+	}
+	if out := searchRun(t, s, c.ID, url.Values{"q": {"?! …"}}); out.Method != searchEncoder || len(out.Results) != 0 {
+		t.Errorf("a query without words: %+v", out)
+	}
+}
+
+// uniqueText returns the first text of at most maxQueryRunes characters
+// whose words (as the hashed features see them) no other text shares.
+func uniqueText(t *testing.T, texts []string) int {
+	t.Helper()
+	key := func(s string) string {
+		return strings.Join(strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
+			return !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.Is(unicode.Mn, r)
+		}), " ")
+	}
+	count := make(map[string]int, len(texts))
+	for _, s := range texts {
+		count[key(s)]++
+	}
+	for i, s := range texts {
+		if count[key(s)] == 1 && utf8.RuneCountInString(s) <= maxQueryRunes && strings.TrimSpace(s) == s {
+			return i
+		}
+	}
+	t.Fatal("no text is unique")
+	return -1
 }
 
 // TestSearchInteractions finds items by name, whole-word matches first,
