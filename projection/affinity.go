@@ -110,28 +110,55 @@ func calibrateRow(d []float64, target, beta0 float64, p []float64) float64 {
 // conditional probabilities pc over the neighbour lists idx (both n×k).
 // Columns within a row come in no particular order.
 func symmetrize(pl *pool, idx []int32, pc []float64, n, k int) *csr {
+	return symmetrizeInto(pl, idx, pc, n, k, nil, nil)
+}
+
+// symBuffers are symmetrize's working buffers, kept between calls.
+type symBuffers struct {
+	rstart, rev, fill []int32
+	marks, tags       [][]int32 // per chunk, n each
+}
+
+// symmetrizeInto is symmetrize writing into out (nil: a new matrix) and
+// working in buf (nil: fresh buffers).
+func symmetrizeInto(pl *pool, idx []int32, pc []float64, n, k int, out *csr, buf *symBuffers) *csr {
+	if buf == nil {
+		buf = new(symBuffers)
+	}
+	if out == nil {
+		out = new(csr)
+	}
 	// Reverse lists: for each j, the (i, m) with idx[i*k+m] == j.
-	rstart := make([]int32, n+1)
+	rstart := resize(buf.rstart, n+1)
+	clear(rstart)
 	for _, j := range idx {
 		rstart[j+1]++
 	}
 	for i := range n {
 		rstart[i+1] += rstart[i]
 	}
-	rev := make([]int32, len(idx)) // positions i*k+m
-	fill := slices.Clone(rstart[:n])
+	rev := resize(buf.rev, len(idx)) // positions i*k+m
+	fill := resize(buf.fill, n)
+	copy(fill, rstart[:n])
 	for e, j := range idx {
 		rev[fill[j]] = int32(e)
 		fill[j]++
 	}
+	buf.rstart, buf.rev, buf.fill = rstart, rev, fill
 	// Row sizes: own entries plus reverse entries not already own.
 	const per = 256
 	chunks := chunksOf(n, per)
-	size := make([]int32, n+1)
-	marks := make([][]int32, chunks)
+	size := resize(out.row, n+1)
+	size[0] = 0
+	for len(buf.marks) < chunks {
+		buf.marks = append(buf.marks, nil)
+		buf.tags = append(buf.tags, nil)
+	}
+	marks, tags := buf.marks, buf.tags
 	pl.run(chunks, func(c int) {
 		lo, hi := span(c, per, n)
-		mark := make([]int32, n) // row tag + 1 of the last row that used j
+		mark := resize(marks[c], n) // row tag + 1 of the last row that used j
+		clear(mark)
 		marks[c] = mark
 		for i := lo; i < hi; i++ {
 			tag := int32(i + 1)
@@ -150,12 +177,17 @@ func symmetrize(pl *pool, idx []int32, pc []float64, n, k int) *csr {
 	for i := range n {
 		size[i+1] += size[i]
 	}
-	out := &csr{n: n, row: size, col: make([]int32, size[n]), val: make([]float64, size[n])}
+	out.n, out.row = n, size
+	// The number of entries varies a little from epoch to epoch: headroom
+	// keeps a warm frame from reallocating.
+	out.col, out.val = resizeSlack(out.col, int(size[n])), resizeSlack(out.val, int(size[n]))
 	scale := 1 / (2 * float64(n))
 	pl.run(chunks, func(c int) {
 		lo, hi := span(c, per, n)
 		slot := marks[c] // reused: slot index + 1 of column j in row i, per row via a tag
-		tagOf := make([]int32, n)
+		tagOf := resize(tags[c], n)
+		clear(tagOf)
+		tags[c] = tagOf
 		for i := lo; i < hi; i++ {
 			tag := int32(i + 1)
 			w := size[i]
@@ -179,9 +211,35 @@ func symmetrize(pl *pool, idx []int32, pc []float64, n, k int) *csr {
 	return out
 }
 
+// resize returns s with length n, reusing its array when large enough. The
+// contents are unspecified: callers overwrite or clear them.
+func resize[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+// resizeSlack is resize, with an eighth more capacity when it allocates.
+func resizeSlack[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n, n+n/8)
+	}
+	return s[:n]
+}
+
 // upperTriangle returns the entries of m above the diagonal (column > row).
-func (m *csr) upperTriangle() *csr {
-	u := &csr{n: m.n, row: make([]int32, m.n+1)}
+func (m *csr) upperTriangle() *csr { return m.upperTriangleInto(nil) }
+
+// upperTriangleInto is upperTriangle writing into u (nil: a new matrix).
+func (m *csr) upperTriangleInto(u *csr) *csr {
+	if u == nil {
+		u = new(csr)
+	}
+	u.n, u.row = m.n, resize(u.row, m.n+1)
+	u.row[0] = 0
+	// P is symmetric with an empty diagonal: half its entries lie above.
+	u.col, u.val = resizeSlack(u.col, len(m.col)/2)[:0], resizeSlack(u.val, len(m.val)/2)[:0]
 	for i := range m.n {
 		for e := m.row[i]; e < m.row[i+1]; e++ {
 			if int(m.col[e]) > i {

@@ -41,7 +41,14 @@ type packed struct {
 	nc       []float32 // np×panelWidth
 }
 
-func pack(x []float32, n, d int) *packed {
+func pack(x []float32, n, d int) *packed { return packInto(nil, x, n, d) }
+
+// packInto is pack writing into p's buffers when they are large enough (p
+// may be nil), so a warm caller allocates nothing.
+func packInto(p *packed, x []float32, n, d int) *packed {
+	if p == nil {
+		p = new(packed)
+	}
 	mean := make([]float64, d)
 	for i := range n {
 		for t, v := range x[i*d : (i+1)*d] {
@@ -52,12 +59,15 @@ func pack(x []float32, n, d int) *packed {
 		mean[t] /= float64(n)
 	}
 	np := chunksOf(n, panelWidth)
-	p := &packed{n: n, d: d, np: np,
-		rows:  make([]float32, (n+3)*d),
-		norms: make([]float32, n+3),
-		b:     make([]float32, np*panelWidth*d),
-		nc:    make([]float32, np*panelWidth),
-	}
+	p.n, p.d, p.np = n, d, np
+	p.rows = resize(p.rows, (n+3)*d)
+	p.norms = resize(p.norms, n+3)
+	p.b = resize(p.b, np*panelWidth*d)
+	p.nc = resize(p.nc, np*panelWidth)
+	// Padding rows and candidates must be zero, whatever a previous use left.
+	clear(p.rows[n*d:])
+	clear(p.norms[n:])
+	clear(p.b[(n/panelWidth)*panelWidth*d:])
 	for i := range n {
 		var s float64
 		for t, v := range x[i*d : (i+1)*d] {
@@ -124,23 +134,69 @@ func knnKernelGo(a []float32, d int, nq, thr *[4]float32, b, nc []float32, np in
 // nearest distance, so the sweep rejects almost every candidate at once.
 // The result is still exact.
 func exactKNN(pl *pool, x []float32, n, d, k int, prev *neighbours) *neighbours {
-	pk := pack(x, n, d)
-	g := &neighbours{n: n, k: k, idx: make([]int32, n*k), dist: make([]float64, n*k)}
+	return exactKNNInto(pl, x, n, d, k, prev, nil, nil)
+}
+
+// knnBuffers are exactKNN's working buffers, kept between calls so a warm
+// search allocates nothing: the packed points and one set of chunk scratch
+// per goroutine, handed out through a channel.
+type knnBuffers struct {
+	pk   packed
+	free chan *knnScratch
+}
+
+// knnScratch is one goroutine's scratch for knnChunk.
+type knnScratch struct {
+	heaps []candidates
+	out   []float32
+	masks []uint64
+}
+
+func newKNNBuffers(threads int) *knnBuffers {
+	b := &knnBuffers{free: make(chan *knnScratch, threads)}
+	for range threads {
+		b.free <- new(knnScratch)
+	}
+	return b
+}
+
+// exactKNNInto is exactKNN writing the graph into dst (nil: a new one) and
+// working in buf (nil: fresh buffers). dst must not be prev.
+func exactKNNInto(pl *pool, x []float32, n, d, k int, prev, dst *neighbours, buf *knnBuffers) *neighbours {
+	if buf == nil || cap(buf.free) < pl.workers+1 {
+		buf = newKNNBuffers(pl.workers + 1)
+	}
+	pk := packInto(&buf.pk, x, n, d)
+	g := dst
+	if g == nil {
+		g = new(neighbours)
+	}
+	g.n, g.k = n, k
+	g.idx, g.dist = resize(g.idx, n*k), resize(g.dist, n*k)
 	if prev != nil && (prev.n != n || prev.k != k) {
 		prev = nil
 	}
 	pl.run(chunksOf(n, knnRows), func(c int) {
 		lo, hi := span(c, knnRows, n)
-		knnChunk(pk, k, lo, hi, g, prev, x)
+		s := <-buf.free
+		knnChunk(pk, k, lo, hi, g, prev, x, s)
+		buf.free <- s
 	})
 	return g
 }
 
-func knnChunk(pk *packed, k, lo, hi int, g *neighbours, prev *neighbours, x []float32) {
+func knnChunk(pk *packed, k, lo, hi int, g *neighbours, prev *neighbours, x []float32, s *knnScratch) {
 	d := pk.d
-	heaps := make([]candidates, hi-lo)
+	for len(s.heaps) < hi-lo {
+		s.heaps = append(s.heaps, newCandidates(k))
+	}
+	heaps := s.heaps[:hi-lo]
 	for r := range heaps {
-		heaps[r] = newCandidates(k)
+		h := &heaps[r]
+		if cap(h.d) < 4*k+16 {
+			*h = newCandidates(k)
+		}
+		h.d, h.i, h.k, h.thr = h.d[:0], h.i[:0], k, float32(math.Inf(1))
 		if prev != nil {
 			i := lo + r
 			far := 0.0
@@ -152,8 +208,9 @@ func knnChunk(pk *packed, k, lo, hi int, g *neighbours, prev *neighbours, x []fl
 			heaps[r].thr = float32(far*(1+1e-4) + 1e-30)
 		}
 	}
-	out := make([]float32, knnPanels*64)
-	masks := make([]uint64, knnPanels)
+	s.out = resize(s.out, knnPanels*64)
+	s.masks = resize(s.masks, knnPanels)
+	out, masks := s.out, s.masks
 	for p0 := 0; p0 < pk.np; p0 += knnPanels {
 		np := min(knnPanels, pk.np-p0)
 		b := pk.b[p0*d*panelWidth : (p0+np)*d*panelWidth]

@@ -98,6 +98,14 @@ type Live struct {
 	aff        *affinities // the previous t-SNE frame's, for warm starts
 	perplexity float64     // the perplexity aff was calibrated at
 	sample     []int
+
+	// Buffers reused from frame to frame, so a warm frame allocates little
+	// beyond its Coords: the affinities not in use as aff (computed into
+	// while aff seeds the warm start, then swapped), the optimiser and the
+	// quality figures' scratch.
+	spare   *affinities
+	opt     *optimizer
+	quality scoreBuffers
 }
 
 // qualityK is the neighbourhood size of the per-frame quality figures.
@@ -185,6 +193,8 @@ func (l *Live) Next(ctx context.Context, x []float32, n, d int) (Frame, error) {
 	dims := l.opts.Dims
 	follows := l.prev != nil && l.prevN == n
 	f := Frame{Dims: dims, Method: method}
+	pl := newPool(l.opts.Threads)
+	defer pl.close()
 	var keep *affinities
 	var perp float64
 	switch method {
@@ -226,18 +236,22 @@ func (l *Live) Next(ctx context.Context, x []float32, n, d int) (Frame, error) {
 		if err := opts.fill(n); err != nil {
 			return Frame{}, err
 		}
-		pl := newPool(opts.Threads)
-		defer pl.close()
 		var prevAff *affinities
 		if warm && l.aff != nil && l.perplexity == opts.Perplexity {
 			prevAff = l.aff
 		}
-		aff := computeAffinities(pl, x, n, d, opts.Perplexity, false, prevAff)
-		y, err := initialLayout(pl, x, n, d, &opts)
+		aff := computeAffinitiesInto(pl, x, n, d, opts.Perplexity, false, prevAff, l.spare)
+		l.spare = aff // until the frame succeeds and it becomes l.aff
+		var ybuf []float64
+		if l.opt != nil {
+			ybuf = l.opt.y
+		}
+		y, err := initialLayoutInto(pl, x, n, d, &opts, ybuf)
 		if err != nil {
 			return Frame{}, err
 		}
-		o := newOptimizer(pl, aff, y, dims, opts.Theta)
+		o := reuseOptimizer(l.opt, pl, aff, y, dims, opts.Theta)
+		l.opt = o
 		kl, err := o.run(ctx, opts.Iterations, opts.ExaggerationIterations, opts.EarlyExaggeration, opts.LearningRate, nil)
 		if err != nil {
 			return Frame{}, err
@@ -250,10 +264,11 @@ func (l *Live) Next(ctx context.Context, x []float32, n, d int) (Frame, error) {
 		}
 		keep, perp = aff, opts.Perplexity
 	}
-	if err := l.quality(&f, x, n, d); err != nil {
-		return Frame{}, err
+	l.scoreFrame(pl, &f, x, n, d)
+	l.prev = append(l.prev[:0], f.Coords...)
+	if keep != nil || l.spare == nil {
+		l.spare = l.aff
 	}
-	l.prev = slices.Clone(f.Coords)
 	l.prevN, l.prevMethod, l.aff, l.perplexity = n, method, keep, perp
 	f.Seconds = time.Since(start).Seconds()
 	return f, nil
@@ -283,11 +298,11 @@ func shrunk(y []float32, n, dims int) []float32 {
 	return out
 }
 
-// quality fills in the frame's quality figures.
-func (l *Live) quality(f *Frame, x []float32, n, d int) error {
+// scoreFrame fills in the frame's quality figures.
+func (l *Live) scoreFrame(pl *pool, f *Frame, x []float32, n, d int) {
 	m := min(n, l.opts.QualitySample)
 	if l.opts.QualitySample < 0 || 2*m-3*qualityK-1 <= 0 || m <= qualityK {
-		return nil
+		return
 	}
 	dims := f.Dims
 	qx, qy := x, f.Coords
@@ -297,17 +312,14 @@ func (l *Live) quality(f *Frame, x []float32, n, d int) error {
 			l.sample = r.Perm(n)[:m]
 			slices.Sort(l.sample)
 		}
-		qx = make([]float32, 0, m*d)
-		qy = make([]float32, 0, m*dims)
+		b := &l.quality
+		qx, qy = b.sampleX[:0], b.sampleY[:0]
 		for _, i := range l.sample {
 			qx = append(qx, x[i*d:(i+1)*d]...)
 			qy = append(qy, f.Coords[i*dims:(i+1)*dims]...)
 		}
+		b.sampleX, b.sampleY = qx, qy
 	}
-	t, p, err := neighbourhoodScores(qx, m, d, qy, dims, qualityK, l.opts.Threads)
-	if err != nil {
-		return err
-	}
-	f.Trustworthiness, f.KNNPreservation, f.QualityPoints = t, p, m
-	return nil
+	f.Trustworthiness, f.KNNPreservation = neighbourhoodScoresIn(pl, qx, m, d, qy, dims, qualityK, &l.quality)
+	f.QualityPoints = m
 }

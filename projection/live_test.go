@@ -5,6 +5,8 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"runtime"
+	"slices"
 	"testing"
 )
 
@@ -209,6 +211,11 @@ func BenchmarkLiveTSNEFrame10k(b *testing.B) {
 		b.Fatal(err)
 	}
 	frames := [][]float32{jitter(x0, 0.05, 1), jitter(x0, 0.05, 2)}
+	// One warm frame first, so the timed frames (and -benchmem) see the
+	// steady state: every buffer already sized by a warm frame.
+	if _, err := live.Next(ctx, frames[1], n, d); err != nil {
+		b.Fatal(err)
+	}
 	i := 0
 	var cpu float64
 	for b.Loop() {
@@ -223,4 +230,73 @@ func BenchmarkLiveTSNEFrame10k(b *testing.B) {
 	// On a shared machine wall time depends on the neighbours; CPU seconds
 	// per frame (both cores together) do not.
 	b.ReportMetric(cpu/float64(i), "cpu-s/frame")
+}
+
+// TestAffinitiesReuse checks that computing affinities into buffers left
+// over from other points (more of them, then fewer) gives exactly what
+// fresh buffers give, warm-started or not.
+func TestAffinitiesReuse(t *testing.T) {
+	pl := newPool(2)
+	defer pl.close()
+	const d = 8
+	big, _ := blobs(900, d, 5, 2, 3)
+	x, _ := blobs(600, d, 4, 2, 4)
+	x2 := jitter(x, 0.05, 9)
+	dirty := computeAffinitiesInto(pl, big, 900, d, 30, false, nil, nil)
+	dirty = computeAffinitiesInto(pl, x2, 600, d, 20, false, nil, dirty)
+	prev := computeAffinities(pl, x, 600, d, 30, false, nil)
+	for _, tc := range []struct {
+		name string
+		warm *affinities
+	}{{"cold", nil}, {"warm", prev}} {
+		t.Run(tc.name, func(t *testing.T) {
+			want := computeAffinities(pl, x2, 600, d, 30, false, tc.warm)
+			got := computeAffinitiesInto(pl, x2, 600, d, 30, false, tc.warm, dirty)
+			if !slices.Equal(got.sparse.row, want.sparse.row) || !slices.Equal(got.sparse.col, want.sparse.col) ||
+				!slices.Equal(got.sparse.val, want.sparse.val) || !slices.Equal(got.beta, want.beta) {
+				t.Fatal("affinities computed into used buffers differ from fresh ones")
+			}
+			u, uw := got.sparse.upperTriangleInto(dirty.sparse.upperTriangle()), want.sparse.upperTriangle()
+			if !slices.Equal(u.row, uw.row) || !slices.Equal(u.col, uw.col) || !slices.Equal(u.val, uw.val) {
+				t.Fatal("upper triangle computed into used buffers differs")
+			}
+		})
+	}
+}
+
+// TestLiveWarmFrameAllocations checks that a warm t-SNE frame reuses its
+// buffers: beyond the returned Coords, only a handful of small allocations.
+func TestLiveWarmFrameAllocations(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs t-SNE")
+	}
+	const n, d = 500, 8
+	x, _ := blobs(n, d, 4, 2, 5)
+	frames := [][]float32{jitter(x, 0.05, 1), jitter(x, 0.05, 2)}
+	live, err := NewLive(LiveOptions{Method: MethodTSNE, Iterations: 50, WarmIterations: 5, QualitySample: 300, Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for i := range 3 {
+		if _, err := live.Next(ctx, frames[i%2], n, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	i := 0
+	var bytes uint64
+	allocs := testing.AllocsPerRun(4, func() {
+		var m0, m1 runtime.MemStats
+		runtime.ReadMemStats(&m0)
+		if _, err := live.Next(ctx, frames[i%2], n, d); err != nil {
+			t.Fatal(err)
+		}
+		runtime.ReadMemStats(&m1)
+		bytes = max(bytes, m1.TotalAlloc-m0.TotalAlloc)
+		i++
+	})
+	// Coords is n×2 float32s; allow the pool, closures and the like.
+	if limit := uint64(n*2*4 + 16<<10); allocs > 40 || bytes > limit {
+		t.Errorf("warm frame: %.0f allocations, %d bytes; want ≤ 40 and ≤ %d", allocs, bytes, limit)
+	}
 }

@@ -39,30 +39,51 @@ type optimizer struct {
 const attrSlots = 4
 
 func newOptimizer(pl *pool, aff *affinities, y []float64, dims int, theta float64) *optimizer {
+	return reuseOptimizer(nil, pl, aff, y, dims, theta)
+}
+
+// reuseOptimizer is newOptimizer reusing old's buffers (old may be nil), so
+// a warm Live frame allocates almost nothing; old must not be used
+// afterwards. The state starts afresh, exactly as newOptimizer's: zero
+// momentum, unit gains.
+func reuseOptimizer(old *optimizer, pl *pool, aff *affinities, y []float64, dims int, theta float64) *optimizer {
 	n := aff.n
-	o := &optimizer{
+	o := old
+	if o == nil {
+		o = new(optimizer)
+	}
+	tree, upper, attrBuf := o.tree, o.upper, o.attrBuf
+	*o = optimizer{
 		pl: pl, aff: aff, n: n, dims: dims, theta2: theta * theta,
-		y: y, rep: make([]float64, n*dims),
-		update: make([]float64, n*dims), gains: make([]float64, n*dims),
+		y: y, rep: resize(o.rep, n*dims),
+		update: resize(o.update, n*dims), gains: resize(o.gains, n*dims),
+		partial: o.partial, leafPartial: o.leafPartial, attr: o.attr,
 		per: 128,
 	}
+	clear(o.update)
 	for i := range o.gains {
 		o.gains[i] = 1
 	}
-	o.partial = make([]float64, chunksOf(n, o.per))
-	o.leafPartial = make([]float64, chunksOf(n, leavesPerChunk))
+	o.partial = resize(o.partial, chunksOf(n, o.per))
+	o.leafPartial = resize(o.leafPartial, chunksOf(n, leavesPerChunk))
 	if aff.dense == nil {
-		o.tree = newBHTree(n, dims)
-		o.forcesFn = o.forcesBH
-		o.upper = aff.sparse.upperTriangle()
-		o.slotRows = balancedRanges(o.upper, attrSlots)
-		o.attrBuf = make([][]float64, attrSlots)
-		for s := range o.attrBuf {
-			o.attrBuf[s] = make([]float64, n*dims)
+		if tree == nil || tree.dims != dims || len(tree.perm) != n {
+			tree = newBHTree(n, dims)
 		}
+		o.tree = tree
+		o.forcesFn = o.forcesBH
+		o.upper = aff.sparse.upperTriangleInto(upper)
+		o.slotRows = balancedRanges(o.upper, attrSlots)
+		if len(attrBuf) != attrSlots {
+			attrBuf = make([][]float64, attrSlots)
+		}
+		for s := range attrBuf {
+			attrBuf[s] = resize(attrBuf[s], n*dims)
+		}
+		o.attrBuf = attrBuf
 		o.attrFn = o.attrOrWalk
 	} else {
-		o.attr = make([]float64, n*dims)
+		o.attr = resize(o.attr, n*dims)
 		o.forcesFn = o.forcesExact
 	}
 	o.updateFn = o.updateChunk

@@ -256,17 +256,55 @@ func neighbourhoodScores(x []float32, n, d int, y []float32, dims, k, threads in
 	}
 	pl := newPool(threads)
 	defer pl.close()
-	pk := pack(x, n, d)
+	t, p := neighbourhoodScoresIn(pl, x, n, d, y, dims, k, nil)
+	return t, p, nil
+}
+
+// scoreBuffers are neighbourhoodScoresIn's working buffers, kept between
+// calls so that Live's per-frame quality figures allocate nothing once warm:
+// the packed input, per-chunk sums, and one scratch set per goroutine handed
+// out through a channel.
+type scoreBuffers struct {
+	pk               packed
+	penalty, shared  []float64
+	free             chan *scoreScratch
+	sampleX, sampleY []float32 // Live's subsample rows
+}
+
+type scoreScratch struct {
+	out    []float32
+	masks  []uint64
+	dh     []float64
+	tmp    []float64
+	lowIDs []int32
+}
+
+// neighbourhoodScoresIn is neighbourhoodScores over pl, after the argument
+// checks, working in buf (nil: fresh buffers).
+func neighbourhoodScoresIn(pl *pool, x []float32, n, d int, y []float32, dims, k int, buf *scoreBuffers) (trust, pres float64) {
+	if buf == nil {
+		buf = new(scoreBuffers)
+	}
+	if cap(buf.free) < pl.workers+1 {
+		buf.free = make(chan *scoreScratch, pl.workers+1)
+		for range pl.workers + 1 {
+			buf.free <- new(scoreScratch)
+		}
+	}
+	pk := packInto(&buf.pk, x, n, d)
 	const per = 16 // rows per chunk, a multiple of 4
-	penalty := make([]float64, chunksOf(n, per))
-	shared := make([]float64, chunksOf(n, per))
+	buf.penalty = resize(buf.penalty, chunksOf(n, per))
+	buf.shared = resize(buf.shared, chunksOf(n, per))
+	penalty, shared := buf.penalty, buf.shared
 	pl.run(len(penalty), func(c int) {
 		lo, hi := span(c, per, n)
-		out := make([]float32, pk.np*64)
-		masks := make([]uint64, pk.np)
-		dh := make([]float64, n)
-		tmp := make([]float64, n-1)
-		lowIDs := make([]int32, n-1)
+		sc := <-buf.free
+		sc.out = resize(sc.out, pk.np*64)
+		sc.masks = resize(sc.masks, pk.np)
+		sc.dh = resize(sc.dh, n)
+		sc.tmp = resize(sc.tmp, 2*k)
+		sc.lowIDs = resize(sc.lowIDs, 2*k)
+		out, masks, dh, tmp, lowIDs := sc.out, sc.masks, sc.dh, sc.tmp, sc.lowIDs
 		var pen, sh float64
 		var nq, thr [4]float32
 		for q := lo; q < hi; q += 4 {
@@ -279,25 +317,26 @@ func neighbourhoodScores(x []float32, n, d int, y []float32, dims, k, threads in
 				for j := range n {
 					dh[j] = max(float64(out[(j/panelWidth)*64+r*16+j%panelWidth]), 0)
 				}
-				m := 0
+				// Self is never its own neighbour, nor below anyone in rank.
+				dh[i] = math.Inf(1)
+				low, lowD := lowIDs[0:0:k], tmp[0:0:k]
+				yi := y[i*dims : (i+1)*dims]
 				for j := range n {
-					if j != i {
-						tmp[m], lowIDs[m] = sqDist64(y[i*dims:(i+1)*dims], y[j*dims:(j+1)*dims]), int32(j)
-						m++
+					if j == i {
+						continue
 					}
+					var dist float64
+					if dims == 2 {
+						dx, dy := float64(yi[0])-float64(y[2*j]), float64(yi[1])-float64(y[2*j+1])
+						dist = dx*dx + dy*dy
+					} else {
+						dist = sqDist64(yi, y[j*dims:(j+1)*dims])
+					}
+					low, lowD = pushSmallest(low, lowD, k, dist, int32(j))
 				}
-				selectK64(tmp, lowIDs, k)
-				low := lowIDs[:k]
 				// The k-th smallest input distance bounds the input
 				// neighbourhood.
-				m = 0
-				for j := range n {
-					if j != i {
-						tmp[m] = dh[j]
-						m++
-					}
-				}
-				kth := kthSmallest(tmp, k)
+				kth := kthOf(dh, k, tmp[k:k:2*k], lowIDs[k:k:2*k])
 				for _, j := range low {
 					dj := dh[j]
 					if dj <= kth {
@@ -305,8 +344,8 @@ func neighbourhoodScores(x []float32, n, d int, y []float32, dims, k, threads in
 						continue
 					}
 					rank := 1
-					for u, v := range dh {
-						if v < dj && u != i {
+					for _, v := range dh {
+						if v < dj {
 							rank++
 						}
 					}
@@ -315,6 +354,7 @@ func neighbourhoodScores(x []float32, n, d int, y []float32, dims, k, threads in
 			}
 		}
 		penalty[c], shared[c] = pen, sh
+		buf.free <- sc
 	})
 	var pen, sh float64
 	for c := range penalty {
@@ -324,39 +364,55 @@ func neighbourhoodScores(x []float32, n, d int, y []float32, dims, k, threads in
 	nf, kf := float64(n), float64(k)
 	trust = 1 - 2/(nf*kf*(2*nf-3*kf-1))*pen
 	pres = sh / (nf * kf)
-	return trust, pres, nil
+	return trust, pres
 }
 
-// kthSmallest returns the k-th smallest value of d (1-based), reordering d.
-func kthSmallest(d []float64, k int) float64 {
-	lo, hi := 0, len(d)-1
-	target := k - 1
-	for lo < hi {
-		mid := lo + (hi-lo)/2
-		a, b, c := d[lo], d[mid], d[hi]
-		pivot := max(min(a, b), min(max(a, b), c))
-		i, j := lo, hi
-		for i <= j {
-			for d[i] < pivot {
-				i++
+// pushSmallest offers (v, id) to the k smallest values kept in vals, a
+// max-heap (ids alongside), and returns both slices. Scanning m values costs
+// O(m) compares plus O(k log k) per value that enters, rare once the heap is
+// full: far less than a selection over the whole row.
+func pushSmallest(ids []int32, vals []float64, k int, v float64, id int32) ([]int32, []float64) {
+	if len(vals) < k {
+		ids, vals = append(ids, id), append(vals, v)
+		for c := len(vals) - 1; c > 0; {
+			p := (c - 1) / 2
+			if vals[p] >= vals[c] {
+				break
 			}
-			for d[j] > pivot {
-				j--
-			}
-			if i <= j {
-				d[i], d[j] = d[j], d[i]
-				i++
-				j--
-			}
+			vals[p], vals[c], ids[p], ids[c] = vals[c], vals[p], ids[c], ids[p]
+			c = p
 		}
-		switch {
-		case target <= j:
-			hi = j
-		case target >= i:
-			lo = i
-		default:
-			return d[target]
-		}
+		return ids, vals
 	}
-	return d[target]
+	if !(v < vals[0]) {
+		return ids, vals
+	}
+	vals[0], ids[0] = v, id
+	for p := 0; ; {
+		c := 2*p + 1
+		if c >= k {
+			break
+		}
+		if c+1 < k && vals[c+1] > vals[c] {
+			c++
+		}
+		if vals[p] >= vals[c] {
+			break
+		}
+		vals[p], vals[c], ids[p], ids[c] = vals[c], vals[p], ids[c], ids[p]
+		p = c
+	}
+	return ids, vals
+}
+
+// kthOf returns the k-th smallest value of d (1-based, k ≤ len(d)), using
+// heap and ids (capacity k each) as scratch.
+func kthOf(d []float64, k int, heap []float64, ids []int32) float64 {
+	for _, v := range d {
+		if len(heap) == k && !(v < heap[0]) {
+			continue
+		}
+		ids, heap = pushSmallest(ids, heap, k, v, 0)
+	}
+	return heap[0]
 }

@@ -210,8 +210,14 @@ func TSNE(ctx context.Context, x []float32, n, d int, opts TSNEOptions) (*TSNERe
 
 // initialLayout returns the starting layout in float64.
 func initialLayout(pl *pool, x []float32, n, d int, o *TSNEOptions) ([]float64, error) {
+	return initialLayoutInto(pl, x, n, d, o, nil)
+}
+
+// initialLayoutInto is initialLayout writing into dst when it is large
+// enough.
+func initialLayoutInto(pl *pool, x []float32, n, d int, o *TSNEOptions, dst []float64) ([]float64, error) {
 	dims := o.Dims
-	y := make([]float64, n*dims)
+	y := resize(dst, n*dims)
 	if o.InitCoords != nil {
 		for i, v := range o.InitCoords {
 			y[i] = float64(v)
@@ -265,6 +271,14 @@ type affinities struct {
 	dense  []float64 // n×n when exact
 	beta   []float64
 	graph  *neighbours
+	buf    *affBuffers // working buffers, reused when this value is recomputed
+}
+
+// affBuffers are the working buffers of a sparse computeAffinities.
+type affBuffers struct {
+	knn *knnBuffers
+	sym symBuffers
+	pc  []float64
 }
 
 // computeAffinities calibrates the input affinities at perplexity perp:
@@ -272,21 +286,42 @@ type affinities struct {
 // warm, when non-nil, is the previous epoch's affinities of the same points:
 // its precisions seed the calibration and its neighbour graph the search.
 func computeAffinities(pl *pool, x []float32, n, d int, perp float64, exact bool, warm *affinities) *affinities {
-	a := &affinities{n: n, beta: make([]float64, n)}
+	return computeAffinitiesInto(pl, x, n, d, perp, exact, warm, nil)
+}
+
+// computeAffinitiesInto is computeAffinities overwriting dst (nil: a new
+// value) and reusing its buffers, so a warm sparse computation allocates
+// almost nothing. dst must not be warm.
+func computeAffinitiesInto(pl *pool, x []float32, n, d int, perp float64, exact bool, warm, dst *affinities) *affinities {
+	a := dst
+	if a == nil {
+		a = new(affinities)
+	}
+	a.n, a.beta = n, resize(a.beta, n)
+	clear(a.beta)
 	var prevGraph *neighbours
 	if warm != nil && warm.n == n {
 		copy(a.beta, warm.beta)
 		prevGraph = warm.graph
 	}
 	if exact {
+		a.sparse, a.graph = nil, nil
 		a.dense = denseAffinities(pl, x, n, d, perp, a.beta)
 		return a
 	}
+	a.dense = nil
+	if a.buf == nil {
+		a.buf = new(affBuffers)
+	}
+	b := a.buf
 	k := min(int(3*perp), n-1)
-	g := exactKNN(pl, x, n, d, k, prevGraph)
-	pc := make([]float64, n*k)
-	calibrate(pl, g.dist, n, k, perp, a.beta, pc)
-	a.sparse = symmetrize(pl, g.idx, pc, n, k)
+	if b.knn == nil || cap(b.knn.free) < pl.workers+1 {
+		b.knn = newKNNBuffers(pl.workers + 1)
+	}
+	g := exactKNNInto(pl, x, n, d, k, prevGraph, a.graph, b.knn)
+	b.pc = resize(b.pc, n*k)
+	calibrate(pl, g.dist, n, k, perp, a.beta, b.pc)
+	a.sparse = symmetrizeInto(pl, g.idx, b.pc, n, k, a.sparse, &b.sym)
 	a.graph = g
 	return a
 }
