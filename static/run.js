@@ -116,12 +116,14 @@ const S = {
 
 // Timings for the page's debugging handle and the browser benchmark: when
 // each live epoch's frame arrived and when the scatter first drew it
-// (performance.now() milliseconds), and the wall-clock time of the first
-// drawn frame.
+// (performance.now() milliseconds), how long after the server sent it
+// (sinceSent: Date.now() at the draw minus the message's sent_ms, so it
+// includes any clock difference between server and browser), and the
+// wall-clock time of the first drawn frame.
 const perf = {
-  arrivals: new Map(), // epoch -> received, for live epochs not yet drawn
-  bySeq: new Map(), // scatter frame number -> {epoch, received}
-  frames: [], // {epoch, received, drawn}
+  arrivals: new Map(), // epoch -> {received, sentMs}, for live epochs not yet drawn
+  bySeq: new Map(), // scatter frame number -> {epoch, received, sentMs}
+  frames: [], // {epoch, received, drawn, sentMs, sinceSent}
   firstDrawnWall: 0,
   hello: 0, // when the first hello arrived
 };
@@ -278,7 +280,7 @@ function show(epoch, ms) {
     scatter.setFrame(c.coords, c.dims, ms);
     setHint();
     if (perf.arrivals.has(epoch)) {
-      perf.bySeq.set(scatter.frameSeq, { epoch, received: perf.arrivals.get(epoch) });
+      perf.bySeq.set(scatter.frameSeq, { epoch, ...perf.arrivals.get(epoch) });
       perf.arrivals.delete(epoch);
     }
   }
@@ -297,7 +299,8 @@ function onDrawn(seq) {
   const t = perf.bySeq.get(seq);
   if (!t) return;
   perf.bySeq.delete(seq);
-  perf.frames.push({ epoch: t.epoch, received: t.received, drawn: now });
+  const sinceSent = t.sentMs != null ? Date.now() - t.sentMs : null;
+  perf.frames.push({ epoch: t.epoch, received: t.received, drawn: now, sentMs: t.sentMs, sinceSent });
   if (perf.frames.length > TIMINGS_KEPT) perf.frames.splice(0, perf.frames.length - TIMINGS_KEPT);
   // Frames conflated in the scatter (a newer one set before drawing) are
   // never drawn themselves: forget them.
@@ -1315,7 +1318,7 @@ const stream = new RunStream(
       }
       if (!ev.backfill) {
         if (ev.received != null) {
-          perf.arrivals.set(ev.epoch, ev.received);
+          perf.arrivals.set(ev.epoch, { received: ev.received, sentMs: ev.sentMs });
           if (perf.arrivals.size > 8) perf.arrivals.delete(perf.arrivals.keys().next().value);
         }
         if (S.follow) show(ev.epoch, S.viewing == null ? 0 : GLIDE_MS);
@@ -1411,8 +1414,9 @@ window.explorer = Object.freeze({
   snapshot: () => (scatter ? scatter.snapshot() : ''),
   settled: () => !scatter || !scatter.animating(),
   // Frame timings in performance.now() milliseconds: each live epoch's
-  // arrival and first draw, the first hello's arrival; the wall-clock time
-  // of the first drawn frame.
+  // arrival and first draw (and, from the server's sent_ms, sentMs and
+  // sinceSent, the milliseconds from send to draw), the first hello's
+  // arrival; the wall-clock time of the first drawn frame.
   timings: () => ({
     frames: perf.frames.map((f) => ({ ...f })),
     firstDrawnWall: perf.firstDrawnWall,

@@ -18,12 +18,13 @@ const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 15000];
 
 /**
  * RunStream connects to /ws/runs/{id} and calls the handlers it is given:
- *   hello(msg), epoch({epoch, metrics, frame, coords, dims, n, live, backfill, received}),
+ *   hello(msg), epoch({epoch, metrics, frame, coords, dims, n, live, backfill, received, sentMs}),
  *   live(), state(msg), projection(msg), done(msg), error(msg),
  *   status(text, kind),
  *   gone() when the run does not exist.
  * kind is "ok", "warn" or "error"; received is the performance.now() at
- * which the epoch's binary frame arrived. Options: url, checkRun (async,
+ * which the epoch's binary frame arrived, sentMs the server's sent_ms (Unix
+ * milliseconds) or null. Options: url, checkRun (async,
  * does the run still exist?) and worker (receive on a worker thread).
  */
 export class RunStream {
@@ -165,6 +166,7 @@ export class RunStream {
       live: this.isLive,
       backfill: meta ? meta.backfill === true : false,
       received,
+      sentMs: meta && typeof meta.sent_ms === 'number' ? meta.sent_ms : null,
     });
   }
 

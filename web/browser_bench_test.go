@@ -89,14 +89,16 @@ func TestBrowserBench(t *testing.T) {
 // benchTrainToFirstFrame presses Train on the home page for digits and
 // times, in wall-clock time, the click until the scatter has drawn the first
 // frame; then it watches the live epochs and times each one from the
-// arrival of its frame on the websocket to the render that draws it.
+// server's publishing it (the epoch message's sent_ms; server and browser
+// share this machine's clock) and from the arrival of its frame on the
+// websocket to the render that draws it.
 func benchTrainToFirstFrame(t *testing.T, figs *benchFigures) {
 	url := startExplorer(t, web.Options{MaxRuns: 8})
 	b := newBrowser(t, nil)
 	// Stopping a run that has just finished answers 409: that is fine here.
 	b.problems.allow("/stop:")
 	var firsts, pages, readies, hellos, arrives []float64
-	var latencies []float64
+	var latencies, sinceSent []float64
 	const runs = 5
 	for k := range runs {
 		b.step("home page", 15*time.Second,
@@ -134,10 +136,17 @@ func benchTrainToFirstFrame(t *testing.T, figs *benchFigures) {
 		}
 		// Watch a few live epochs for the arrival-to-screen latency.
 		b.poll("live epochs", `window.explorer.timings().frames.length >= 8 || window.explorer.state() === "done"`, 60*time.Second)
-		var frames []struct{ Received, Drawn float64 }
+		var frames []struct {
+			Received, Drawn float64
+			SinceSent       *float64
+		}
 		b.eval("timings", `window.explorer.timings().frames`, &frames)
 		for _, f := range frames {
 			latencies = append(latencies, f.Drawn-f.Received)
+			if f.SinceSent == nil {
+				t.Fatalf("a live frame without sinceSent: the epoch message lacks sent_ms")
+			}
+			sinceSent = append(sinceSent, *f.SinceSent)
 		}
 		b.eval("stop", `fetch("/api/runs/" + window.explorer.runID + "/stop", {method: "POST",
 			headers: {Authorization: "Bearer " + localStorage.getItem("explorer.token." + window.explorer.runID)}}).then(() => true)`, nil)
@@ -146,6 +155,7 @@ func benchTrainToFirstFrame(t *testing.T, figs *benchFigures) {
 	figs.add("  medians from the click: run page starts loading (POST /api/runs, navigation) %.0f ms; page and scripts loaded %.0f ms; websocket hello %.0f ms; epoch 0's frame arrives (the server has trained, measured and projected epoch 0) %.0f ms",
 		median(pages), median(readies), median(hellos), median(arrives))
 	figs.add("digits, live epoch frame arrival → drawn (real server): %s", stats(latencies))
+	figs.add("digits, live epoch published by the server (sent_ms) → drawn (real server, Date.now() at the draw − sent_ms): %s", stats(sinceSent))
 	b.noProblems()
 }
 
@@ -413,6 +423,7 @@ func (f *fakeRun) ws(w http.ResponseWriter, r *http.Request) {
 			"type": "epoch", "epoch": epoch, "backfill": false,
 			"metrics": map[string]any{"loss": 1 / float64(epoch+1), "knn_accuracy": 0.5, "raw_knn_accuracy": 0.4, "has_knn": true},
 			"frame":   map[string]any{"method": "pca", "dims": 2},
+			"sent_ms": time.Now().UnixMilli(),
 		})
 		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()

@@ -46,7 +46,7 @@ func hoverAt(b *browser) (float64, float64) {
 // side ("left" or "bottom"), once the points have stopped gliding: no other
 // point can cover it.
 func extremePoint(b *browser, side string) (float64, float64) {
-	b.poll("points settled", `window.explorer.settled()`, 5*time.Second)
+	b.poll("points settled", `window.explorer.settled()`, 30*time.Second)
 	var at struct{ X, Y float64 }
 	b.eval("extreme point", fmt.Sprintf(`(() => {
 		const e = window.explorer, side = %q; let best = null;
@@ -68,7 +68,7 @@ func (b *browser) hoverLeftmost() string {
 // the tooltip's text.
 func (b *browser) hover(x, y float64) string {
 	b.t.Helper()
-	b.step("hover", 10*time.Second,
+	b.step("hover", 30*time.Second,
 		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, x+3, y+3),
 		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, x, y),
 		chromedp.WaitVisible(tid("tooltip")),
@@ -85,7 +85,7 @@ func TestBrowserText(t *testing.T) {
 	b := newBrowser(t, nil)
 	b.step("home page", 15*time.Second, chromedp.Navigate(url+"/"), chromedp.WaitVisible(tid("train-button")))
 	b.startRun(`{dataset: "wordnet", epochs: 3, batch: 256, dim: 16, hidden: "64"}`)
-	b.poll("finished", `window.explorer.state() === "done" && window.explorer.epoch() === 3`, 60*time.Second)
+	b.poll("finished", `window.explorer.state() === "done" && window.explorer.epoch() === 3`, 3*time.Minute)
 
 	tip := b.hoverLeftmost()
 	if len(strings.Fields(tip)) < 4 {
@@ -127,7 +127,7 @@ func TestBrowserText(t *testing.T) {
 	// a badge that says the data is made up.
 	b.startRun(`{dataset: "interactions", pairs: "cooccur", epochs: 2, dim: 16, hidden: "64"}`)
 	b.step("synthetic badge", 10*time.Second, chromedp.WaitVisible(tid("synthetic-badge")))
-	b.poll("interactions finished", `window.explorer.state() === "done" && window.explorer.epoch() === 2`, 60*time.Second)
+	b.poll("interactions finished", `window.explorer.state() === "done" && window.explorer.epoch() === 2`, 3*time.Minute)
 	if tip := b.hoverLeftmost(); len(strings.TrimSpace(strings.SplitN(tip, "item ", 2)[0])) < 3 {
 		t.Errorf("tooltip reads %q, want the track's name", tip)
 	}
@@ -222,7 +222,7 @@ func TestBrowserUpload(t *testing.T) {
 		chromedp.Click(tid("train-button")),
 	)
 	b.poll("run page", `location.pathname.startsWith("/runs/") && window.explorer && window.explorer.points() === 90`, 15*time.Second)
-	b.poll("trained", `window.explorer.state() === "done" && window.explorer.epoch() === 5`, 30*time.Second)
+	b.poll("trained", `window.explorer.state() === "done" && window.explorer.epoch() === 5`, 3*time.Minute)
 	var dataURL string
 	b.eval("snapshot", `window.explorer.snapshot()`, &dataURL)
 	if n, err := paletteColours(dataURL); err != nil || n < 3 {

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -36,7 +35,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.SetValue(tid("field-epochs"), "300"),
 		chromedp.Click(tid("train-button")),
 	)
-	poll("run page opens", `location.pathname.startsWith("/runs/") && document.readyState === "complete"`, 10*time.Second)
+	poll("run page opens", `location.pathname.startsWith("/runs/") && document.readyState === "complete"`, 30*time.Second)
 
 	// 2. Epochs arrive and the counter advances.
 	poll("first epoch drawn", `window.explorer && window.explorer.epoch() !== null`, 30*time.Second)
@@ -62,38 +61,41 @@ func TestBrowser(t *testing.T) {
 
 	// 4. Pause: the state says so and no new epoch arrives. The points then
 	// stay still for the hover and the click.
-	step("pause", 10*time.Second, chromedp.Click(tid("control-pause")))
-	poll("paused", `document.querySelector('[data-testid="run-state"]').dataset.state === "paused"`, 10*time.Second)
+	step("pause", 30*time.Second, chromedp.Click(tid("control-pause")))
+	poll("paused", `document.querySelector('[data-testid="run-state"]').dataset.state === "paused"`, 30*time.Second)
 	// Epochs trained just before the pause may still be in projection: wait
 	// for the page to have every epoch the server says was trained, then
 	// check that no further one comes.
 	var trained int
 	eval("trained epochs", `fetch("/api/runs/" + window.explorer.runID).then(r => r.json()).then(s => s.epoch)`, &trained)
 	poll("every trained epoch shown", fmt.Sprintf(`window.explorer.newest() >= %d`, trained), 30*time.Second)
+	// Pause acts before the next training step (docs/protocol.md): the
+	// epoch whose steps were all done when it came is still measured and
+	// published, which under load can take seconds. So one epoch after
+	// those the server had counted may still come, then none.
 	var before, after int
 	eval("newest epoch", `window.explorer.newest()`, &before)
 	time.Sleep(1500 * time.Millisecond)
 	eval("newest epoch", `window.explorer.newest()`, &after)
-	if after != before {
-		t.Errorf("paused run went on from epoch %d to %d", before, after)
+	if after != before && after <= trained+1 {
+		t.Logf("epoch %d was in flight when the run paused", after)
+		before = after
+		time.Sleep(1500 * time.Millisecond)
+		eval("newest epoch", `window.explorer.newest()`, &after)
 	}
-	step("resume button enabled", 5*time.Second, chromedp.WaitEnabled(tid("control-resume")))
+	if after != before {
+		t.Errorf("paused run went on from epoch %d to %d (%d trained when it paused)", before, after, trained)
+	}
+	step("resume button enabled", 20*time.Second, chromedp.WaitEnabled(tid("control-resume")))
 
 	// 5. Hovering a point shows its tooltip, with its label as text. The
-	// leftmost point is the one no other point can cover.
+	// leftmost point is the one no other point can cover; it is taken once
+	// the points have stopped gliding (under load the glide to the last
+	// epoch may still be under way), else the mouse would go where the
+	// point was a moment ago.
 	var at struct{ X, Y float64 }
-	eval("leftmost point", `(() => {
-		const e = window.explorer; let best = null;
-		for (let i = 0; i < e.points(); i++) { const p = e.screenOf(i); if (!best || p.x < best.x) best = p; }
-		return {x: best.x, y: best.y};
-	})()`, &at)
-	step("hover", 10*time.Second,
-		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, at.X+3, at.Y+3),
-		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, at.X, at.Y),
-		chromedp.WaitVisible(tid("tooltip")),
-	)
-	var tip string
-	eval("tooltip", `document.querySelector('[data-testid="tooltip"]').textContent`, &tip)
+	at.X, at.Y = hoverAt(b)
+	tip := b.hover(at.X, at.Y)
 	if !strings.Contains(tip, "item ") || strings.IndexAny(tip, "0123456789") < 0 {
 		t.Errorf("tooltip reads %q, want the item's digit label and number", tip)
 	}
@@ -101,14 +103,14 @@ func TestBrowser(t *testing.T) {
 
 	// 6. Clicking the point lists its neighbours in embedding and input
 	// space, with pictures.
-	step("select a point", 10*time.Second,
+	step("select a point", 30*time.Second,
 		chromedp.MouseClickXY(at.X, at.Y),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="neighbors-embedding"] li canvas`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="neighbors-input"] li canvas`)),
 	)
 
 	// 7. Searching for a class lights up its items; Escape clears it.
-	step("search a class", 10*time.Second,
+	step("search a class", 30*time.Second,
 		chromedp.Click(tid("search-input")),
 		chromedp.SendKeys(tid("search-input"), "7"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="search-results"] li`)),
@@ -119,7 +121,7 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("searching digits for 7 used method %q, want labels", method)
 	}
 	b.shot("search-class")
-	step("clear search", 5*time.Second,
+	step("clear search", 20*time.Second,
 		chromedp.KeyEvent(kb.Escape),
 		chromedp.WaitNotPresent(chromedp.CSS(`[data-testid="search-results"] li`)),
 		chromedp.Blur(tid("search-input")),
@@ -128,22 +130,22 @@ func TestBrowser(t *testing.T) {
 	// 8. The left arrow steps back through the timeline; "l" follows live.
 	var viewing, newest int
 	eval("viewing", `window.explorer.epoch()`, &viewing)
-	step("step back", 5*time.Second, chromedp.KeyEvent(kb.ArrowLeft))
-	poll("looking back", fmt.Sprintf(`window.explorer.epoch() < %d`, viewing), 5*time.Second)
-	step("live again", 5*time.Second, chromedp.KeyEvent("l"))
+	step("step back", 20*time.Second, chromedp.KeyEvent(kb.ArrowLeft))
+	poll("looking back", fmt.Sprintf(`window.explorer.epoch() < %d`, viewing), 20*time.Second)
+	step("live again", 20*time.Second, chromedp.KeyEvent("l"))
 	eval("newest", `window.explorer.newest()`, &newest)
-	poll("following live", fmt.Sprintf(`window.explorer.epoch() >= %d`, newest), 5*time.Second)
-	step("glide", 5*time.Second, chromedp.Sleep(700*time.Millisecond))
+	poll("following live", fmt.Sprintf(`window.explorer.epoch() >= %d`, newest), 20*time.Second)
+	step("glide", 20*time.Second, chromedp.Sleep(700*time.Millisecond))
 	b.shot("selected")
 
 	// 9. Space resumes the run and epochs arrive again.
-	step("space resumes", 5*time.Second, chromedp.KeyEvent(" "))
-	poll("running again", `document.querySelector('[data-testid="run-state"]').dataset.state === "running"`, 10*time.Second)
+	step("space resumes", 20*time.Second, chromedp.KeyEvent(" "))
+	poll("running again", `document.querySelector('[data-testid="run-state"]').dataset.state === "running"`, 30*time.Second)
 	poll("epochs again", fmt.Sprintf(`window.explorer.newest() > %d`, after), 20*time.Second)
 
 	// 10. Stop, and the page says it is over.
-	step("stop", 10*time.Second, chromedp.Click(tid("control-stop")))
-	poll("stopped", `document.querySelector('[data-testid="run-state"]').dataset.state === "stopped"`, 10*time.Second)
+	step("stop", 30*time.Second, chromedp.Click(tid("control-stop")))
+	poll("stopped", `document.querySelector('[data-testid="run-state"]').dataset.state === "stopped"`, 30*time.Second)
 
 	b.noProblems()
 	t.Logf("browser test took %v", time.Since(start).Round(100*time.Millisecond))

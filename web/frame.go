@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"strconv"
+	"time"
 
 	"github.com/contrastive-explorer/explorer/trainer"
 )
@@ -151,11 +152,15 @@ type epochJSON struct {
 	Backfill bool            `json:"backfill"`
 	Metrics  json.RawMessage `json:"metrics"`
 	Frame    frameInfo       `json:"frame"`
+	// SentMS is when the server published the frame, in Unix
+	// milliseconds: the browser's epoch-to-screen latency starts here.
+	// History replays keep the time of the first publication.
+	SentMS int64 `json:"sent_ms"`
 }
 
-// encodeEpoch returns an epoch's text message.
-func encodeEpoch(epoch int, backfill bool, metrics json.RawMessage, f frameInfo) []byte {
-	return mustJSON(epochJSON{Type: "epoch", Epoch: epoch, Backfill: backfill, Metrics: metrics, Frame: f})
+// encodeEpoch returns an epoch's text message, published at sent.
+func encodeEpoch(epoch int, backfill bool, metrics json.RawMessage, f frameInfo, sent time.Time) []byte {
+	return mustJSON(epochJSON{Type: "epoch", Epoch: epoch, Backfill: backfill, Metrics: metrics, Frame: f, SentMS: sent.UnixMilli()})
 }
 
 // stateJSON is the "state" message.

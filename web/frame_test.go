@@ -6,6 +6,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/contrastive-explorer/explorer/trainer"
 )
@@ -61,8 +62,9 @@ func TestEncodeMetrics(t *testing.T) {
 			t.Errorf("metrics lack %q, which docs/protocol.md promises", key)
 		}
 	}
-	text := string(encodeEpoch(3, true, raw, frameInfo{Method: "pca", Dims: 2, KL: number(math.NaN())}))
-	for _, want := range []string{`"type":"epoch"`, `"epoch":3`, `"backfill":true`, `"kl":null`, `"method":"pca"`} {
+	sent := time.UnixMilli(1_767_225_600_123)
+	text := string(encodeEpoch(3, true, raw, frameInfo{Method: "pca", Dims: 2, KL: number(math.NaN())}, sent))
+	for _, want := range []string{`"type":"epoch"`, `"epoch":3`, `"backfill":true`, `"kl":null`, `"method":"pca"`, `"sent_ms":1767225600123`} {
 		if !strings.Contains(text, want) {
 			t.Errorf("epoch message %s lacks %s", text, want)
 		}

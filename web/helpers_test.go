@@ -116,10 +116,12 @@ func createRun(t *testing.T, h http.Handler, cfg any) created {
 	return c
 }
 
-// waitState polls the run's summary until its state is want.
+// waitState polls the run's summary until its state is want. The deadline
+// is generous: training a real dataset under the race detector on a busy
+// machine takes tens of seconds.
 func waitState(t *testing.T, h http.Handler, id string, want State) RunSummary {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		var s RunSummary
 		call(t, h, "GET", "/api/runs/"+id, nil, "").json(t, &s)

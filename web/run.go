@@ -328,9 +328,9 @@ func (r *run) project() {
 		proj, err := r.projectorLocked()
 		r.mu.Unlock()
 
-		var msg *message
+		var ef *epochFrame
 		if err == nil {
-			msg, err = r.projectEpoch(ctx, proj, j)
+			ef, err = r.projectEpoch(ctx, proj, j)
 		}
 
 		r.mu.Lock()
@@ -344,7 +344,10 @@ func (r *run) project() {
 			if j.live {
 				r.liveEpoch = j.epoch
 			}
-			if msg != nil {
+			if ef != nil {
+				// Stamped here, under the lock that orders publishing, so
+				// sent_ms is the moment viewers' queues receive it.
+				msg := ef.message(time.Now())
 				if err := r.m.store.PutFrame(r.m.storeCtx, r.id, FrameRecord{
 					Epoch: j.epoch, Method: r.method, Dims: r.dims, Text: msg.text, Binary: msg.binary,
 				}); err != nil {
@@ -378,8 +381,22 @@ func (r *run) projectorLocked() (Projector, error) {
 	return r.projector, nil
 }
 
-// projectEpoch projects one epoch and encodes its messages.
-func (r *run) projectEpoch(ctx context.Context, p Projector, j job) (*message, error) {
+// epochFrame is one projected epoch, encoded but for its send time.
+type epochFrame struct {
+	epoch   int
+	live    bool
+	metrics json.RawMessage
+	info    frameInfo
+	binary  []byte
+}
+
+// message returns the epoch's messages, published at sent.
+func (f *epochFrame) message(sent time.Time) *message {
+	return &message{text: encodeEpoch(f.epoch, !f.live, f.metrics, f.info, sent), binary: f.binary, live: f.live}
+}
+
+// projectEpoch projects one epoch and encodes its coordinate frame.
+func (r *run) projectEpoch(ctx context.Context, p Projector, j job) (*epochFrame, error) {
 	rec, err := r.m.store.Epoch(ctx, r.id, j.epoch)
 	if err != nil {
 		return nil, err
@@ -397,10 +414,9 @@ func (r *run) projectEpoch(ctx context.Context, p Projector, j job) (*message, e
 		KL: number(f.KL), Trustworthiness: number(f.Trustworthiness), KNNPreservation: number(f.KNNPreservation),
 		Seconds: number(f.Seconds),
 	}
-	return &message{
-		text:   encodeEpoch(j.epoch, !j.live, rec.Metrics, info),
+	return &epochFrame{
+		epoch: j.epoch, live: j.live, metrics: rec.Metrics, info: info,
 		binary: encodeCoords(j.epoch, f.Coords, n, f.Dims),
-		live:   j.live,
 	}, nil
 }
 
