@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync"
 
 	"github.com/contrastive-explorer/explorer/trainer/dataset"
 )
@@ -172,8 +173,18 @@ func (g *Augmenter) Apply(dst, src []float32, rng *rand.Rand) {
 	}
 
 	if sd := g.a.Noise; sd > 0 {
+		// Four gaussian draws from each 64-bit random number, by table
+		// lookup: noise for every pixel of every view of every step was a
+		// fifth of an augmented training step with rng.NormFloat64.
+		t := normalTable()
+		s := float32(sd)
+		var bits uint64
 		for i, v := range dst {
-			v += float32(rng.NormFloat64() * sd)
+			if i&3 == 0 {
+				bits = rng.Uint64()
+			}
+			v += s * t[uint16(bits)]
+			bits >>= 16
 			if g.image {
 				v = min(max(v, 0), 1)
 			}
@@ -268,3 +279,17 @@ func bilinear(src []float32, w, h int, sx, sy float64) float32 {
 	bottom := at(x0, y0+1)*(1-ax) + at(x0+1, y0+1)*ax
 	return top*(1-ay) + bottom*ay
 }
+
+// normalTable returns the standard normal's quantiles at the midpoints of
+// 65,536 equal slices of probability: indexing it with 16 uniform random
+// bits draws from a normal distribution quantised to 65,536 levels and cut
+// off at ±4.33 standard deviations (a probability of 1.5e-5), which is
+// indistinguishable from the real thing for augmentation noise.
+var normalTable = sync.OnceValue(func() *[1 << 16]float32 {
+	var t [1 << 16]float32
+	for i := range t {
+		u := (float64(i) + 0.5) / (1 << 16)
+		t[i] = float32(math.Sqrt2 * math.Erfinv(2*u-1))
+	}
+	return &t
+})
