@@ -299,7 +299,7 @@ func (c *candidates) shrink() {
 
 // selectK reorders d (and idx alongside) so that its k smallest values come
 // first, in no order (Hoare's quickselect, median-of-three pivots).
-func selectK(d []float32, idx []int32, k int) {
+func selectK[F float32 | float64](d []F, idx []int32, k int) {
 	lo, hi := 0, len(d)-1
 	for lo < hi {
 		mid := lo + (hi-lo)/2

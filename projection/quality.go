@@ -80,7 +80,7 @@ func NewKLEvaluator(x []float32, n, d int, perplexity float64, threads int) (*KL
 				// full row: a few passes instead of dozens.
 				kk := min(n-1, int(10*perplexity)+1)
 				copy(near, dist)
-				selectK64(near, ids, kk)
+				selectK(near, ids, kk)
 				beta := calibrateRow(near[:kk], target, 0, pc[:kk])
 				calibrateRow(dist, target, beta, pc)
 				var row []entry
@@ -177,39 +177,6 @@ func (ev *KLEvaluator) KL(y []float32, dims int) (float64, error) {
 	// Σ P·log(P/Q) = Σ P·(log P − log w) + log Z·Σ P, and Σ P = 1 up to the
 	// dropped mass.
 	return s + math.Log(z), nil
-}
-
-// selectK64 is selectK for float64 distances.
-func selectK64(d []float64, idx []int32, k int) {
-	lo, hi := 0, len(d)-1
-	for lo < hi {
-		mid := lo + (hi-lo)/2
-		a, b, c := d[lo], d[mid], d[hi]
-		pivot := max(min(a, b), min(max(a, b), c))
-		i, j := lo, hi
-		for i <= j {
-			for d[i] < pivot {
-				i++
-			}
-			for d[j] > pivot {
-				j--
-			}
-			if i <= j {
-				d[i], d[j] = d[j], d[i]
-				idx[i], idx[j] = idx[j], idx[i]
-				i++
-				j--
-			}
-		}
-		switch {
-		case k-1 <= j:
-			hi = j
-		case k-1 >= i:
-			lo = i
-		default:
-			return
-		}
-	}
 }
 
 func checkPair(x []float32, n, d int, y []float32, dims int) error {
