@@ -47,18 +47,16 @@ package main
 
 import (
 	"bytes"
-	"compress/gzip"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
+
+	sampledata "github.com/contrastive-explorer/explorer/sample-data"
 )
 
 const (
@@ -181,49 +179,11 @@ func run(args []string, stdout io.Writer) error {
 	}
 	report(stdout, items, users)
 
-	var gz bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&gz, gzip.BestCompression)
+	data, mj, err := sampledata.Encode("data.tsv.gz", body.Bytes(), m)
 	if err != nil {
 		return err
 	}
-	zw.Write(body.Bytes())
-	if err := zw.Close(); err != nil {
-		return err
-	}
-	mj, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return err
-	}
-	mj = append(mj, '\n')
-	differ := false
-	for _, f := range []struct {
-		name string
-		data []byte
-	}{{"data.tsv.gz", gz.Bytes()}, {"meta.json", mj}} {
-		path := filepath.Join(*out, "interactions", f.name)
-		if *check {
-			old, err := os.ReadFile(path)
-			if err != nil || !bytes.Equal(old, f.data) {
-				fmt.Fprintf(stdout, "%s: differs\n", path)
-				differ = true
-			}
-			continue
-		}
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(path, f.data, 0o644); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "%s: %d bytes\n", path, len(f.data))
-	}
-	if differ {
-		return errors.New("sample data is out of date")
-	}
-	if *check {
-		fmt.Fprintln(stdout, "interactions sample data up to date")
-	}
-	return nil
+	return sampledata.Publish(stdout, *out, "interactions", "data.tsv.gz", data, mj, *check)
 }
 
 // makeItems names the tracks, spreads them over the genres (items ordered

@@ -32,15 +32,17 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+
+	sampledata "github.com/contrastive-explorer/explorer/sample-data"
 )
 
 // meta is the JSON form of a dataset's description. sample-data/sampledata.go
@@ -113,65 +115,16 @@ func run(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	differ := false
+	var errs []error
 	for _, s := range []*set{digits, fashion} {
-		files, err := s.encode()
+		body := slices.Concat(s.pixels, s.labels, s.splits)
+		data, mj, err := sampledata.Encode("data.bin.gz", body, s.meta)
 		if err != nil {
 			return err
 		}
-		for _, f := range files {
-			path := filepath.Join(*out, s.meta.Name, f.name)
-			if *check {
-				old, err := os.ReadFile(path)
-				if err != nil || !bytes.Equal(old, f.data) {
-					fmt.Fprintf(stdout, "%s: differs\n", path)
-					differ = true
-				}
-				continue
-			}
-			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-				return err
-			}
-			if err := os.WriteFile(path, f.data, 0o644); err != nil {
-				return err
-			}
-			fmt.Fprintf(stdout, "%s: %d bytes\n", path, len(f.data))
-		}
+		errs = append(errs, sampledata.Publish(stdout, *out, s.meta.Name, "data.bin.gz", data, mj, *check))
 	}
-	if differ {
-		return errors.New("sample data is out of date")
-	}
-	if *check {
-		fmt.Fprintln(stdout, "sample data up to date")
-	}
-	return nil
-}
-
-type file struct {
-	name string
-	data []byte
-}
-
-func (s *set) encode() ([]file, error) {
-	var buf bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	if err != nil {
-		return nil, err
-	}
-	for _, part := range [][]byte{s.pixels, s.labels, s.splits} {
-		if _, err := zw.Write(part); err != nil {
-			return nil, err
-		}
-	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	m, err := json.MarshalIndent(s.meta, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	m = append(m, '\n')
-	return []file{{"data.bin.gz", buf.Bytes()}, {"meta.json", m}}, nil
+	return errors.Join(errs...)
 }
 
 // readGzip returns the decompressed contents of a .gz file and the SHA-256

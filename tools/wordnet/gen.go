@@ -38,10 +38,8 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -51,6 +49,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	sampledata "github.com/contrastive-explorer/explorer/sample-data"
 )
 
 const (
@@ -193,50 +193,11 @@ func run(args []string, stdout io.Writer) error {
 	}
 	m.Train = m.Items - m.Test
 
-	var gz bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&gz, gzip.BestCompression)
+	data, mj, err := sampledata.Encode("data.tsv.gz", body.Bytes(), m)
 	if err != nil {
 		return err
 	}
-	zw.Write(body.Bytes())
-	if err := zw.Close(); err != nil {
-		return err
-	}
-	mj, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return err
-	}
-	mj = append(mj, '\n')
-
-	differ := false
-	for _, f := range []struct {
-		name string
-		data []byte
-	}{{"data.tsv.gz", gz.Bytes()}, {"meta.json", mj}} {
-		path := filepath.Join(*out, "wordnet", f.name)
-		if *check {
-			old, err := os.ReadFile(path)
-			if err != nil || !bytes.Equal(old, f.data) {
-				fmt.Fprintf(stdout, "%s: differs\n", path)
-				differ = true
-			}
-			continue
-		}
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(path, f.data, 0o644); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "%s: %d bytes\n", path, len(f.data))
-	}
-	if differ {
-		return errors.New("sample data is out of date")
-	}
-	if *check {
-		fmt.Fprintln(stdout, "wordnet sample data up to date")
-	}
-	return nil
+	return sampledata.Publish(stdout, *out, "wordnet", "data.tsv.gz", data, mj, *check)
 }
 
 // parse reads a WordNet data file (format: wndb(5WN)) and returns its
