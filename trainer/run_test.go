@@ -81,8 +81,11 @@ func benchConfig() Config {
 
 // BenchmarkStep is one training step of the reference configuration: MLP
 // 784-256-128-32, batch 256, supcon, Adam.
-func BenchmarkStep(b *testing.B) {
-	_, t := newTrainingFor(b, benchConfig(), fashionShaped())
+func BenchmarkStep(b *testing.B) { benchSteps(b, benchConfig(), fashionShaped()) }
+
+// benchSteps times training steps of cfg on d, one warm-up step excluded.
+func benchSteps(b *testing.B, cfg Config, d *dataset.Dataset) {
+	_, t := newTrainingFor(b, cfg, d)
 	t.pairs.beginEpoch()
 	t.trainStep()
 	b.ReportAllocs()

@@ -11,15 +11,5 @@ func BenchmarkStepNTXentAug(b *testing.B) {
 	cfg.Temperature = 0.5
 	cfg.AugShift = 2
 	cfg.AugNoise = 0.1
-	_, t := newTrainingFor(b, cfg, fashionShaped())
-	t.pairs.beginEpoch()
-	t.trainStep()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if t.pairs.pos >= len(t.pairs.order) {
-			t.pairs.beginEpoch()
-		}
-		t.trainStep()
-	}
+	benchSteps(b, cfg, fashionShaped())
 }

@@ -180,13 +180,5 @@ func writeVectorsFile(path string, x []float32, n, d int) error {
 	if path == "-" {
 		return projection.WriteVectors(os.Stdout, x, n, d)
 	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := projection.WriteVectors(f, x, n, d); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return writeFileAtomic(path, func(w io.Writer) error { return projection.WriteVectors(w, x, n, d) })
 }

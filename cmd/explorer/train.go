@@ -21,6 +21,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 
+	"github.com/contrastive-explorer/explorer/projection"
 	sampledata "github.com/contrastive-explorer/explorer/sample-data"
 	"github.com/contrastive-explorer/explorer/trainer"
 	"github.com/contrastive-explorer/explorer/trainer/dataset"
@@ -350,7 +351,9 @@ func writeResults(dir string, d *dataset.Dataset, res trainResult, last trainer.
 			enc.SetIndent("", "  ")
 			return enc.Encode(res)
 		}},
-		{"vectors.tsv", func(w io.Writer) error { return writeVectors(w, last.Embeddings, last.Dim) }},
+		{"vectors.tsv", func(w io.Writer) error {
+			return projection.WriteVectors(w, last.Embeddings, len(last.Embeddings)/last.Dim, last.Dim)
+		}},
 		{"metadata.tsv", func(w io.Writer) error { return writeMetadata(w, d) }},
 		{"loss.png", func(w io.Writer) error { return writeLossPlot(w, res) }},
 	}
@@ -393,26 +396,6 @@ func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
-}
-
-// writeVectors writes one embedding per line, values tab-separated, in the
-// Embedding Projector's TSV format (no header).
-func writeVectors(w io.Writer, emb []float32, dim int) error {
-	buf := make([]byte, 0, 16*dim)
-	for r := 0; r*dim < len(emb); r++ {
-		buf = buf[:0]
-		for j, v := range emb[r*dim : (r+1)*dim] {
-			if j > 0 {
-				buf = append(buf, '\t')
-			}
-			buf = strconv.AppendFloat(buf, float64(v), 'g', -1, 32)
-		}
-		buf = append(buf, '\n')
-		if _, err := w.Write(buf); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // writeMetadata writes the header "label\tsplit" and one row per item: its
