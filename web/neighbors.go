@@ -65,6 +65,20 @@ func intParam(c *echo.Context, name string, def, lo, hi int) (int, error) {
 	return v, nil
 }
 
+// epochParam returns the stored epoch named by the query parameter
+// "epoch" (default the run's newest), or a 400/404 error for the client.
+func (s *Server) epochParam(c *echo.Context, r *run) (EpochRecord, error) {
+	epoch, err := intParam(c, "epoch", r.summary().Epoch, 0, math.MaxInt32)
+	if err != nil {
+		return EpochRecord{}, err
+	}
+	rec, err := s.runs.store.Epoch(c.Request().Context(), r.id, epoch)
+	if errors.Is(err, ErrNotFound) {
+		return EpochRecord{}, notFound("epoch %d of run %s has not been trained yet", epoch, r.id)
+	}
+	return rec, err
+}
+
 func (s *Server) neighbors(c *echo.Context) error {
 	r, err := s.runs.get(c.Param("id"))
 	if err != nil {
@@ -86,17 +100,11 @@ func (s *Server) neighbors(c *echo.Context) error {
 	if metric != metricCosine && metric != metricEuclidean {
 		return badInput("metric", "unknown metric %q (want cosine or euclidean)", metric)
 	}
-	newest := r.summary().Epoch
-	epoch, err := intParam(c, "epoch", newest, 0, math.MaxInt32)
+	rec, err := s.epochParam(c, r)
 	if err != nil {
 		return err
 	}
-	rec, err := s.runs.store.Epoch(c.Request().Context(), r.id, epoch)
-	if errors.Is(err, ErrNotFound) {
-		return notFound("epoch %d of run %s has not been trained yet", epoch, r.id)
-	} else if err != nil {
-		return err
-	}
+	epoch := rec.Epoch
 
 	emb := distances(rec.Embeddings, rec.Dim, item, metric)
 	labels := r.ds.Labels

@@ -80,19 +80,13 @@ func (s *Server) search(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	epoch, err := intParam(c, "epoch", r.summary().Epoch, 0, math.MaxInt32)
+	rec, err := s.epochParam(c, r)
 	if err != nil {
-		return err
-	}
-	rec, err := s.runs.store.Epoch(c.Request().Context(), r.id, epoch)
-	if errors.Is(err, ErrNotFound) {
-		return notFound("epoch %d of run %s has not been trained yet", epoch, r.id)
-	} else if err != nil {
 		return err
 	}
 
 	sr := searcher{ds: r.ds, emb: rec.Embeddings, dim: rec.Dim, k: k}
-	out := searchJSON{Query: q, Epoch: epoch, Classes: []int32{}}
+	out := searchJSON{Query: q, Epoch: rec.Epoch, Classes: []int32{}}
 	switch {
 	case hasItem:
 		out.Item = &item
