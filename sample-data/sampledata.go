@@ -45,27 +45,6 @@ var names = []string{"digits", "fashion", "interactions", "wordnet"}
 // broken build.
 var ErrUnknown = errors.New("unknown dataset")
 
-// Info describes a bundled dataset without decoding its items.
-type Info struct {
-	Name        string       `json:"name"`        // registry key, e.g. "digits"
-	Title       string       `json:"title"`       // human title
-	Description string       `json:"description"` // one or two sentences for a learner
-	Source      string       `json:"source"`      // attribution
-	License     string       `json:"license"`     // licence name and note
-	Kind        dataset.Kind `json:"kind"`
-
-	Items   int `json:"items"`   // number of items
-	Train   int `json:"train"`   // items in the training split
-	Test    int `json:"test"`    // items held out
-	Dim     int `json:"dim"`     // feature dimension: Width×Height for images, hash buckets for text, items for interactions
-	Classes int `json:"classes"` // number of label classes
-	Width   int `json:"width"`   // image width in pixels, 0 for other kinds
-	Height  int `json:"height"`  // image height in pixels, 0 for other kinds
-
-	Users        int `json:"users,omitempty"`        // Kind interactions: number of users
-	Interactions int `json:"interactions,omitempty"` // Kind interactions: plays, held-out ones included
-}
-
 // meta is the JSON written by the generators (tools/sampledata,
 // tools/wordnet, tools/interactions) next to each data file.
 type meta struct {
@@ -88,12 +67,12 @@ type meta struct {
 	Data        string   `json:"data"`
 }
 
-func (m *meta) info() Info {
+func (m *meta) info() dataset.Info {
 	dim := m.Dim
 	if dataset.Kind(m.Kind) == dataset.Images {
 		dim = m.Width * m.Height
 	}
-	return Info{
+	return dataset.Info{
 		Name: m.Name, Title: m.Title, Description: m.Description, Source: m.Source, License: m.License,
 		Kind:  dataset.Kind(m.Kind),
 		Items: m.Items, Train: m.Train, Test: m.Test,
@@ -142,9 +121,9 @@ var metas = sync.OnceValue(func() map[string]*meta {
 
 // List returns the bundled datasets sorted by name. It does not decode any
 // items, so it is cheap.
-func List() []Info {
+func List() []dataset.Info {
 	ms := metas()
-	infos := make([]Info, 0, len(names))
+	infos := make([]dataset.Info, 0, len(names))
 	for _, name := range names {
 		infos = append(infos, ms[name].info())
 	}

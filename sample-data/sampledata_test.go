@@ -233,7 +233,7 @@ func ExampleLoad() {
 }
 
 // info returns List's entry for name.
-func info(t *testing.T, name string) Info {
+func info(t *testing.T, name string) dataset.Info {
 	t.Helper()
 	for _, in := range List() {
 		if in.Name == name {
@@ -241,7 +241,7 @@ func info(t *testing.T, name string) Info {
 		}
 	}
 	t.Fatalf("List() has no %q", name)
-	return Info{}
+	return dataset.Info{}
 }
 
 func TestLoadWordnet(t *testing.T) {

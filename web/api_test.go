@@ -14,7 +14,6 @@ import (
 	"strings"
 	"testing"
 
-	sampledata "github.com/contrastive-explorer/explorer/sample-data"
 	"github.com/contrastive-explorer/explorer/trainer"
 	"github.com/contrastive-explorer/explorer/trainer/dataset"
 )
@@ -426,8 +425,8 @@ func TestUnknownPageIsHTML(t *testing.T) {
 // brokenCatalog lists a dataset it cannot load, as a corrupt build would.
 type brokenCatalog struct{}
 
-func (brokenCatalog) List() []sampledata.Info {
-	return []sampledata.Info{{Name: "broken", Title: "Broken"}}
+func (brokenCatalog) List() []dataset.Info {
+	return []dataset.Info{{Name: "broken", Title: "Broken"}}
 }
 func (brokenCatalog) Load(string) (*dataset.Dataset, error) {
 	return nil, errors.New("sampledata: broken/data.bin.gz: unexpected EOF")

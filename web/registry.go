@@ -18,7 +18,7 @@ import (
 // session's uploads to them.
 type Catalog interface {
 	// List describes every dataset, cheaply (nothing is decoded).
-	List() []sampledata.Info
+	List() []dataset.Info
 	// Load returns a dataset by name, or an error wrapping
 	// sampledata.ErrUnknown. The dataset is shared: callers must not
 	// modify it.
@@ -28,7 +28,7 @@ type Catalog interface {
 // bundled is the Catalog of the datasets compiled into the binary.
 type bundled struct{}
 
-func (bundled) List() []sampledata.Info                    { return sampledata.List() }
+func (bundled) List() []dataset.Info                    { return sampledata.List() }
 func (bundled) Load(name string) (*dataset.Dataset, error) { return sampledata.Load(name) }
 
 // uploadIDPrefix starts the id of every uploaded dataset, so an upload can
@@ -40,7 +40,7 @@ const uploadIDPrefix = "u-"
 type datasetEntry struct {
 	ID          string // the key: a bundled dataset's name or an upload's id
 	Name        string // a bundled dataset's name, an upload's file name
-	Info        sampledata.Info
+	Info        dataset.Info
 	Format      string // the upload's format; "" for bundled datasets
 	Uploaded    bool
 	Precomputed bool // finished embeddings: explored without training
@@ -78,7 +78,7 @@ func newRegistry(c Catalog, maxPerSession int, maxBytes int64) *registry {
 }
 
 // bundledEntry describes a bundled dataset.
-func bundledEntry(in sampledata.Info) datasetEntry {
+func bundledEntry(in dataset.Info) datasetEntry {
 	return datasetEntry{
 		ID: in.Name, Name: in.Name, Info: in,
 		Synthetic: strings.Contains(strings.ToLower(in.Source), "synthetic"),
@@ -227,13 +227,13 @@ func (g *registry) remove(session, id string) error {
 }
 
 func (g *registry) isBundled(name string) bool {
-	return slices.ContainsFunc(g.catalog.List(), func(in sampledata.Info) bool { return in.Name == name })
+	return slices.ContainsFunc(g.catalog.List(), func(in dataset.Info) bool { return in.Name == name })
 }
 
 // infoOf describes an uploaded dataset the way sampledata describes the
 // bundled ones.
-func infoOf(d *dataset.Dataset) sampledata.Info {
-	in := sampledata.Info{
+func infoOf(d *dataset.Dataset) dataset.Info {
+	in := dataset.Info{
 		Name: d.Name, Title: d.Title, Description: d.Description, Source: d.Source, License: d.License,
 		Kind: d.Kind, Items: d.Len(), Dim: d.Dim, Classes: len(d.ClassNames), Width: d.Width, Height: d.Height,
 		Users: len(d.Users),
