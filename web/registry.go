@@ -28,7 +28,7 @@ type Catalog interface {
 // bundled is the Catalog of the datasets compiled into the binary.
 type bundled struct{}
 
-func (bundled) List() []dataset.Info                    { return sampledata.List() }
+func (bundled) List() []dataset.Info                       { return sampledata.List() }
 func (bundled) Load(name string) (*dataset.Dataset, error) { return sampledata.Load(name) }
 
 // uploadIDPrefix starts the id of every uploaded dataset, so an upload can
