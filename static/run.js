@@ -448,9 +448,11 @@ function updateControls() {
   if (owner) ui.tokenMissing.textContent = '';
   else if (!ui.tokenMissing.textContent) ui.tokenMissing.textContent = "watching: only the run's owner can control it";
   const s = S.state;
-  const over = S.finished || s === 'done' || s === 'stopped' || s === 'failed';
+  const over = S.finished || s === 'done' || s === 'stopped' || s === 'failed' || s === 'interrupted';
   ui.pause.disabled = !owner || s !== 'running';
-  ui.resume.disabled = !owner || s !== 'paused';
+  // An interrupted run (its server stopped or crashed) resumes from its
+  // last checkpoint.
+  ui.resume.disabled = !owner || (s !== 'paused' && !(s === 'interrupted' && S.run && S.run.resumable));
   ui.step.disabled = !owner || s !== 'paused';
   ui.stop.disabled = !owner || over;
   ui.method.disabled = !owner || s === 'failed';
@@ -459,9 +461,16 @@ function updateControls() {
 }
 
 async function control(action) {
+  const wasInterrupted = S.state === 'interrupted';
   try {
     const summary = await request('POST', `/api/runs/${encodeURIComponent(runID)}/${action}`, { token });
     clearError();
+    if (wasInterrupted && action === 'resume') {
+      // The stream of an interrupted run has ended: a new one follows the
+      // resumed training.
+      window.location.reload();
+      return;
+    }
     if (summary) applySummary(summary);
   } catch (err) {
     showError(err.message);

@@ -231,7 +231,7 @@ func (c Config) Validate(d *dataset.Dataset) error {
 	}
 	if d.Sparse != nil {
 		e := cmp.Or(c.Embed, DefaultEmbed)
-		if rows := bagRows(d, c.pairs(d) == PairsHeadword); rows*e > MaxBagParams {
+		if rows, _ := bagRows(d, c.pairs(d) == PairsHeadword); rows*e > MaxBagParams {
 			return fieldErr("embed", "an embedding bag of %d features × %d is too large; at most %d values, so embed at most %d", rows, e, MaxBagParams, MaxBagParams/rows)
 		}
 	}

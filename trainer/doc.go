@@ -23,7 +23,10 @@
 // Everything random (initial weights, batch sampling, augmentations, the
 // metrics probe) comes from math/rand/v2 PCG streams seeded by Config.Seed, so
 // the same configuration on the same machine gives bit-for-bit the same
-// metrics and embeddings.
+// metrics and embeddings. With EnableCheckpoints every epoch also carries
+// the whole training state, from which Restore continues an interrupted run
+// bit for bit. Config.MemoryEstimate says beforehand how much memory a run
+// will hold.
 //
 // Matrix products go through package gemm; the training step allocates
 // nothing once warm.

@@ -142,20 +142,7 @@ const (
 // on d; sp holds d's sparse features (nil for dense data).
 func newPairMaker(cfg Config, d *dataset.Dataset, sp *sparseInputs, rng, augRNG *rand.Rand) *pairMaker {
 	p := &pairMaker{d: d, sp: sp, rng: rng, augRNG: augRNG, strength: cfg.Augment}
-	switch cfg.Pairs {
-	case PairsAugment:
-		p.mode, p.views = modeViews, true
-	case PairsHeadword:
-		p.mode = modeHeadword
-	case PairsCooccur:
-		p.mode = modeCooccur
-	default:
-		p.mode = modeClasses
-		if cfg.Loss == LossNTXent {
-			p.mode = modePairs
-		}
-		p.views = cfg.Pairs == PairsLabelsAugment
-	}
+	p.mode, p.views, p.rows, p.perStep = pairLayout(cfg)
 	switch p.mode {
 	case modeHeadword:
 		p.order = headwordItems(d, dataset.Train)
@@ -167,12 +154,6 @@ func newPairMaker(cfg Config, d *dataset.Dataset, sp *sparseInputs, rng, augRNG 
 	if p.views && sp == nil {
 		a := cfg.Augmentation(d.Kind, d.Width, d.Height)
 		p.aug = NewAugmenter(a, d.Kind, d.Width, d.Height)
-	}
-	if p.mode == modeClasses && !p.views {
-		p.rows, p.perStep = cfg.Batch, cfg.Batch
-	} else {
-		p.perStep = max(cfg.Batch/2, 1)
-		p.rows = 2 * p.perStep
 	}
 	if p.mode == modeCooccur {
 		p.initLogQ()
@@ -186,6 +167,31 @@ func newPairMaker(cfg Config, d *dataset.Dataset, sp *sparseInputs, rng, augRNG 
 		p.counts = make([]int, len(d.ClassNames))
 	}
 	return p
+}
+
+// pairLayout returns how the pair maker of a run configured by cfg
+// (resolved) builds its batches: the mode, whether rows are augmented views
+// of their items, the rows of a batch and the anchors each consumes.
+func pairLayout(cfg Config) (mode int, views bool, rows, perStep int) {
+	switch cfg.Pairs {
+	case PairsAugment:
+		mode, views = modeViews, true
+	case PairsHeadword:
+		mode = modeHeadword
+	case PairsCooccur:
+		mode = modeCooccur
+	default:
+		mode = modeClasses
+		if cfg.Loss == LossNTXent {
+			mode = modePairs
+		}
+		views = cfg.Pairs == PairsLabelsAugment
+	}
+	if mode == modeClasses && !views {
+		return mode, views, cfg.Batch, cfg.Batch
+	}
+	perStep = max(cfg.Batch/2, 1)
+	return mode, views, 2 * perStep, perStep
 }
 
 // initPlays lists the cooccur anchors.

@@ -53,6 +53,12 @@ type Epoch struct {
 	Metrics    Metrics   // measured after the epoch's training steps
 	Embeddings []float32 // n×Dim, one row per item in dataset order; a fresh slice every epoch
 	Dim        int       // embedding dimension
+
+	// Checkpoint is the whole training state after this epoch, encoded for
+	// Restore (about three times the encoder's parameters in bytes), when
+	// EnableCheckpoints was called; nil otherwise. Like the embeddings it is
+	// a fresh slice every epoch.
+	Checkpoint []byte
 }
 
 // Streams of the run's random numbers, one per purpose, so that (for example)
@@ -98,6 +104,10 @@ type Run struct {
 	encMu sync.RWMutex
 	enc   *network // nil until Run builds the encoder
 	rowOf []int32  // sparse datasets: the bag row of each feature column, -1 if none
+
+	checkpoints bool      // EnableCheckpoints was called
+	resumed     *training // Restore: the training state to continue from
+	resumedFrom int       // Restore: the epoch it is the state after
 }
 
 type subscriber struct{ ch chan Epoch }
@@ -274,8 +284,9 @@ func (r *Run) ExamplePairs(n int) []PairExample {
 }
 
 // Run trains every epoch in the calling goroutine, publishing epoch 0 (the
-// untrained encoder) first and then each trained epoch, and returns when
-// the run ends: nil when all epochs are done, ctx.Err() when ctx is
+// untrained encoder) first and then each trained epoch (a run from Restore
+// publishes only the epochs after its checkpoint's), and returns when the
+// run ends: nil when all epochs are done, ctx.Err() when ctx is
 // cancelled (within one training step), an error wrapping ErrDiverged when
 // the loss stops being finite, or an error for a second call. Subscribers'
 // channels are closed when it returns. A panic inside training is returned
@@ -332,10 +343,22 @@ type training struct {
 	total  int // steps in the whole run
 	warm   int // warmup steps
 
+	// The sources of the pair maker's streams, whose states a checkpoint
+	// keeps: the only random streams that advance from epoch to epoch.
+	sampleSrc, augmentSrc *rand.PCG
+	ckpt                  *checkpointer // nil without EnableCheckpoints
+
 	wmu *sync.RWMutex // Run.encMu: held for writing while the weights change
 }
 
 func pcg(seed, stream uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, stream)) }
+
+// pcgSource is pcg that also returns the generator, whose state
+// MarshalBinary captures.
+func pcgSource(seed, stream uint64) (*rand.Rand, *rand.PCG) {
+	src := rand.NewPCG(seed, stream)
+	return rand.New(src), src
+}
 
 func (r *Run) newTraining() *training {
 	cfg, d := r.cfg, r.data
@@ -348,7 +371,10 @@ func (r *Run) newTraining() *training {
 	}
 	t.enc = newNetwork(cfg, d.Dim, bagRows, pcg(cfg.Seed, streamInit))
 	t.opt = newOptimizer(cfg, t.enc.mlp.Params(), t.enc.mlp.Grads())
-	t.pairs = newPairMaker(cfg, d, t.sp, pcg(cfg.Seed, streamSample), pcg(cfg.Seed, streamAugment))
+	var sample, augment *rand.Rand
+	sample, t.sampleSrc = pcgSource(cfg.Seed, streamSample)
+	augment, t.augmentSrc = pcgSource(cfg.Seed, streamAugment)
+	t.pairs = newPairMaker(cfg, d, t.sp, sample, augment)
 	if t.enc.bag != nil {
 		t.bagOpt = newRowOptimizer(cfg, len(t.enc.bag.w))
 		t.enc.bag.reserve(t.pairs.rows * t.sp.maxNNZ)
@@ -373,20 +399,33 @@ func (r *Run) train(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	t := r.newTraining()
+	t, first := r.resumed, r.resumedFrom+1
+	r.resumed = nil
+	fresh := t == nil
+	if fresh {
+		t, first = r.newTraining(), 1
+	}
+	switch {
+	case !r.checkpoints:
+		t.ckpt = nil // Restore's, which only checked the checkpoint
+	case t.ckpt == nil:
+		t.ckpt = newCheckpointer(r.cfg, r.data)
+	}
 
-	// Epoch 0: the untrained encoder, its loss measured over at most
-	// initialLossBatches batches from streams of its own so training's
-	// batches do not depend on it.
-	pm0 := newPairMaker(t.cfg, t.d, t.sp, pcg(t.cfg.Seed, streamSample0), pcg(t.cfg.Seed, streamAugment0))
-	loss0, err := r.measureLoss(ctx, t, pm0)
-	if err != nil {
-		return err
+	if fresh {
+		// Epoch 0: the untrained encoder, its loss measured over at most
+		// initialLossBatches batches from streams of its own so training's
+		// batches do not depend on it.
+		pm0 := newPairMaker(t.cfg, t.d, t.sp, pcg(t.cfg.Seed, streamSample0), pcg(t.cfg.Seed, streamAugment0))
+		loss0, err := r.measureLoss(ctx, t, pm0)
+		if err != nil {
+			return err
+		}
+		if err := r.finishEpoch(ctx, t, 0, Metrics{Loss: loss0}); err != nil {
+			return err
+		}
 	}
-	if err := r.finishEpoch(ctx, t, 0, Metrics{Loss: loss0}); err != nil {
-		return err
-	}
-	for epoch := 1; epoch <= t.cfg.Epochs; epoch++ {
+	for epoch := first; epoch <= t.cfg.Epochs; epoch++ {
 		m, err := r.trainEpoch(ctx, t)
 		if err != nil {
 			return err
@@ -540,6 +579,10 @@ func (r *Run) finishEpoch(ctx context.Context, t *training, epoch int, m Metrics
 	}
 	t.eval.probeMetrics(&m, t.probe.z, rows, d, t.probe.groups)
 	spread(&m, emb, n, d)
-	r.publish(Epoch{Epoch: epoch, Metrics: m, Embeddings: emb, Dim: d})
+	e := Epoch{Epoch: epoch, Metrics: m, Embeddings: emb, Dim: d}
+	if t.ckpt != nil {
+		e.Checkpoint = t.ckpt.encode(t, epoch)
+	}
+	r.publish(e)
 	return nil
 }

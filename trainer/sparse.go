@@ -85,15 +85,14 @@ type wordSpan struct{ from, to int32 }
 
 // bagRows returns the number of rows the embedding bag of d needs: the
 // distinct feature columns of its items, plus those of its headwords when
-// withHeadwords.
-func bagRows(d *dataset.Dataset, withHeadwords bool) int {
+// withHeadwords; and then the most features of one headword.
+func bagRows(d *dataset.Dataset, withHeadwords bool) (rows, headwordNNZ int) {
 	seen := make([]uint64, (d.Dim+63)/64)
-	n := 0
 	mark := func(cols []int32) {
 		for _, c := range cols {
 			if seen[c/64]&(1<<(c%64)) == 0 {
 				seen[c/64] |= 1 << (c % 64)
-				n++
+				rows++
 			}
 		}
 	}
@@ -106,10 +105,11 @@ func bagRows(d *dataset.Dataset, withHeadwords bool) int {
 			for _, w := range ws {
 				cols, vals = h.Append(cols[:0], vals[:0], w)
 				mark(cols)
+				headwordNNZ = max(headwordNNZ, len(cols))
 			}
 		}
 	}
-	return n
+	return rows, headwordNNZ
 }
 
 // headwordItems returns the items of split s that have at least one

@@ -69,8 +69,12 @@ func TestSparseInputs(t *testing.T) {
 	}
 	for _, headwords := range []bool{false, true} {
 		s := newSparseInputs(d, headwords, false)
-		if got := bagRows(d, headwords); got != s.vocab {
+		got, hwNNZ := bagRows(d, headwords)
+		if got != s.vocab {
 			t.Errorf("headwords %v: bagRows %d, vocabulary %d", headwords, got, s.vocab)
+		}
+		if headwords && (hwNNZ == 0 || hwNNZ > s.maxNNZ) || !headwords && hwNNZ != 0 {
+			t.Errorf("headwords %v: bagRows says a headword has up to %d features, the inputs' maximum is %d", headwords, hwNNZ, s.maxNNZ)
 		}
 		used := map[int32]bool{}
 		for i := range d.Len() {

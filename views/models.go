@@ -141,3 +141,24 @@ func Ordinal(n int) string {
 	}
 	return strconv.Itoa(n) + suffix
 }
+
+// RunsPage lists a browser session's runs: those it started and those
+// whose link it opened, newest first.
+type RunsPage struct {
+	Runs []RunRow
+}
+
+// RunRow is one run of the runs page.
+type RunRow struct {
+	ID      string
+	Name    string // the owner's name for it, "" for none
+	Dataset string // the dataset's title
+	Loss    string
+	State   string
+	Epoch   int
+	Epochs  int
+	KNN     string // the newest epoch's kNN accuracy, "" when not measured
+	Created string // e.g. "2 Dec 2026 16:40"
+	Owner   bool   // this session started it (the browser may hold its token)
+	Shared  bool   // listed because this session opened its link
+}

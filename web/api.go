@@ -6,12 +6,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v5"
 
+	"github.com/contrastive-explorer/explorer/run"
+	"github.com/contrastive-explorer/explorer/run/runner"
 	"github.com/contrastive-explorer/explorer/trainer"
 	"github.com/contrastive-explorer/explorer/trainer/dataset"
 )
@@ -19,7 +24,7 @@ import (
 // defaultProjection is the projection of a run whose config names none:
 // PCA is fast enough to keep up with training, so the first thing a
 // learner sees moves smoothly.
-const defaultProjection = MethodPCA
+const defaultProjection = run.MethodPCA
 
 // datasetJSON is one entry of GET /api/datasets and the answer to an
 // upload.
@@ -54,7 +59,7 @@ func entryJSON(e datasetEntry) datasetJSON {
 	j := datasetJSON{
 		ID: e.ID, Name: e.Name, Title: in.Title, Description: in.Description, Kind: string(in.Kind),
 		Format: e.Format, Items: in.Items, Train: in.Train, Test: in.Test, Dim: in.Dim, Dims: in.Dim,
-		Classes: in.Classes, ClassNames: e.ds.ClassNames, Width: in.Width, Height: in.Height,
+		Classes: in.Classes, ClassNames: e.Data.ClassNames, Width: in.Width, Height: in.Height,
 		Source: in.Source, License: in.License,
 		Uploaded: e.Uploaded, Precomputed: e.Precomputed, Synthetic: e.Synthetic,
 	}
@@ -69,15 +74,26 @@ func entryJSON(e datasetEntry) datasetJSON {
 }
 
 func (s *Server) listDatasets(c *echo.Context) error {
-	entries := s.datasets.list(session(c))
+	sess := session(c)
+	entries := s.datasets.list(sess)
 	out := make([]datasetJSON, 0, len(entries))
 	for _, e := range entries {
-		if e.ds == nil {
+		if e.Data == nil && e.Uploaded {
+			l, err := s.datasets.get(sess, e.ID)
+			if err != nil {
+				// Kept, but not readable now (memory, or a damaged file):
+				// the rest of the list is still worth showing.
+				s.log.Warn("loading an upload", "id", e.ID, "err", err)
+				continue
+			}
+			e = l
+		}
+		if e.Data == nil {
 			d, err := s.datasets.catalog.Load(e.ID)
 			if err != nil {
 				return fmt.Errorf("loading dataset %s: %w", e.ID, err)
 			}
-			e.ds = d
+			e.Data = d
 		}
 		out = append(out, entryJSON(e))
 	}
@@ -106,7 +122,7 @@ func (s *Server) datasetPixels(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	px, err := s.images.pixels(e.ds)
+	px, err := s.images.pixels(e.Data)
 	if err != nil {
 		return err
 	}
@@ -116,15 +132,16 @@ func (s *Server) datasetPixels(c *echo.Context) error {
 // runPixels serves the pixels of a run's dataset to anyone watching the
 // run, uploads included: sharing a run's link shares what it shows.
 func (s *Server) runPixels(c *echo.Context) error {
-	r, err := s.runs.get(c.Param("id"))
+	r, err := s.run(c)
 	if err != nil {
 		return err
 	}
-	px, err := s.images.pixels(r.ds)
+	d := r.Dataset()
+	px, err := s.images.pixels(d.Data)
 	if err != nil {
 		return err
 	}
-	return servePixels(c, px, !r.dsEntry.Uploaded)
+	return servePixels(c, px, !d.Uploaded)
 }
 
 func (s *Server) datasetPreview(c *echo.Context) error {
@@ -132,7 +149,7 @@ func (s *Server) datasetPreview(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	b, err := s.images.preview(e.ds)
+	b, err := s.images.preview(e.Data)
 	if err != nil {
 		return err
 	}
@@ -192,7 +209,14 @@ type runRequest struct {
 // decodeJSON reads a JSON object from the request body into v, refusing
 // unknown fields and trailing data. An empty body leaves v as it is.
 func decodeJSON(c *echo.Context, v any) error {
-	dec := json.NewDecoder(c.Request().Body)
+	req := c.Request()
+	if req.ContentLength != 0 && !isJSON(req.Header.Get("Content-Type")) {
+		// A form or text/plain body is what a page on another site can
+		// send without asking: refuse it before reading it.
+		return &statusError{code: http.StatusUnsupportedMediaType,
+			msg: "send the body as JSON, with Content-Type: application/json"}
+	}
+	dec := json.NewDecoder(req.Body)
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
 	if err == nil && dec.More() {
@@ -226,6 +250,12 @@ func decodeJSON(c *echo.Context, v any) error {
 	return badInput("", "the body is not a valid request: %v", err)
 }
 
+// isJSON reports whether a Content-Type names JSON.
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mt == "application/json"
+}
+
 // jsonKind names a Go kind the way a JSON author thinks of it.
 func jsonKind(kind string) string {
 	switch {
@@ -255,7 +285,7 @@ func (s *Server) createRun(c *echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	cfg := RunConfig{Config: req.Config, Projection: req.Projection, Dims: req.Dims}
+	cfg := run.Config{Config: req.Config, Projection: req.Projection, Dims: req.Dims}
 	cfg.Hidden = []int(req.Hidden)
 	if cfg.Dataset == "" {
 		return badInput("dataset", "choose a dataset")
@@ -267,36 +297,46 @@ func (s *Server) createRun(c *echo.Context) error {
 	} else if err != nil {
 		return err
 	}
-	r, token, err := s.runs.create(cfg, d)
+	r, token, err := s.runs.Create(c.Request().Context(), session(c), cfg, d.Dataset)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, createResponse{RunSummary: r.summary(), Token: token})
+	return c.JSON(http.StatusCreated, createResponse{RunSummary: summaryJSON(r.Summary(), session(c)), Token: token})
 }
 
-func (s *Server) listRuns(c *echo.Context) error {
-	return c.JSON(http.StatusOK, s.runs.list())
+// run returns the run named in the path.
+func (s *Server) run(c *echo.Context) (*runner.Run, error) {
+	return s.runs.Get(c.Request().Context(), c.Param("id"))
 }
 
 func (s *Server) getRun(c *echo.Context) error {
-	r, err := s.runs.get(c.Param("id"))
+	r, err := s.run(c)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, r.summary())
+	return c.JSON(http.StatusOK, summaryJSON(r.Summary(), session(c)))
 }
 
 // controlledRun returns the run named in the path if the request carries
 // its token: 404 for an unknown run comes before 403 for a bad token.
-func (s *Server) controlledRun(c *echo.Context) (*run, error) {
-	r, err := s.runs.get(c.Param("id"))
+func (s *Server) controlledRun(c *echo.Context) (*runner.Run, error) {
+	r, err := s.run(c)
 	if err != nil {
 		return nil, err
 	}
-	if !r.authorized(bearerToken(c.Request())) {
+	if !r.Authorized(bearerToken(c.Request())) {
 		return nil, errForbidden
 	}
 	return r, nil
+}
+
+// answerSummary answers with a run's summary, or the error that came
+// instead.
+func answerSummary(c *echo.Context, sum runner.Summary, err error) error {
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, summaryJSON(sum, session(c)))
 }
 
 func (s *Server) controlRun(action string) echo.HandlerFunc {
@@ -305,11 +345,8 @@ func (s *Server) controlRun(action string) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		sum, err := r.control(action)
-		if err != nil {
-			return err
-		}
-		return c.JSON(http.StatusOK, sum)
+		sum, err := r.Control(action)
+		return answerSummary(c, sum, err)
 	}
 }
 
@@ -318,11 +355,64 @@ func (s *Server) stopRun(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	sum, err := s.runs.stop(r)
+	sum, err := s.runs.Stop(r)
+	return answerSummary(c, sum, err)
+}
+
+// resumeRun continues a paused run, or an interrupted one (its server
+// stopped or crashed) from its last checkpoint.
+func (s *Server) resumeRun(c *echo.Context) error {
+	r, err := s.controlledRun(c)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, sum)
+	if r.Summary().State == run.Interrupted {
+		sum, err := s.runs.Resume(c.Request().Context(), r)
+		return answerSummary(c, sum, err)
+	}
+	sum, err := r.Control("resume")
+	return answerSummary(c, sum, err)
+}
+
+// deleteRun removes a run and its history.
+func (s *Server) deleteRun(c *echo.Context) error {
+	r, err := s.controlledRun(c)
+	if err != nil {
+		return err
+	}
+	if err := s.runs.Delete(c.Request().Context(), r); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// renameRequest is the body of PATCH /api/runs/{id}.
+type renameRequest struct {
+	Name *string `json:"name"`
+}
+
+// maxRunName bounds a run's name, in characters.
+const maxRunName = 100
+
+// renameRun sets a run's name.
+func (s *Server) renameRun(c *echo.Context) error {
+	r, err := s.controlledRun(c)
+	if err != nil {
+		return err
+	}
+	var req renameRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if req.Name == nil {
+		return badInput("name", "give the run's new name")
+	}
+	name := strings.TrimSpace(*req.Name)
+	if !utf8.ValidString(name) || utf8.RuneCountInString(name) > maxRunName {
+		return badInput("name", "must be valid text of at most %d characters", maxRunName)
+	}
+	sum, err := r.Rename(name)
+	return answerSummary(c, sum, err)
 }
 
 // projectionRequest is the body of POST /api/runs/{id}/projection; a field
@@ -337,18 +427,40 @@ func (s *Server) setProjection(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	cur := r.summary().Projection
+	cur := r.Summary()
 	req := projectionRequest{Method: cur.Method, Dims: cur.Dims}
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	switch req.Method {
-	case MethodPCA, MethodTSNE:
-	default:
-		return badInput("method", "unknown projection %q (want pca or tsne)", req.Method)
+	sum, err := r.SetProjection(req.Method, req.Dims)
+	return answerSummary(c, sum, err)
+}
+
+// runEntryJSON is one run of GET /api/runs.
+type runEntryJSON struct {
+	RunSummary
+	Created time.Time       `json:"created"`
+	Updated time.Time       `json:"updated"`
+	Shared  bool            `json:"shared"`  // listed because this browser opened its link
+	Metrics json.RawMessage `json:"metrics"` // the newest epoch's, null before the first
+}
+
+// maxListedRuns bounds GET /api/runs.
+const maxListedRuns = 1000
+
+// listRuns answers this session's runs, created or opened, newest first.
+func (s *Server) listRuns(c *echo.Context) error {
+	sess := session(c)
+	entries, err := s.runs.List(c.Request().Context(), sess, maxListedRuns)
+	if err != nil {
+		return err
 	}
-	if req.Dims != 2 && req.Dims != 3 {
-		return badInput("dims", "must be 2 or 3, got %d", req.Dims)
+	out := make([]runEntryJSON, len(entries))
+	for i, e := range entries {
+		out[i] = runEntryJSON{
+			RunSummary: summaryJSON(e.Summary, sess), Created: e.Created, Updated: e.Updated,
+			Shared: e.Shared, Metrics: e.Metrics,
+		}
 	}
-	return c.JSON(http.StatusOK, r.setProjection(req.Method, req.Dims))
+	return c.JSON(http.StatusOK, out)
 }

@@ -124,7 +124,11 @@ func startExplorer(t *testing.T, o web.Options) string {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	srvCtx, stopServer := context.WithCancel(context.Background())
-	srv := web.New(srvCtx, o)
+	srv, err := web.New(srvCtx, o)
+	if err != nil {
+		stopServer()
+		t.Fatal(err)
+	}
 	ts := httptest.NewServer(srv)
 	t.Cleanup(func() {
 		stopServer() // stops runs and closes websockets

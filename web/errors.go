@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v5"
 
+	"github.com/contrastive-explorer/explorer/run"
 	sampledata "github.com/contrastive-explorer/explorer/sample-data"
 	"github.com/contrastive-explorer/explorer/trainer"
 	"github.com/contrastive-explorer/explorer/views"
@@ -53,7 +54,7 @@ func notFound(format string, args ...any) error {
 type notFoundError struct{ msg string }
 
 func (e *notFoundError) Error() string { return e.msg }
-func (e *notFoundError) Unwrap() error { return ErrNotFound }
+func (e *notFoundError) Unwrap() error { return run.ErrNotFound }
 
 // errForbidden answers a control request without the run's token.
 var errForbidden = errors.New("this action needs the run's control token (Authorization: Bearer <token>)")
@@ -61,6 +62,19 @@ var errForbidden = errors.New("this action needs the run's control token (Author
 // errShuttingDown answers requests that would start work while the server
 // stops.
 var errShuttingDown = errors.New("the server is shutting down")
+
+// runErrorStatus is the HTTP status of each code of the domain's errors.
+var runErrorStatus = map[run.Code]int{
+	run.Invalid:      http.StatusBadRequest,
+	run.NotFound:     http.StatusNotFound,
+	run.Conflict:     http.StatusConflict,
+	run.Forbidden:    http.StatusForbidden,
+	run.TooMany:      http.StatusTooManyRequests,
+	run.TooLarge:     http.StatusRequestEntityTooLarge,
+	run.Unsupported:  http.StatusUnsupportedMediaType,
+	run.Insufficient: http.StatusInsufficientStorage,
+	run.Unavailable:  http.StatusServiceUnavailable,
+}
 
 // errorBody is the body of every error answer.
 type errorBody struct {
@@ -80,14 +94,17 @@ func classify(err error) (int, errorBody) {
 		mbe *http.MaxBytesError
 		se  *statusError
 	)
+	var re *run.Error
 	switch {
+	case errors.As(err, &re):
+		return runErrorStatus[re.Code], errorBody{Error: re.Message, Field: re.Field}
 	case errors.As(err, &fe):
 		return http.StatusBadRequest, errorBody{Error: fe.Msg, Field: fe.Field}
 	case errors.As(err, &ie):
 		return http.StatusBadRequest, errorBody{Error: ie.msg, Field: ie.field}
 	case errors.As(err, &se):
 		return se.code, errorBody{Error: se.msg, Field: se.field}
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, run.ErrNotFound):
 		return http.StatusNotFound, errorBody{Error: err.Error()}
 	case errors.Is(err, sampledata.ErrUnknown):
 		return http.StatusNotFound, errorBody{Error: "no such dataset"}

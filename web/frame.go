@@ -4,10 +4,9 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"math"
-	"strconv"
 	"time"
 
-	"github.com/contrastive-explorer/explorer/trainer"
+	"github.com/contrastive-explorer/explorer/run"
 )
 
 // This file is the one place that encodes what goes over the websocket
@@ -61,88 +60,14 @@ func encodeCoords(epoch int, coords []float32, n, dims int) []byte {
 	return buf
 }
 
-// number is a float64 that encodes NaN and ±Inf as null, which JSON cannot
-// represent otherwise.
-type number float64
-
-// MarshalJSON writes n as the shortest decimal, or null when not finite.
-func (n number) MarshalJSON() ([]byte, error) {
-	f := float64(n)
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return []byte("null"), nil
-	}
-	return strconv.AppendFloat(nil, f, 'g', -1, 64), nil
-}
-
-// histMax is the upper edge of the distance histograms: embeddings are unit
-// vectors, so no two are further apart than 2.
-const histMax = 2
-
-// metricsJSON is the wire form of trainer.Metrics.
-type metricsJSON struct {
-	Loss           number `json:"loss"`
-	KNNAccuracy    number `json:"knn_accuracy"`
-	RawKNNAccuracy number `json:"raw_knn_accuracy"`
-	HasKNN         bool   `json:"has_knn"`
-	Alignment      number `json:"alignment"`
-	Uniformity     number `json:"uniformity"`
-	PosDistance    number `json:"pos_distance"`
-	NegDistance    number `json:"neg_distance"`
-	PosHist        []int  `json:"pos_hist"`
-	NegHist        []int  `json:"neg_hist"`
-	HistMax        number `json:"hist_max"`
-	EffectiveRank  number `json:"effective_rank"`
-	MeanStd        number `json:"mean_std"`
-	Collapsed      bool   `json:"collapsed"`
-	Seconds        number `json:"seconds"`
-	Steps          int    `json:"steps"`
-	LR             number `json:"lr"`
-}
-
-// encodeMetrics returns the JSON object the protocol sends as an epoch's
-// "metrics".
-func encodeMetrics(m trainer.Metrics) json.RawMessage {
-	b, err := json.Marshal(metricsJSON{
-		Loss:           number(m.Loss),
-		KNNAccuracy:    number(m.KNNAccuracy),
-		RawKNNAccuracy: number(m.RawKNNAccuracy),
-		HasKNN:         m.HasKNN,
-		Alignment:      number(m.Alignment),
-		Uniformity:     number(m.Uniformity),
-		PosDistance:    number(m.PosDistance),
-		NegDistance:    number(m.NegDistance),
-		PosHist:        nonNil(m.PosHist),
-		NegHist:        nonNil(m.NegHist),
-		HistMax:        histMax,
-		EffectiveRank:  number(m.EffectiveRank),
-		MeanStd:        number(m.MeanStd),
-		Collapsed:      m.Collapsed,
-		Seconds:        number(m.Seconds),
-		Steps:          m.Steps,
-		LR:             number(m.LR),
-	})
-	if err != nil {
-		// Every field above has a fixed, encodable type.
-		panic("web: encoding metrics: " + err.Error())
-	}
-	return b
-}
-
-func nonNil(h []int) []int {
-	if h == nil {
-		return []int{}
-	}
-	return h
-}
-
 // frameInfo is the wire form of a projected frame's quality figures.
 type frameInfo struct {
-	Method          string `json:"method"`
-	Dims            int    `json:"dims"`
-	KL              number `json:"kl"`
-	Trustworthiness number `json:"trustworthiness"`
-	KNNPreservation number `json:"knn_preservation"`
-	Seconds         number `json:"seconds"`
+	Method          string     `json:"method"`
+	Dims            int        `json:"dims"`
+	KL              run.Number `json:"kl"`
+	Trustworthiness run.Number `json:"trustworthiness"`
+	KNNPreservation run.Number `json:"knn_preservation"`
+	Seconds         run.Number `json:"seconds"`
 }
 
 // epochJSON is an epoch's text message.
@@ -165,17 +90,17 @@ func encodeEpoch(epoch int, backfill bool, metrics json.RawMessage, f frameInfo,
 
 // stateJSON is the "state" message.
 type stateJSON struct {
-	Type          string `json:"type"`
-	State         State  `json:"state"`
-	QueuePosition int    `json:"queue_position"`
-	Epoch         int    `json:"epoch"`
+	Type          string    `json:"type"`
+	State         run.State `json:"state"`
+	QueuePosition int       `json:"queue_position"`
+	Epoch         int       `json:"epoch"`
 }
 
 // doneJSON is the last message of a stream.
 type doneJSON struct {
-	Type   string `json:"type"`
-	State  State  `json:"state"`
-	Epochs int    `json:"epochs"`
+	Type   string    `json:"type"`
+	State  run.State `json:"state"`
+	Epochs int       `json:"epochs"`
 }
 
 // errorJSON is the "error" message of a failed run.

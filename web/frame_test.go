@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/binary"
 	"encoding/json"
+	"github.com/contrastive-explorer/explorer/run"
 	"math"
 	"strings"
 	"testing"
@@ -45,7 +46,7 @@ func TestEncodeCoords(t *testing.T) {
 }
 
 func TestEncodeMetrics(t *testing.T) {
-	raw := encodeMetrics(trainer.Metrics{Loss: math.NaN(), KNNAccuracy: 0.5, Uniformity: math.Inf(-1), PosHist: []int{1, 2}})
+	raw := run.EncodeMetrics(trainer.Metrics{Loss: math.NaN(), KNNAccuracy: 0.5, Uniformity: math.Inf(-1), PosHist: []int{1, 2}})
 	var m map[string]any
 	if err := json.Unmarshal(raw, &m); err != nil {
 		t.Fatalf("%s: %v", raw, err)
@@ -63,7 +64,7 @@ func TestEncodeMetrics(t *testing.T) {
 		}
 	}
 	sent := time.UnixMilli(1_767_225_600_123)
-	text := string(encodeEpoch(3, true, raw, frameInfo{Method: "pca", Dims: 2, KL: number(math.NaN())}, sent))
+	text := string(encodeEpoch(3, true, raw, frameInfo{Method: "pca", Dims: 2, KL: run.Number(math.NaN())}, sent))
 	for _, want := range []string{`"type":"epoch"`, `"epoch":3`, `"backfill":true`, `"kl":null`, `"method":"pca"`, `"sent_ms":1767225600123`} {
 		if !strings.Contains(text, want) {
 			t.Errorf("epoch message %s lacks %s", text, want)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/contrastive-explorer/explorer/run/runner/runnertest"
 	"github.com/contrastive-explorer/explorer/trainer/dataset"
 )
 
@@ -24,10 +25,13 @@ func FuzzCreateRun(f *testing.F) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	s := New(ctx, Options{
-		Logger: slog.New(slog.DiscardHandler), NewTrainer: fakeTrainers(make(chan struct{})),
-		NewProjector: columnProjectors, MaxRuns: 1,
+	s, err := New(ctx, Options{SessionKey: testSessionKey,
+		Logger: slog.New(slog.DiscardHandler), NewTrainer: runnertest.Trainers(make(chan struct{})),
+		NewProjector: runnertest.ColumnProjectors, MaxRuns: 1,
 	})
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, body string) {
 		req := httptest.NewRequest("POST", "/api/runs", strings.NewReader(body))
 		rec := httptest.NewRecorder()
@@ -58,11 +62,14 @@ const fuzzBoundary = "fuzzboundary"
 func FuzzUpload(f *testing.F) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	s := New(ctx, Options{
-		Logger: slog.New(slog.DiscardHandler), NewTrainer: fakeTrainers(make(chan struct{})),
-		NewProjector: columnProjectors, MaxRuns: 1, DataDir: f.TempDir(),
+	s, err := New(ctx, Options{SessionKey: testSessionKey,
+		Logger: slog.New(slog.DiscardHandler), NewTrainer: runnertest.Trainers(make(chan struct{})),
+		NewProjector: runnertest.ColumnProjectors, MaxRuns: 1, DataDir: f.TempDir(),
 		Limits: dataset.Limits{MaxBytes: 1 << 20, MaxItems: 2000, MaxTotalBytes: 8 << 20, MaxEntryBytes: 1 << 20},
 	})
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		a := callAs(t, s, sessionA, "POST", "/api/datasets", body, "multipart/form-data; boundary="+fuzzBoundary)
 		switch {

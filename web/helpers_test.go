@@ -6,16 +6,13 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/contrastive-explorer/explorer/trainer"
-	"github.com/contrastive-explorer/explorer/trainer/dataset"
+	"github.com/contrastive-explorer/explorer/run"
 )
 
 // testServer is a Server behind a real listener, stopped at the end of the
@@ -31,8 +28,17 @@ func newTestServer(t *testing.T, o Options) *testServer {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.SessionKey == nil {
+		o.SessionKey = testSessionKey
+	}
+	if o.DataDir == "" {
+		o.DataDir = t.TempDir()
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := New(ctx, o)
+	s, err := New(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
 	hs := httptest.NewServer(s)
 	t.Cleanup(func() {
 		cancel()
@@ -119,7 +125,7 @@ func createRun(t *testing.T, h http.Handler, cfg any) created {
 // waitState polls the run's summary until its state is want. The deadline
 // is generous: training a real dataset under the race detector on a busy
 // machine takes tens of seconds.
-func waitState(t *testing.T, h http.Handler, id string, want State) RunSummary {
+func waitState(t *testing.T, h http.Handler, id string, want run.State) RunSummary {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
@@ -133,117 +139,4 @@ func waitState(t *testing.T, h http.Handler, id string, want State) RunSummary {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-// fakeTrainer publishes random embeddings as fast as it is allowed to: with
-// a gate, each epoch after 0 waits for a value from it.
-type fakeTrainer struct {
-	cfg  trainer.Config
-	n    int
-	gate chan struct{}
-
-	mu   sync.Mutex
-	subs []chan trainer.Epoch
-}
-
-// fakeTrainers returns a TrainerFactory of fake trainers sharing gate (nil
-// for none), and validating configs like the real one.
-func fakeTrainers(gate chan struct{}) TrainerFactory {
-	return func(cfg trainer.Config, d *dataset.Dataset) (Trainer, error) {
-		if err := cfg.Validate(d); err != nil {
-			return nil, err
-		}
-		return &fakeTrainer{cfg: cfg, n: d.Len(), gate: gate}, nil
-	}
-}
-
-func (f *fakeTrainer) Subscribe(buffer int) (<-chan trainer.Epoch, func()) {
-	ch := make(chan trainer.Epoch, buffer)
-	f.mu.Lock()
-	f.subs = append(f.subs, ch)
-	f.mu.Unlock()
-	return ch, func() {}
-}
-
-func (f *fakeTrainer) Run(ctx context.Context) error {
-	defer func() {
-		f.mu.Lock()
-		for _, ch := range f.subs {
-			close(ch)
-		}
-		f.mu.Unlock()
-	}()
-	rng := rand.New(rand.NewPCG(f.cfg.Seed, 7))
-	for e := 0; e <= f.cfg.Epochs; e++ {
-		if e > 0 && f.gate != nil {
-			select {
-			case <-f.gate:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		emb := make([]float32, f.n*f.cfg.Dim)
-		for i := range emb {
-			emb[i] = float32(rng.NormFloat64())
-		}
-		ep := trainer.Epoch{Epoch: e, Metrics: trainer.Metrics{Loss: 1 / float64(e+1)}, Embeddings: emb, Dim: f.cfg.Dim}
-		f.mu.Lock()
-		for _, ch := range f.subs {
-			ch <- ep // buffered for every epoch by the run
-		}
-		f.mu.Unlock()
-	}
-	return nil
-}
-
-func (f *fakeTrainer) Pause()                                   {}
-func (f *fakeTrainer) Resume()                                  {}
-func (f *fakeTrainer) Step()                                    {}
-func (f *fakeTrainer) ExamplePairs(n int) []trainer.PairExample { return nil }
-func (f *fakeTrainer) Config() trainer.Config                   { return f.cfg }
-
-// columnProjector projects by taking the first dims embedding columns:
-// free, for tests about streaming rather than pictures.
-type columnProjector struct {
-	method string
-	dims   int
-}
-
-func columnProjectors(method string, dims int, seed uint64) (Projector, error) {
-	return &columnProjector{method: method, dims: dims}, nil
-}
-
-func (p *columnProjector) Project(ctx context.Context, x []float32, n, d int) (Projected, error) {
-	coords := make([]float32, n*p.dims)
-	for i := range n {
-		copy(coords[i*p.dims:(i+1)*p.dims], x[i*d:i*d+min(d, p.dims)])
-	}
-	return Projected{Coords: coords, Dims: p.dims, Method: p.method}, nil
-}
-
-func (p *columnProjector) SetMethod(method string) error { p.method = method; return nil }
-
-// slowProjector is a columnProjector that takes delay per frame, so
-// training outruns projection.
-type slowProjector struct {
-	columnProjector
-	delay time.Duration
-}
-
-func slowProjectors(delay time.Duration) ProjectorFactory {
-	return func(method string, dims int, seed uint64) (Projector, error) {
-		return &slowProjector{columnProjector{method: method, dims: dims}, delay}, nil
-	}
-}
-
-func (p *slowProjector) Project(ctx context.Context, x []float32, n, d int) (Projected, error) {
-	select {
-	case <-time.After(p.delay):
-	case <-ctx.Done():
-		return Projected{}, ctx.Err()
-	}
-	return p.columnProjector.Project(ctx, x, n, d)
 }

@@ -2,7 +2,6 @@ package web
 
 import (
 	"cmp"
-	"errors"
 	"math"
 	"net/http"
 	"slices"
@@ -10,6 +9,8 @@ import (
 
 	"github.com/labstack/echo/v5"
 
+	"github.com/contrastive-explorer/explorer/run"
+	"github.com/contrastive-explorer/explorer/run/runner"
 	"github.com/contrastive-explorer/explorer/trainer"
 	"github.com/contrastive-explorer/explorer/trainer/dataset"
 )
@@ -67,24 +68,21 @@ func intParam(c *echo.Context, name string, def, lo, hi int) (int, error) {
 
 // epochParam returns the stored epoch named by the query parameter
 // "epoch" (default the run's newest), or a 400/404 error for the client.
-func (s *Server) epochParam(c *echo.Context, r *run) (EpochRecord, error) {
-	epoch, err := intParam(c, "epoch", r.summary().Epoch, 0, math.MaxInt32)
+func (s *Server) epochParam(c *echo.Context, r *runner.Run) (run.EpochRecord, error) {
+	epoch, err := intParam(c, "epoch", r.Summary().Epoch, 0, math.MaxInt32)
 	if err != nil {
-		return EpochRecord{}, err
+		return run.EpochRecord{}, err
 	}
-	rec, err := s.runs.store.Epoch(c.Request().Context(), r.id, epoch)
-	if errors.Is(err, ErrNotFound) {
-		return EpochRecord{}, notFound("epoch %d of run %s has not been trained yet", epoch, r.id)
-	}
-	return rec, err
+	return r.Epoch(c.Request().Context(), epoch)
 }
 
 func (s *Server) neighbors(c *echo.Context) error {
-	r, err := s.runs.get(c.Param("id"))
+	r, err := s.run(c)
 	if err != nil {
 		return err
 	}
-	n := r.ds.Len()
+	ds, cfg := r.Dataset().Data, r.Summary().Config
+	n := ds.Len()
 	if c.QueryParam("item") == "" {
 		return badInput("item", "which item? give its index, 0 to %d", n-1)
 	}
@@ -107,13 +105,13 @@ func (s *Server) neighbors(c *echo.Context) error {
 	epoch := rec.Epoch
 
 	emb := distances(rec.Embeddings, rec.Dim, item, metric)
-	labels := r.ds.Labels
+	labels := ds.Labels
 	out := neighborsJSON{
 		Item: item, Epoch: epoch, Metric: metric, Label: labels[item],
 		Embedding: nearest(emb, labels, item, k, nil),
-		Input:     nearest(inputDistances(r.ds, item, metric), labels, item, k, nil),
+		Input:     nearest(inputDistances(ds, item, metric), labels, item, k, nil),
 	}
-	labelPairs := r.cfg.Pairs == trainer.PairsLabels || r.cfg.Pairs == trainer.PairsLabelsAugment
+	labelPairs := cfg.Pairs == trainer.PairsLabels || cfg.Pairs == trainer.PairsLabelsAugment
 	if labelPairs && labels[item] != dataset.NoLabel {
 		same := func(j int) bool { return labels[j] == labels[item] }
 		out.Positives = nearest(emb, labels, item, k, same)
@@ -232,7 +230,7 @@ type pairsJSON struct {
 }
 
 func (s *Server) pairs(c *echo.Context) error {
-	r, err := s.runs.get(c.Param("id"))
+	r, err := s.run(c)
 	if err != nil {
 		return err
 	}
@@ -240,9 +238,9 @@ func (s *Server) pairs(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := pairsJSON{Epoch: r.summary().Epoch, Pairs: []pairJSON{}}
-	labels := r.ds.Labels
-	for _, p := range r.tr.ExamplePairs(n) {
+	out := pairsJSON{Epoch: r.Summary().Epoch, Pairs: []pairJSON{}}
+	labels := r.Dataset().Data.Labels
+	for _, p := range r.ExamplePairs(n) {
 		out.Pairs = append(out.Pairs, pairJSON{
 			A: p.A, B: p.B, LabelA: labels[p.A], LabelB: labels[p.B],
 			Positive: p.Positive, Distance: p.Distance,

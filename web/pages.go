@@ -8,6 +8,8 @@ import (
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v5"
 
+	"github.com/contrastive-explorer/explorer/run"
+	"github.com/contrastive-explorer/explorer/run/runner"
 	"github.com/contrastive-explorer/explorer/trainer"
 	"github.com/contrastive-explorer/explorer/trainer/dataset"
 	"github.com/contrastive-explorer/explorer/views"
@@ -29,12 +31,18 @@ func (s *Server) homePage(c *echo.Context) error {
 }
 
 func (s *Server) runPage(c *echo.Context) error {
-	r, err := s.runs.get(c.Param("id"))
-	if err != nil {
+	r, err := s.run(c)
+	if run.ErrorCode(err) == run.NotFound {
 		return render(c, http.StatusNotFound, views.Error(views.ErrorPage{
 			Status: http.StatusNotFound, Title: "No such run",
-			Message: "There is no run " + strconv.Quote(c.Param("id")) + " on this server. Runs last until the server stops; start a new one from the start page.",
+			Message: "There is no run " + strconv.Quote(clipName(c.Param("id"))) + " on this server: it may have been deleted. Start a new one from the start page.",
 		}))
+	} else if err != nil {
+		return err
+	}
+	// Opening a run's link lists the run on this browser's runs page.
+	if err := s.runs.Share(c.Request().Context(), r, session(c)); err != nil {
+		s.log.Warn("recording a shared run", "run", r.ID(), "err", err)
 	}
 	return render(c, http.StatusOK, views.Run(runModel(r)))
 }
@@ -194,7 +202,7 @@ func (s *Server) homeModel(sess string) views.HomePage {
 			Fields: []views.Field{
 				{Name: "projection", Label: "Method", Kind: views.FieldSelect,
 					Help:    "PCA is a fast linear view that keeps the big picture; t-SNE is slower and shows clusters more clearly, but distances between clusters mean little.",
-					Options: options(defaultProjection, MethodPCA, "PCA", MethodTSNE, "t-SNE")},
+					Options: options(defaultProjection, run.MethodPCA, "PCA", run.MethodTSNE, "t-SNE")},
 				{Name: "dims", Label: "Dimensions", Kind: views.FieldSelect,
 					Options: options("2", "2", "2D", "3", "3D (drag to turn)")},
 			},
@@ -204,15 +212,16 @@ func (s *Server) homeModel(sess string) views.HomePage {
 }
 
 // runModel builds the run page of r.
-func runModel(r *run) views.RunPage {
-	sum := r.summary()
+func runModel(r *runner.Run) views.RunPage {
+	sum := r.Summary()
 	cfg := sum.Config
+	ds, precomputed := r.Dataset().Data, r.Dataset().Precomputed
 	hidden := joinInts(cfg.Hidden)
 	if hidden == "" {
 		hidden = "none (linear encoder)"
 	}
 	rows := []views.ConfigItem{
-		{Label: "Dataset", Value: r.ds.Title},
+		{Label: "Dataset", Value: ds.Title},
 		{Label: "Loss", Value: cfg.Loss},
 		{Label: "Pairs", Value: cfg.Pairs},
 		{Label: "Epochs", Value: strconv.Itoa(cfg.Epochs)},
@@ -236,28 +245,28 @@ func runModel(r *run) views.RunPage {
 	if cfg.Pairs == trainer.PairsAugment || cfg.Pairs == trainer.PairsLabelsAugment {
 		rows = append(rows, views.ConfigItem{Label: "Augmentation", Value: formatFloat(cfg.Augment)})
 	}
-	if r.ds.Sparse != nil {
+	if ds.Sparse != nil {
 		rows = append(rows, views.ConfigItem{Label: "Embedding-bag width", Value: strconv.Itoa(cfg.Embed)})
 	}
-	title := r.ds.Title + " · " + cfg.Loss
-	if r.dsEntry.Precomputed {
-		title = r.ds.Title + " · precomputed embeddings"
+	title := ds.Title + " · " + cfg.Loss
+	if precomputed {
+		title = ds.Title + " · precomputed embeddings"
 		rows = []views.ConfigItem{
-			{Label: "Dataset", Value: r.ds.Title},
+			{Label: "Dataset", Value: ds.Title},
 			{Label: "Training", Value: "none: the uploaded vectors are shown as they are"},
-			{Label: "Dimensions", Value: strconv.Itoa(r.ds.Dim)},
+			{Label: "Dimensions", Value: strconv.Itoa(ds.Dim)},
 		}
 	}
 	return views.RunPage{
-		ID:            r.id,
+		ID:            r.ID(),
 		Title:         title,
-		WSURL:         "/ws/runs/" + r.id,
-		Items:         r.ds.Len(),
+		WSURL:         "/ws/runs/" + r.ID(),
+		Items:         ds.Len(),
 		Epochs:        cfg.Epochs,
 		State:         string(sum.State),
 		QueuePosition: sum.QueuePosition,
-		Method:        sum.Projection.Method,
-		Dims:          sum.Projection.Dims,
+		Method:        sum.Method,
+		Dims:          sum.Dims,
 		Config:        rows,
 	}
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -10,22 +11,12 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/contrastive-explorer/explorer/run"
 	sampledata "github.com/contrastive-explorer/explorer/sample-data"
 	"github.com/contrastive-explorer/explorer/trainer/dataset"
 )
 
-// Catalog is where the bundled datasets come from; the registry adds each
-// session's uploads to them.
-type Catalog interface {
-	// List describes every dataset, cheaply (nothing is decoded).
-	List() []dataset.Info
-	// Load returns a dataset by name, or an error wrapping
-	// sampledata.ErrUnknown. The dataset is shared: callers must not
-	// modify it.
-	Load(name string) (*dataset.Dataset, error)
-}
-
-// bundled is the Catalog of the datasets compiled into the binary.
+// bundled is the run.Catalog of the datasets compiled into the binary.
 type bundled struct{}
 
 func (bundled) List() []dataset.Info                       { return sampledata.List() }
@@ -36,22 +27,15 @@ func (bundled) Load(name string) (*dataset.Dataset, error) { return sampledata.L
 const uploadIDPrefix = "u-"
 
 // datasetEntry is one dataset of the registry as every handler sees it: a
-// bundled one or an upload.
+// bundled one or an upload. Data is always set for uploads, for bundled
+// ones after get.
 type datasetEntry struct {
-	ID          string // the key: a bundled dataset's name or an upload's id
-	Name        string // a bundled dataset's name, an upload's file name
-	Info        dataset.Info
-	Format      string // the upload's format; "" for bundled datasets
-	Uploaded    bool
-	Precomputed bool // finished embeddings: explored without training
-	// Synthetic marks made-up data, which the explorer labels as such. The
-	// bundled data says so in its source line; uploads are never marked.
-	Synthetic bool
+	run.Dataset
 
-	ds      *dataset.Dataset // always set for uploads; for bundled ones after get
-	session string           // the uploading session; "" for bundled datasets
-	bytes   int64            // memory held, for the upload budget
+	session string // the uploading session; "" for bundled datasets
+	bytes   int64  // memory held once parsed, for the upload budget
 	created time.Time
+	upload  *storedUpload // an upload's files and how to parse them again
 }
 
 // registry is the server's one dataset registry: the bundled datasets,
@@ -60,9 +44,10 @@ type datasetEntry struct {
 // that does not exist. It keeps at most maxPerSession uploads per session
 // and maxBytes of uploaded data in all.
 type registry struct {
-	catalog       Catalog
+	catalog       run.Catalog
 	maxPerSession int
 	maxBytes      int64
+	files         *uploadFiles // uploads' files and records
 
 	mu      sync.Mutex
 	uploads map[string]*datasetEntry // by id
@@ -70,19 +55,19 @@ type registry struct {
 	pending map[string]int           // uploads being parsed, by session
 }
 
-func newRegistry(c Catalog, maxPerSession int, maxBytes int64) *registry {
+func newRegistry(c run.Catalog, maxPerSession int, maxBytes int64, files *uploadFiles) *registry {
 	return &registry{
-		catalog: c, maxPerSession: maxPerSession, maxBytes: maxBytes,
+		catalog: c, maxPerSession: maxPerSession, maxBytes: maxBytes, files: files,
 		uploads: make(map[string]*datasetEntry), pending: make(map[string]int),
 	}
 }
 
 // bundledEntry describes a bundled dataset.
 func bundledEntry(in dataset.Info) datasetEntry {
-	return datasetEntry{
+	return datasetEntry{Dataset: run.Dataset{
 		ID: in.Name, Name: in.Name, Info: in,
 		Synthetic: strings.Contains(strings.ToLower(in.Source), "synthetic"),
-	}
+	}}
 }
 
 // list returns the bundled datasets, then session's uploads, oldest first.
@@ -124,7 +109,7 @@ func (g *registry) get(session, id string) (datasetEntry, error) {
 		if !ok || e.session != session || session == "" {
 			return datasetEntry{}, notFound("no dataset %q", id)
 		}
-		return *e, nil
+		return g.loaded(e)
 	}
 	for _, in := range g.catalog.List() {
 		if in.Name != id {
@@ -135,7 +120,7 @@ func (g *registry) get(session, id string) (datasetEntry, error) {
 			return datasetEntry{}, fmt.Errorf("loading dataset %s: %w", id, err)
 		}
 		e := bundledEntry(in)
-		e.ds = ds
+		e.Data = ds
 		return e, nil
 	}
 	return datasetEntry{}, notFound("no dataset %q", id)
@@ -185,7 +170,7 @@ func (g *registry) release(session string) {
 // by dataset name tells uploads of the same file apart; the caller must
 // not modify it afterwards. It refuses (507) an upload that does not fit
 // the memory budget.
-func (g *registry) add(session, fileName string, format dataset.Format, ds *dataset.Dataset) (datasetEntry, error) {
+func (g *registry) add(session, fileName string, format dataset.Format, ds *dataset.Dataset, up *storedUpload) (datasetEntry, error) {
 	size := datasetBytes(ds)
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -201,16 +186,22 @@ func (g *registry) add(session, fileName string, format dataset.Format, ds *data
 	}
 	ds.Name = id
 	e := &datasetEntry{
-		ID: id, Name: fileName, Info: infoOf(ds), Format: string(format), Uploaded: true,
-		Precomputed: ds.Precomputed, ds: ds, session: session, bytes: size, created: time.Now(),
+		Dataset: run.Dataset{
+			ID: id, Name: fileName, Info: ds.Info(), Format: string(format), Uploaded: true,
+			Precomputed: ds.Precomputed, Data: ds,
+		},
+		session: session, bytes: size, created: time.Now().UTC().Truncate(time.Millisecond), upload: up,
+	}
+	if err := g.files.keep(e); err != nil {
+		return datasetEntry{}, err
 	}
 	g.uploads[id] = e
 	g.total += size
 	return *e, nil
 }
 
-// remove forgets one of session's uploads. Runs made on it keep their
-// reference to the data.
+// remove forgets one of session's uploads, its record and its files. The
+// caller deletes the runs on it first.
 func (g *registry) remove(session, id string) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -222,33 +213,22 @@ func (g *registry) remove(session, id string) error {
 		return notFound("no dataset %q", id)
 	}
 	delete(g.uploads, id)
-	g.total -= e.bytes
-	return nil
+	if e.Data != nil {
+		g.total -= e.bytes
+	}
+	return g.files.remove(id)
+}
+
+// owns reports whether id is one of session's uploads.
+func (g *registry) owns(session, id string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	e, ok := g.uploads[id]
+	return ok && session != "" && e.session == session
 }
 
 func (g *registry) isBundled(name string) bool {
 	return slices.ContainsFunc(g.catalog.List(), func(in dataset.Info) bool { return in.Name == name })
-}
-
-// infoOf describes an uploaded dataset the way sampledata describes the
-// bundled ones.
-func infoOf(d *dataset.Dataset) dataset.Info {
-	in := dataset.Info{
-		Name: d.Name, Title: d.Title, Description: d.Description, Source: d.Source, License: d.License,
-		Kind: d.Kind, Items: d.Len(), Dim: d.Dim, Classes: len(d.ClassNames), Width: d.Width, Height: d.Height,
-		Users: len(d.Users),
-	}
-	for _, s := range d.Splits {
-		if s == dataset.Test {
-			in.Test++
-		} else {
-			in.Train++
-		}
-	}
-	for _, u := range d.Users {
-		in.Interactions += len(u)
-	}
-	return in
 }
 
 // datasetBytes estimates the memory a dataset holds.
@@ -295,5 +275,22 @@ func clip(s string) string {
 
 // isUnknownDataset reports whether err says a dataset does not exist.
 func isUnknownDataset(err error) bool {
-	return errors.Is(err, ErrNotFound) || errors.Is(err, sampledata.ErrUnknown)
+	return errors.Is(err, run.ErrNotFound) || errors.Is(err, sampledata.ErrUnknown)
+}
+
+// Dataset returns a dataset whoever uploaded it: the runner rebuilds a
+// stored run on it for anyone who has the run's link.
+func (g *registry) Dataset(_ context.Context, id string) (run.Dataset, error) {
+	if strings.HasPrefix(id, uploadIDPrefix) {
+		g.mu.Lock()
+		e, ok := g.uploads[id]
+		g.mu.Unlock()
+		if !ok {
+			return run.Dataset{}, notFound("the dataset %q is no longer on this server", id)
+		}
+		l, err := g.loaded(e)
+		return l.Dataset, err
+	}
+	e, err := g.get("", id)
+	return e.Dataset, err
 }

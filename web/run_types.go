@@ -2,41 +2,19 @@ package web
 
 import (
 	"context"
+	"encoding/json"
+	"strings"
+	"sync"
 
+	"github.com/contrastive-explorer/explorer/run"
+	"github.com/contrastive-explorer/explorer/run/runner"
 	"github.com/contrastive-explorer/explorer/trainer"
 	"github.com/contrastive-explorer/explorer/trainer/dataset"
 )
 
-// State is where a run is in its life, as the API and the websocket name it.
-type State string
-
-// The states of a run. A queued run waits for a training slot (see
-// Options.MaxRuns); done, stopped and failed are final.
-const (
-	StateQueued  State = "queued"
-	StateRunning State = "running"
-	StatePaused  State = "paused"
-	StateDone    State = "done"
-	StateStopped State = "stopped"
-	StateFailed  State = "failed"
-)
-
-// Final reports whether s is an end state: done, stopped or failed.
-func (s State) Final() bool { return s == StateDone || s == StateStopped || s == StateFailed }
-
-// Projection methods, as the API names them.
-const (
-	MethodPCA  = "pca"
-	MethodTSNE = "tsne"
-)
-
-// RunConfig is everything that defines a run: the trainer's configuration
-// and how its epochs are projected for display.
-type RunConfig struct {
-	trainer.Config
-	Projection string `json:"projection"` // MethodPCA or MethodTSNE
-	Dims       int    `json:"dims"`       // 2 or 3
-}
+// This file adapts run/runner's runs to the API: their JSON summary,
+// their viewers (a hub per run, fed by the runner's events) and the
+// history a new viewer is sent.
 
 // ProjectionJSON is a run's projection in the run summary.
 type ProjectionJSON struct {
@@ -48,7 +26,8 @@ type ProjectionJSON struct {
 type RunSummary struct {
 	ID            string         `json:"id"`
 	URL           string         `json:"url"` // the run page
-	State         State          `json:"state"`
+	Name          string         `json:"name"`
+	State         run.State      `json:"state"`
 	QueuePosition int            `json:"queue_position"` // 1 = next to start; 0 when not queued
 	Epoch         int            `json:"epoch"`          // newest epoch trained, 0 before the first
 	Epochs        int            `json:"epochs"`         // epochs configured
@@ -56,53 +35,231 @@ type RunSummary struct {
 	Projection    ProjectionJSON `json:"projection"`
 	Viewers       int            `json:"viewers"` // open websockets
 	Error         string         `json:"error,omitempty"`
+	Resumable     bool           `json:"resumable"` // interrupted, and its owner may resume it
+	Owner         bool           `json:"owner"`     // the asking session created the run
 }
 
-// Trainer is what a run needs from one training: *trainer.Run satisfies it.
-// Run blocks until training ends; Subscribe must be called before Run to see
-// epoch 0. The other methods may be called from any goroutine.
-type Trainer interface {
-	Run(ctx context.Context) error
-	Subscribe(buffer int) (<-chan trainer.Epoch, func())
-	Pause()
-	Resume()
-	Step()
-	ExamplePairs(n int) []trainer.PairExample
-	Config() trainer.Config
+// uploadedDataset stands for an upload's id in what another session sees
+// of a run: the id is of no use to it, and says nothing it should know.
+const uploadedDataset = "upload"
+
+// summaryJSON returns the API's summary of a run as session sees it.
+func summaryJSON(s runner.Summary, session string) RunSummary {
+	cfg := s.Config.Config
+	owner := session != "" && session == s.Session
+	if !owner && strings.HasPrefix(cfg.Dataset, uploadIDPrefix) {
+		cfg.Dataset = uploadedDataset
+	}
+	return RunSummary{
+		ID: s.ID, URL: "/runs/" + s.ID, Name: s.Name, State: s.State, QueuePosition: s.QueuePosition,
+		Epoch: s.Epoch, Epochs: cfg.Epochs, Config: cfg,
+		Projection: ProjectionJSON{Method: s.Method, Dims: s.Dims},
+		Viewers:    s.Viewers, Error: s.Error, Resumable: s.Resumable, Owner: owner,
+	}
 }
 
-// TrainerFactory makes the Trainer of a new run. It returns a
-// *trainer.FieldError for a configuration the dataset cannot train with.
-type TrainerFactory func(cfg trainer.Config, d *dataset.Dataset) (Trainer, error)
+// runHub is a run's Viewers: it encodes each event once into a message
+// and hands it to the run's hub.
+type runHub struct{ *hub }
 
-// newTrainer is the production TrainerFactory.
-func newTrainer(cfg trainer.Config, d *dataset.Dataset) (Trainer, error) {
-	return trainer.New(cfg, d)
+// Publish encodes e and queues it for every viewer.
+func (h runHub) Publish(e runner.Event) {
+	s := e.Summary
+	var m *message
+	switch e.Kind {
+	case runner.EventState:
+		m = &message{text: mustJSON(stateJSON{Type: "state", State: s.State, QueuePosition: s.QueuePosition, Epoch: s.Epoch})}
+	case runner.EventFrame:
+		m = frameMessage(e.Frame)
+		m.live = e.Live
+	case runner.EventProjection:
+		m = &message{text: mustJSON(projectionJSON{Type: "projection", Method: s.Method, Dims: s.Dims})}
+	case runner.EventError:
+		m = &message{text: mustJSON(errorJSON{Type: "error", Error: s.Error})}
+	case runner.EventDone:
+		m = doneMessage(s)
+	default:
+		return
+	}
+	h.publish(m)
 }
 
-// Projected is one projected epoch: n×Dims coordinates in dataset order and
-// the figures that say how faithful the picture is (0 when not computed).
-type Projected struct {
-	Coords          []float32
-	Dims            int
-	Method          string
-	KL              float64
-	Trustworthiness float64
-	KNNPreservation float64
-	Seconds         float64
+// Len counts the run's viewers.
+func (h runHub) Len() int { return h.len() }
+
+// frameMessage encodes a frame: its epoch's text message and its binary
+// coordinates.
+func frameMessage(f *run.FrameRecord) *message {
+	n := 0
+	if f.Dims > 0 {
+		n = len(f.Coords) / f.Dims
+	}
+	q := f.Quality
+	info := frameInfo{
+		Method: f.Method, Dims: f.Dims, KL: run.Number(q.KL), Trustworthiness: run.Number(q.Trustworthiness),
+		KNNPreservation: run.Number(q.KNNPreservation), Seconds: run.Number(q.Seconds),
+	}
+	return &message{
+		text:   encodeEpoch(f.Epoch, f.Backfill, f.Metrics, info, f.Sent),
+		binary: encodeCoords(f.Epoch, f.Coords, n, f.Dims),
+	}
 }
 
-// Projector turns a run's successive epochs into frames, each continuing
-// from the previous one so that the animation shows real movement. One
-// Projector serves one run in one number of dimensions; its calls never
-// overlap.
-type Projector interface {
-	Project(ctx context.Context, x []float32, n, d int) (Projected, error)
-	// SetMethod switches to MethodPCA or MethodTSNE from the next frame on,
-	// keeping the picture continuous.
-	SetMethod(method string) error
+// doneMessage is the last message of a stream.
+func doneMessage(s runner.Summary) *message {
+	return &message{text: mustJSON(doneJSON{Type: "done", State: s.State, Epochs: s.Epoch}), final: true}
 }
 
-// ProjectorFactory makes a Projector for a method (MethodPCA or MethodTSNE),
-// 2 or 3 dimensions and a seed.
-type ProjectorFactory func(method string, dims int, seed uint64) (Projector, error)
+// hubOf returns the hub of a run made by the server's manager.
+func hubOf(r *runner.Run) *hub { return r.Viewers().(runHub).hub }
+
+// subscribe returns a new viewer's queue, already holding hello, the
+// history of epochs from on and live (and done, if nothing more will
+// come), and registers it for what follows.
+func (s *Server) subscribe(ctx context.Context, r *runner.Run, session string, from int) (*subscriber, error) {
+	var sub *subscriber
+	err := r.Join(ctx, from, func(h runner.History) error {
+		dsJSON, err := s.hellos.get(r, h.Dataset)
+		if err != nil {
+			return err
+		}
+		msgs := make([]*message, 0, len(h.Frames)+3)
+		msgs = append(msgs, &message{text: mustJSON(helloJSON{Type: "hello", Run: summaryJSON(h.Summary, session), Dataset: s.maskHello(dsJSON, h, session)})})
+		for i := range h.Frames {
+			msgs = append(msgs, frameMessage(&h.Frames[i]))
+		}
+		msgs = append(msgs, liveMessage)
+		if h.Done {
+			msgs = append(msgs, doneMessage(h.Summary))
+			sub = newSubscriber(msgs)
+			return nil
+		}
+		sub = newSubscriber(msgs)
+		hubOf(r).add(sub)
+		return nil
+	})
+	return sub, err
+}
+
+// maskHello returns hello's dataset part for session: another session
+// does not learn an upload's id.
+func (s *Server) maskHello(b json.RawMessage, h runner.History, session string) json.RawMessage {
+	if !h.Dataset.Uploaded || session == h.Summary.Session {
+		return b
+	}
+	return s.hellos.masked(h.Summary.ID, b)
+}
+
+// helloCache encodes hello's dataset part once per bundled dataset and
+// once per run on an upload (its pixels URL names the run, since viewers
+// who follow a link may not see the upload itself).
+type helloCache struct {
+	mu     sync.Mutex
+	byKey  map[string]json.RawMessage
+	hidden map[string]json.RawMessage
+}
+
+func newHelloCache() *helloCache {
+	return &helloCache{byKey: make(map[string]json.RawMessage), hidden: make(map[string]json.RawMessage)}
+}
+
+// helloCacheMax bounds the entries kept; past it the cache starts again.
+const helloCacheMax = 256
+
+func (c *helloCache) get(r *runner.Run, d run.Dataset) (json.RawMessage, error) {
+	key, pixels := d.ID, ""
+	if d.Uploaded {
+		key, pixels = "run:"+r.ID(), "/api/runs/"+r.ID()+"/pixels"
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if b, ok := c.byKey[key]; ok {
+		return b, nil
+	}
+	b, err := encodeDatasetHello(d, pixels)
+	if err != nil {
+		return nil, err
+	}
+	if len(c.byKey) >= helloCacheMax {
+		clear(c.byKey)
+		clear(c.hidden)
+	}
+	c.byKey[key] = b
+	return b, nil
+}
+
+// masked returns b (a run's upload's hello) with the upload's id replaced.
+func (c *helloCache) masked(runID string, b json.RawMessage) json.RawMessage {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if m, ok := c.hidden[runID]; ok {
+		return m
+	}
+	var h map[string]json.RawMessage
+	if err := json.Unmarshal(b, &h); err != nil {
+		return b
+	}
+	h["id"] = json.RawMessage(`"` + uploadedDataset + `"`)
+	m, err := json.Marshal(h)
+	if err != nil {
+		return b
+	}
+	c.hidden[runID] = m
+	return m
+}
+
+// newViewers is the runner's Options.NewViewers: a hub per run.
+func newViewers(string) runner.Viewers { return runHub{newHub()} }
+
+// datasetHello is the dataset part of hello.
+type datasetHello struct {
+	ID          string   `json:"id"` // the registry key, as the run config names it
+	Name        string   `json:"name"`
+	Title       string   `json:"title"`
+	Kind        string   `json:"kind"`
+	Items       int      `json:"items"`
+	Dim         int      `json:"dim"`
+	Width       int      `json:"width"`
+	Height      int      `json:"height"`
+	ClassNames  []string `json:"class_names"`
+	Labels      []int32  `json:"labels"` // dataset.NoLabel (-1) when unlabelled
+	Splits      []int    `json:"splits"` // 0 train, 1 test
+	PixelsURL   string   `json:"pixels_url"`
+	Texts       []string `json:"texts,omitempty"` // each item's text, clipped (text datasets, uploads with names)
+	Names       []string `json:"names,omitempty"` // each item's name (interactions: the tracks)
+	Uploaded    bool     `json:"uploaded"`
+	Precomputed bool     `json:"precomputed"`
+	Synthetic   bool     `json:"synthetic"`
+}
+
+// encodeDatasetHello encodes hello's dataset part. pixelsURL overrides the
+// dataset's own pixels URL for image datasets when not "".
+func encodeDatasetHello(e run.Dataset, pixelsURL string) (json.RawMessage, error) {
+	d := e.Data
+	h := datasetHello{
+		ID: e.ID, Name: e.Name, Title: d.Title, Kind: string(d.Kind), Items: d.Len(), Dim: d.Dim,
+		Width: d.Width, Height: d.Height, ClassNames: d.ClassNames, Labels: d.Labels,
+		Splits:   make([]int, d.Len()),
+		Names:    d.ItemNames,
+		Uploaded: e.Uploaded, Precomputed: e.Precomputed, Synthetic: e.Synthetic,
+	}
+	if h.ClassNames == nil {
+		h.ClassNames = []string{}
+	}
+	if d.Text != nil {
+		h.Texts = make([]string, len(d.Text))
+		for i, t := range d.Text {
+			h.Texts[i] = clip(t)
+		}
+	}
+	for i, s := range d.Splits {
+		h.Splits[i] = int(s)
+	}
+	if d.Kind == dataset.Images {
+		h.PixelsURL = "/api/datasets/" + e.ID + "/pixels"
+		if pixelsURL != "" {
+			h.PixelsURL = pixelsURL
+		}
+	}
+	return json.Marshal(h)
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/labstack/echo/v5"
 
+	"github.com/contrastive-explorer/explorer/run/runner"
 	"github.com/contrastive-explorer/explorer/trainer"
 	"github.com/contrastive-explorer/explorer/trainer/dataset"
 )
@@ -55,11 +56,12 @@ type searchJSON struct {
 }
 
 func (s *Server) search(c *echo.Context) error {
-	r, err := s.runs.get(c.Param("id"))
+	r, err := s.run(c)
 	if err != nil {
 		return err
 	}
-	n := r.ds.Len()
+	ds := r.Dataset().Data
+	n := ds.Len()
 	q := strings.TrimSpace(c.QueryParam("q"))
 	hasItem := c.QueryParam("item") != ""
 	switch {
@@ -85,24 +87,24 @@ func (s *Server) search(c *echo.Context) error {
 		return err
 	}
 
-	sr := searcher{ds: r.ds, emb: rec.Embeddings, dim: rec.Dim, k: k}
+	sr := searcher{ds: ds, emb: rec.Embeddings, dim: rec.Dim, k: k}
 	out := searchJSON{Query: q, Epoch: rec.Epoch, Classes: []int32{}}
 	switch {
 	case hasItem:
 		out.Item = &item
 		out.Method = searchEmbedding
 		out.Results = sr.neighbours(item, nil)
-	case r.ds.Kind == dataset.Text && r.ds.Sparse != nil:
-		out.Method, out.Results = sr.byText(r.tr, q)
-	case r.ds.Kind == dataset.Interactions:
+	case ds.Kind == dataset.Text && ds.Sparse != nil:
+		out.Method, out.Results = sr.byText(r.TextEmbedder(), q)
+	case ds.Kind == dataset.Interactions:
 		out.Method = searchNames
-		out.Results = sr.byNames(q, r.ds.ItemNames, true)
+		out.Results = sr.byNames(q, ds.ItemNames, true)
 	default:
 		out.Method = searchLabels
 		out.Classes, out.Results = sr.byLabels(q)
 		if len(out.Classes) == 0 {
 			out.Method = searchNames
-			out.Results = sr.byNames(q, r.ds.Text, false)
+			out.Results = sr.byNames(q, ds.Text, false)
 		}
 	}
 	if out.Results == nil {
@@ -179,20 +181,13 @@ func (s searcher) neighbours(item int, skip map[int]bool) []searchResult {
 	return s.top(score, func(i int) bool { return i != item && !skip[i] }, "neighbor")
 }
 
-// textEmbedder is a Trainer that can embed new text with the encoder it
-// trains: *trainer.Run. The fake trainers of tests and the precomputed
-// source cannot.
-type textEmbedder interface {
-	EmbedText(q string) ([]float32, error)
-}
-
 // byText ranks text items against the query q and returns how: by the
 // cosine similarity of their embeddings at the searched epoch to q's
 // embedding under tr's latest weights (searchEncoder) when tr can embed
 // text, else by hashed n-gram features (searchFeatures). A query without
 // a feature the encoder knows matches nothing.
-func (s searcher) byText(tr Trainer, q string) (string, []searchResult) {
-	if e, ok := tr.(textEmbedder); ok {
+func (s searcher) byText(e runner.TextEmbedder, q string) (string, []searchResult) {
+	if e != nil {
 		v, err := e.EmbedText(q)
 		switch {
 		case errors.Is(err, trainer.ErrNoKnownWords):

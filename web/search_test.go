@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
@@ -10,6 +11,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/contrastive-explorer/explorer/run"
+	"github.com/contrastive-explorer/explorer/run/runner/runnertest"
 	"github.com/contrastive-explorer/explorer/trainer/gemm"
 )
 
@@ -30,7 +33,7 @@ func uploadedRun(t *testing.T, s *testServer, parts ...part) created {
 	t.Helper()
 	d := mustUpload(t, s, sessionA, parts...)
 	c := createRunAs(t, s, sessionA, map[string]any{"dataset": d.ID, "epochs": 2, "dim": 4, "batch": 4, "pairs": pairsFor(t, s, d.ID)})
-	waitState(t, s, c.ID, StateDone)
+	waitState(t, s, c.ID, run.Done)
 	return c
 }
 
@@ -40,7 +43,7 @@ func pairsFor(t *testing.T, s *testServer, id string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.ds.Kind == "interactions" {
+	if e.Data.Kind == "interactions" {
 		return "cooccur"
 	}
 	return "labels"
@@ -60,7 +63,7 @@ func checkRanked(t *testing.T, res []searchResult) {
 // fake trainers here, like the precomputed source), and by embedding with
 // item=.
 func TestSearchText(t *testing.T) {
-	s := newTestServer(t, Options{NewTrainer: fakeTrainers(nil), NewProjector: columnProjectors})
+	s := newTestServer(t, Options{NewTrainer: runnertest.Trainers(nil), NewProjector: runnertest.ColumnProjectors})
 	c := uploadedRun(t, s, filePart("notes.txt", textLines(20)))
 
 	out := searchRun(t, s, c.ID, url.Values{"q": {"onions in butter"}, "k": {"3"}})
@@ -97,15 +100,16 @@ func TestSearchTextEncoder(t *testing.T) {
 	// pool; stop it once the server is gone (cleanups run last-in
 	// first-out), so the goroutine check of TestMain sees nothing left.
 	t.Cleanup(func() { gemm.SetThreads(1); gemm.SetThreads(0) })
-	s := newTestServer(t, Options{NewProjector: columnProjectors})
+	s := newTestServer(t, Options{NewProjector: runnertest.ColumnProjectors})
 	c := createRun(t, s, map[string]any{"dataset": "wordnet", "epochs": 1, "batch": 256, "hidden": []int{32}, "dim": 16})
-	waitState(t, s, c.ID, StateDone)
-	r, err := s.runs.get(c.ID)
+	waitState(t, s, c.ID, run.Done)
+	r, err := s.runs.Get(context.Background(), c.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	item := uniqueText(t, r.ds.Text)
-	q := r.ds.Text[item]
+	text := r.Dataset().Data.Text
+	item := uniqueText(t, text)
+	q := text[item]
 
 	out := searchRun(t, s, c.ID, url.Values{"q": {q}, "k": {"5"}})
 	if out.Method != searchEncoder || out.Epoch != 1 || out.Item != nil || len(out.Results) != 5 {
@@ -150,7 +154,7 @@ func uniqueText(t *testing.T, texts []string) int {
 // TestSearchInteractions finds items by name, whole-word matches first,
 // then fills up with the best match's embedding neighbours.
 func TestSearchInteractions(t *testing.T) {
-	s := newTestServer(t, Options{NewTrainer: fakeTrainers(nil), NewProjector: columnProjectors})
+	s := newTestServer(t, Options{NewTrainer: runnertest.Trainers(nil), NewProjector: runnertest.ColumnProjectors})
 	c := uploadedRun(t, s, filePart("plays.csv", interactionRows()))
 
 	out := searchRun(t, s, c.ID, url.Values{"q": {"HARBOR"}, "k": {"5"}})
@@ -191,9 +195,9 @@ func TestSearchInteractions(t *testing.T) {
 // TestSearchImages finds the items of a class by its name, the most
 // typical first, and falls back on file names.
 func TestSearchImages(t *testing.T) {
-	s := newTestServer(t, Options{NewTrainer: fakeTrainers(nil), NewProjector: columnProjectors})
+	s := newTestServer(t, Options{NewTrainer: runnertest.Trainers(nil), NewProjector: runnertest.ColumnProjectors})
 	digits := createRun(t, s, map[string]any{"epochs": 1, "dim": 4})
-	waitState(t, s, digits.ID, StateDone)
+	waitState(t, s, digits.ID, run.Done)
 
 	out := searchRun(t, s, digits.ID, url.Values{"q": {"3"}, "k": {"50"}})
 	if out.Method != searchLabels || !slices.Equal(out.Classes, []int32{3}) || len(out.Results) != 50 {
@@ -225,7 +229,7 @@ func TestSearchImages(t *testing.T) {
 // TestSearchErrors checks the answers to bad searches.
 func TestSearchErrors(t *testing.T) {
 	gate := make(chan struct{})
-	s := newTestServer(t, Options{NewTrainer: fakeTrainers(gate), NewProjector: columnProjectors})
+	s := newTestServer(t, Options{NewTrainer: runnertest.Trainers(gate), NewProjector: runnertest.ColumnProjectors})
 	c := createRun(t, s, map[string]any{"epochs": 2, "dim": 4})
 	// Epoch 0 comes at once; the gate holds epoch 1.
 	for deadline := time.Now().Add(10 * time.Second); call(t, s, "GET", "/api/runs/"+c.ID+"/search?q=3", nil, "").status != http.StatusOK; {

@@ -1,10 +1,8 @@
 // Package web is the explorer's HTTP side: the JSON API, the pages, the
 // embedded browser assets and the websockets that stream each run's epochs
-// (docs/protocol.md). It composes trainer and projection through the
-// interfaces declared here: a Manager runs at most MaxRuns trainings at once
-// and queues the rest, each run projects its epochs and fans the encoded
-// frames out to its viewers through a hub, and a Store keeps the history
-// late joiners replay.
+// (docs/protocol.md). It adapts run/runner, which owns the runs, to HTTP:
+// handlers, sessions, the frame codec and a hub per run that fans the
+// encoded events out to its viewers.
 package web
 
 import (
@@ -12,13 +10,17 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"runtime"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v5"
 	"github.com/labstack/echo/v5/middleware"
 
+	"github.com/contrastive-explorer/explorer/run"
+	"github.com/contrastive-explorer/explorer/run/group"
+	"github.com/contrastive-explorer/explorer/run/memory"
+	"github.com/contrastive-explorer/explorer/run/runner"
 	"github.com/contrastive-explorer/explorer/static"
 	"github.com/contrastive-explorer/explorer/trainer/dataset"
 )
@@ -26,25 +28,44 @@ import (
 // Options configure a Server. Zero fields take the defaults documented on
 // each.
 type Options struct {
-	// MaxRuns is how many runs may train at once; later ones wait in a
-	// queue. Default runtime.NumCPU().
+	// MaxRuns is how many CPU slots runs share (training, and projecting
+	// finished runs); later runs wait in a queue. Default runtime.NumCPU().
 	MaxRuns int
+	// MaxQueued, MaxPerSession and MaxRunBytes bound the queue, the
+	// unfinished runs of one browser session and the estimated memory of
+	// one run (see runner.Options). Defaults 32, 4 and 1 GB.
+	MaxQueued     int
+	MaxPerSession int
+	MaxRunBytes   int64
 	// Logger receives the server's logs. Default slog.Default().
 	Logger *slog.Logger
-	// Store keeps runs and their history. Default NewMemoryStore().
-	Store Store
+	// Store keeps runs, their history and uploads' records. Default: in
+	// memory (run/memory), forgotten when the process ends.
+	Store run.Store
 	// Catalog lists and loads the bundled datasets. Default: the ones
 	// compiled into the binary (sample-data).
-	Catalog Catalog
-	// NewTrainer makes each run's trainer. Default trainer.New.
-	NewTrainer TrainerFactory
+	Catalog run.Catalog
+	// NewTrainer makes each run's trainer, RestoreTrainer a resumed one's.
+	// Defaults: trainer.New and trainer.Restore, with checkpoints.
+	NewTrainer     runner.TrainerFactory
+	RestoreTrainer runner.RestoreFactory
 	// NewProjector makes each run's projector. Default: projection.Live.
-	NewProjector ProjectorFactory
+	NewProjector runner.ProjectorFactory
 	// WriteTimeout bounds each websocket write; a viewer that takes longer
 	// to accept one message is disconnected. Default 10 s.
 	WriteTimeout time.Duration
 	// BodyLimit bounds the body of JSON requests, in bytes. Default 64 KiB.
 	BodyLimit int64
+	// MinBodyRate is the slowest a request body may arrive, in bytes a
+	// second, after BodyGrace; a slower client is cut off (408). Defaults
+	// 10 kB/s and 10 s.
+	MinBodyRate int64
+	BodyGrace   time.Duration
+	// SessionKey signs session cookies, so that a cookie the server did
+	// not issue is replaced rather than adopted. Keep it across restarts
+	// (cmd/explorer stores it in the data folder) for sessions to survive
+	// them. Default: random, for this process only.
+	SessionKey []byte
 
 	// Limits bound each upload as dataset.Parse applies them; zero fields
 	// take dataset.DefaultLimits (50 MB, 100,000 items, 4,096 dimensions,
@@ -58,35 +79,36 @@ type Options struct {
 	// hold, in bytes (an estimate: features, labels and texts). Default
 	// 1 GB.
 	UploadMemory int64
-	// DataDir is the folder for spool files of uploads in progress.
-	// Default os.TempDir().
+	// DataDir is the uploads folder: spool files of uploads in progress
+	// and a folder per upload kept. Default: a new folder under
+	// os.TempDir(), for this process only.
 	DataDir string
 }
 
 func (o Options) withDefaults() Options {
-	if o.MaxRuns <= 0 {
-		o.MaxRuns = runtime.NumCPU()
-	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
 	if o.Store == nil {
-		o.Store = NewMemoryStore()
+		o.Store = memory.New()
 	}
 	if o.Catalog == nil {
 		o.Catalog = bundled{}
-	}
-	if o.NewTrainer == nil {
-		o.NewTrainer = newTrainer
-	}
-	if o.NewProjector == nil {
-		o.NewProjector = newLiveProjector
 	}
 	if o.WriteTimeout <= 0 {
 		o.WriteTimeout = 10 * time.Second
 	}
 	if o.BodyLimit <= 0 {
 		o.BodyLimit = 64 << 10
+	}
+	if o.MinBodyRate <= 0 {
+		o.MinBodyRate = 10_000
+	}
+	if o.BodyGrace <= 0 {
+		o.BodyGrace = 10 * time.Second
+	}
+	if len(o.SessionKey) == 0 {
+		o.SessionKey = []byte(randomHex(32))
 	}
 	o.Limits = resolveLimits(o.Limits)
 	if o.MaxUploads <= 0 {
@@ -96,7 +118,7 @@ func (o Options) withDefaults() Options {
 		o.UploadMemory = 1_000_000_000
 	}
 	if o.DataDir == "" {
-		o.DataDir = os.TempDir()
+		o.DataDir = filepath.Join(os.TempDir(), "explorer-uploads-"+randomHex(8))
 	}
 	return o
 }
@@ -106,10 +128,13 @@ func (o Options) withDefaults() Options {
 type Server struct {
 	ctx          context.Context
 	echo         *echo.Echo
-	runs         *Manager
-	group        *group
+	runs         *runner.Manager
+	group        *group.Group // websocket handlers
 	log          *slog.Logger
 	datasets     *registry
+	hellos       *helloCache
+	sessionKey   []byte
+	origins      *http.CrossOriginProtection
 	writeTimeout time.Duration
 	images       *imageCache
 	limits       dataset.Limits // of uploads, resolved
@@ -118,38 +143,56 @@ type Server struct {
 }
 
 // New returns a server whose runs and websockets stop when ctx ends: runs
-// are stopped and every websocket is closed with status 1001 (going away).
-// After cancelling ctx, call Wait to let them finish.
-func New(ctx context.Context, o Options) *Server {
+// are stopped (interrupted, to be resumed after a restart) and every
+// websocket is closed with status 1001 (going away). After cancelling ctx,
+// call Wait to let them finish. It fails when the store cannot be read.
+func New(ctx context.Context, o Options) (*Server, error) {
 	o = o.withDefaults()
-	g := newGroup()
 	s := &Server{
-		ctx:          ctx,
-		runs:         newManager(ctx, o, g),
-		group:        g,
-		log:          o.Logger,
-		datasets:     newRegistry(o.Catalog, o.MaxUploads, o.UploadMemory),
+		ctx:   ctx,
+		group: group.New(),
+		log:   o.Logger,
+		datasets: newRegistry(o.Catalog, o.MaxUploads, o.UploadMemory,
+			&uploadFiles{dir: o.DataDir, store: o.Store, limits: resolveLimits(o.Limits), log: o.Logger}),
+		hellos:       newHelloCache(),
+		sessionKey:   o.SessionKey,
+		origins:      http.NewCrossOriginProtection(),
 		writeTimeout: o.WriteTimeout,
 		images:       newImageCache(),
 		limits:       o.Limits,
 		dataDir:      o.DataDir,
 		parseSlots:   make(chan struct{}, parseSlots),
 	}
-	context.AfterFunc(ctx, s.runs.shutdown)
+	if err := s.datasets.restore(ctx); err != nil {
+		return nil, err
+	}
+	runs, err := runner.New(ctx, runner.Options{
+		Store: o.Store, Datasets: s.datasets,
+		NewTrainer: o.NewTrainer, RestoreTrainer: o.RestoreTrainer, NewProjector: o.NewProjector,
+		NewViewers: newViewers,
+		MaxRuns:    o.MaxRuns, MaxQueued: o.MaxQueued, MaxPerSession: o.MaxPerSession, MaxRunBytes: o.MaxRunBytes,
+		Logger: o.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.runs = runs
 
 	e := echo.NewWithConfig(echo.Config{
 		Logger:           o.Logger,
 		HTTPErrorHandler: s.handleError,
 	})
-	e.Use(middleware.Recover(), s.logRequests)
+	e.Use(middleware.Recover(), s.logRequests, bodyRate(o.BodyGrace, o.MinBodyRate), securityHeaders, s.sameOrigin)
 
 	// Gzip everywhere but the websocket route, whose handshake it would
 	// break.
 	gz := middleware.Gzip()
 	limit := middleware.BodyLimit(o.BodyLimit)
+	sessions := s.sessions
 
 	e.GET("/healthz", func(c *echo.Context) error { return c.String(http.StatusOK, "ok") })
 	e.GET("/", s.homePage, sessions, gz)
+	e.GET("/runs", s.runsPage, sessions, gz)
 	e.GET("/runs/:id", s.runPage, sessions, gz)
 	e.GET("/static/*", echo.StaticDirectoryHandler(static.FS, false), gz, cacheStatic)
 
@@ -164,20 +207,24 @@ func New(ctx context.Context, o Options) *Server {
 	api.GET("/runs", s.listRuns, gz)
 	api.POST("/runs", s.createRun, gz)
 	api.GET("/runs/:id", s.getRun, gz)
-	for _, action := range []string{"pause", "resume", "step"} {
+	api.PATCH("/runs/:id", s.renameRun, gz)
+	api.DELETE("/runs/:id", s.deleteRun)
+	for _, action := range []string{"pause", "step"} {
 		api.POST("/runs/:id/"+action, s.controlRun(action), gz)
 	}
+	api.POST("/runs/:id/resume", s.resumeRun, gz)
 	api.POST("/runs/:id/stop", s.stopRun, gz)
 	api.POST("/runs/:id/projection", s.setProjection, gz)
 	api.GET("/runs/:id/neighbors", s.neighbors, gz)
 	api.GET("/runs/:id/pairs", s.pairs, gz)
 	api.GET("/runs/:id/search", s.search, gz)
 	api.GET("/runs/:id/pixels", s.runPixels)
+	api.GET("/runs/:id/thumbnail.png", s.runThumbnail)
 
-	e.GET("/ws/runs/:id", s.watchRun)
+	e.GET("/ws/runs/:id", s.watchRun, sessions)
 
 	s.echo = e
-	return s
+	return s, nil
 }
 
 // parseSlots is how many uploads are parsed at once; more wait their turn.
@@ -210,7 +257,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.Serv
 // Wait blocks until every run and websocket has stopped. Call it after the
 // context given to New has ended; before that it would wait for runs that
 // are still training.
-func (s *Server) Wait() { s.group.closeAndWait() }
+func (s *Server) Wait() {
+	s.group.CloseAndWait()
+	s.runs.Wait()
+}
 
 // logRequests logs each request once it is answered. Websocket requests are
 // logged when they end, which is when the viewer leaves.
@@ -222,6 +272,45 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		req := c.Request()
 		s.log.Debug("request", "method", req.Method, "path", req.URL.Path, "status", status, "duration", time.Since(start))
 		return err
+	}
+}
+
+// contentSecurityPolicy allows the pages only what they use: their own
+// scripts, styles, images, worker and websocket, no inline script, no
+// plugins, and no framing by another site.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
+	"connect-src 'self'; worker-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// securityHeaders sets the headers that keep a browser from sniffing
+// types, framing the explorer or running script it did not serve.
+func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		h := c.Response().Header()
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		return next(c)
+	}
+}
+
+// errCrossOrigin refuses a state-changing request another site's page
+// sent.
+var errCrossOrigin = &statusError{code: http.StatusForbidden,
+	msg: "cross-origin request refused: change runs and uploads from the explorer's own pages"}
+
+// sameOrigin refuses state-changing requests (POST, PATCH, DELETE) that a
+// browser sent from another origin, another port of the same host
+// included (which SameSite cookies count as the same site): the check of
+// net/http.CrossOriginProtection, by Sec-Fetch-Site or else Origin.
+// Requests without either header come from programs, not from a page
+// that could forge them.
+func (s *Server) sameOrigin(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		if err := s.origins.Check(c.Request()); err != nil {
+			return errCrossOrigin
+		}
+		return next(c)
 	}
 }
 

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/labstack/echo/v5"
 
+	"github.com/contrastive-explorer/explorer/run"
 	"github.com/contrastive-explorer/explorer/trainer/dataset"
 )
 
@@ -46,7 +48,26 @@ type upload struct {
 	pending  *os.File         // projector vectors waiting for their metadata
 	meta     *os.File         // the spooled metadata part
 	metaName string
+	kept     *os.File // the file as it was parsed (not projector vectors: pending is)
 	spools   []*os.File
+}
+
+// stored returns how to parse the upload again from its spool files.
+func (u *upload) stored() *storedUpload {
+	opts := u.opts
+	opts.Format, opts.Limits = u.format, dataset.Limits{}
+	opts.Metadata, opts.MetadataName, opts.Context = nil, u.metaName, nil
+	up := &storedUpload{opts: opts}
+	switch {
+	case u.pending != nil:
+		up.file = u.pending.Name()
+	case u.kept != nil:
+		up.file = u.kept.Name()
+	}
+	if u.meta != nil {
+		up.meta = u.meta.Name()
+	}
+	return up
 }
 
 func (s *Server) uploadDataset(c *echo.Context) error {
@@ -86,16 +107,35 @@ func (s *Server) uploadDataset(c *echo.Context) error {
 
 	body := &bodyReader{r: http.MaxBytesReader(c.Response(), req.Body, bodyMax)}
 	mr := multipart.NewReader(body, boundary(req))
-	u := &upload{s: s, opts: dataset.ParseOptions{Limits: lim}}
+	// Parsing stops when the client goes away or the server stops.
+	ctx, cancel := context.WithCancel(req.Context())
+	defer cancel()
+	stop := context.AfterFunc(s.ctx, cancel)
+	defer stop()
+	u := &upload{s: s, opts: dataset.ParseOptions{Limits: lim, Context: ctx}}
 	defer u.cleanup()
 	err = u.read(mr)
+	if body.slow {
+		// Before the context: a read that timed out ends the request's.
+		return errUploadTooSlow
+	}
+	if ctx.Err() != nil {
+		if s.ctx.Err() != nil {
+			return errShuttingDown
+		}
+		return errUploadCancelled
+	}
 	if body.over {
 		return tooLarge("", "the upload is larger than the limit of %s", dataset.FormatSize(lim.MaxBytes))
 	}
 	if err != nil {
 		return err
 	}
-	e, err := s.datasets.add(sess, u.fileName, u.format, u.ds)
+	for _, f := range u.spools {
+		// Closed before they are moved into the upload's folder.
+		f.Close()
+	}
+	e, err := s.datasets.add(sess, u.fileName, u.format, u.ds, u.stored())
 	reserved = false
 	if err != nil {
 		return err
@@ -122,11 +162,12 @@ func (u *upload) read(mr *multipart.Reader) error {
 		if err != nil {
 			return badInput("", "the body is not valid multipart/form-data: %v", strings.TrimPrefix(err.Error(), "multipart: "))
 		}
-		err = u.part(part)
-		part.Close()
-		if err != nil {
+		if err := u.part(part); err != nil {
+			// No Close: it would read the rest of the part, up to the body
+			// limit, to refuse what is already refused.
 			return err
 		}
+		part.Close()
 	}
 	if !u.fileSeen {
 		return badInput("file", "choose a file to upload (a part named file)")
@@ -263,7 +304,22 @@ func (u *upload) file(p *multipart.Part) error {
 	if u.meta != nil && u.format != dataset.FormatProjector {
 		return u.strayMetadata()
 	}
-	err = u.parseFrom(br)
+	// The file is kept, to be parsed again after a restart: it streams
+	// to disk as it is parsed.
+	keep, err := u.newSpool()
+	if err != nil {
+		return err
+	}
+	u.kept = keep
+	tee := io.TeeReader(br, keep)
+	err = u.parseFrom(tee)
+	if err == nil {
+		// Parse may stop before the end (a trailing blank line): the kept
+		// file must be whole all the same.
+		if _, err = io.Copy(io.Discard, tee); err != nil {
+			err = u.readError(err)
+		}
+	}
 	if cr.over() {
 		return tooLarge("file", "%s: file larger than the limit of %s", u.fileName, dataset.FormatSize(lim))
 	}
@@ -323,9 +379,9 @@ func (u *upload) parseFrom(r io.Reader) error {
 	return nil
 }
 
-// spool copies a part into a temporary file under the data folder, at most
-// the upload limit.
-func (u *upload) spool(r io.Reader, field string) (*os.File, error) {
+// newSpool creates a spool file in the uploads folder, removed by cleanup
+// unless the upload keeps it. A restart removes those a crash left.
+func (u *upload) newSpool() (*os.File, error) {
 	dir := u.s.dataDir
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("upload folder: %w", err)
@@ -335,6 +391,15 @@ func (u *upload) spool(r io.Reader, field string) (*os.File, error) {
 		return nil, fmt.Errorf("spooling an upload: %w", err)
 	}
 	u.spools = append(u.spools, f)
+	return f, nil
+}
+
+// spool copies a part into a spool file, at most the upload limit.
+func (u *upload) spool(r io.Reader, field string) (*os.File, error) {
+	f, err := u.newSpool()
+	if err != nil {
+		return nil, err
+	}
 	lim := u.s.limits.MaxBytes
 	n, err := io.Copy(f, io.LimitReader(r, lim+1))
 	if err != nil {
@@ -359,6 +424,9 @@ func (u *upload) readError(err error) error {
 	if errors.As(err, &mbe) {
 		return tooLarge("", "the upload is larger than the limit of %s", dataset.FormatSize(u.s.limits.MaxBytes))
 	}
+	if errors.Is(err, errTooSlow) {
+		return errUploadTooSlow
+	}
 	return badInput("file", "the upload was cut off: %v", err)
 }
 
@@ -366,19 +434,50 @@ func (u *upload) readError(err error) error {
 func (u *upload) cleanup() {
 	for _, f := range u.spools {
 		f.Close()
-		if err := os.Remove(f.Name()); err != nil {
+		if err := os.Remove(f.Name()); err != nil && !errors.Is(err, os.ErrNotExist) {
 			u.s.log.Warn("removing an upload spool file", "err", err)
 		}
 	}
 }
 
-// deleteDataset forgets one of the session's uploads.
+// deleteDataset forgets one of the session's uploads, with the runs the
+// session trained on it: they cannot be shown without their data, and the
+// memory the upload holds is given back only once nothing uses it.
 func (s *Server) deleteDataset(c *echo.Context) error {
-	if err := s.datasets.remove(session(c), c.Param("name")); err != nil {
+	sess, id := session(c), c.Param("name")
+	ctx := c.Request().Context()
+	if s.datasets.owns(sess, id) {
+		entries, err := s.runs.List(ctx, sess, 0)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			if e.Shared || e.Config.Dataset != id {
+				continue
+			}
+			r, err := s.runs.Get(ctx, e.ID)
+			if err == nil {
+				err = s.runs.Delete(ctx, r)
+			}
+			if err != nil && run.ErrorCode(err) != run.NotFound {
+				return err
+			}
+		}
+	}
+	if err := s.datasets.remove(sess, id); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
 }
+
+// errUploadCancelled answers an upload whose client went away while it
+// was parsed (nobody reads the answer, but the log says what happened).
+var errUploadCancelled = &statusError{code: http.StatusBadRequest, field: "file", msg: "the upload was cancelled"}
+
+// errUploadTooSlow answers an upload whose body came slower than the
+// minimum rate.
+var errUploadTooSlow = &statusError{code: http.StatusRequestTimeout, field: "file",
+	msg: "the upload came too slowly and was cut off; try again on a faster connection"}
 
 // tooLarge is a 413 with a message for the learner.
 func tooLarge(field, format string, args ...any) error {
@@ -428,11 +527,12 @@ func (c *capReader) Read(b []byte) (int, error) {
 
 func (c *capReader) over() bool { return c.n > c.max }
 
-// bodyReader notes whether the request body went over its limit, however
-// far up the error was wrapped or swallowed.
+// bodyReader notes whether the request body went over its limit or came
+// too slowly, however far up the error was wrapped or swallowed.
 type bodyReader struct {
 	r    io.Reader
 	over bool
+	slow bool // it came slower than the minimum rate
 }
 
 func (b *bodyReader) Read(p []byte) (int, error) {
@@ -440,6 +540,9 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		b.over = true
+	}
+	if errors.Is(err, errTooSlow) {
+		b.slow = true
 	}
 	return n, err
 }

@@ -82,7 +82,7 @@ func callAs(t testing.TB, h http.Handler, sess, method, path string, body []byte
 		req.Header.Set("Content-Type", contentType)
 	}
 	if sess != "" {
-		req.AddCookie(&http.Cookie{Name: sessionCookie, Value: sess})
+		req.AddCookie(&http.Cookie{Name: sessionCookie, Value: cookieOf(sess)})
 	}
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
@@ -226,4 +226,17 @@ func projectorFiles() (vectors, metadata string) {
 		fmt.Fprintf(&m, "point %d\t%s\n", i, []string{"even", "odd"}[i%2])
 	}
 	return v.String(), m.String()
+}
+
+// testSessionKey signs the session cookies of test servers, so that tests
+// can speak as a session they name (sessionA, sessionB).
+var testSessionKey = []byte("test session key")
+
+// cookieOf returns the cookie a test server issues for session id sess; a
+// value that is not a session id is sent as it is.
+func cookieOf(sess string) string {
+	if !validSessionID(sess) {
+		return sess
+	}
+	return signSession(testSessionKey, sess)
 }

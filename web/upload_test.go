@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/contrastive-explorer/explorer/run"
+	"github.com/contrastive-explorer/explorer/run/runner/runnertest"
 	"github.com/contrastive-explorer/explorer/trainer"
 	"github.com/contrastive-explorer/explorer/trainer/dataset"
 )
@@ -188,7 +191,7 @@ func TestUploadFormats(t *testing.T) {
 			}
 			epochs := 2
 			cfg := map[string]any{"dataset": d.ID, "epochs": epochs, "batch": 4, "hidden": []int{8}, "dim": 4, "embed": 8,
-				"lr": 0.01, "pairs": trainer.DefaultPairs(e.ds)}
+				"lr": 0.01, "pairs": trainer.DefaultPairs(e.Data)}
 			if tt.precomputed {
 				epochs = 0
 			}
@@ -207,7 +210,9 @@ func TestUploadFormats(t *testing.T) {
 			if err := json.Unmarshal(msgs[0].Dataset, &h); err != nil {
 				t.Fatal(err)
 			}
-			if h.ID != d.ID || !h.Uploaded || h.Precomputed != tt.precomputed || h.Synthetic {
+			// The upload's id is the uploader's own: a viewer by link
+			// does not learn it.
+			if h.ID != uploadedDataset || !h.Uploaded || h.Precomputed != tt.precomputed || h.Synthetic {
 				t.Errorf("hello's dataset: id %q uploaded %v precomputed %v synthetic %v", h.ID, h.Uploaded, h.Precomputed, h.Synthetic)
 			}
 			switch tt.kind {
@@ -250,7 +255,7 @@ func TestUploadFormats(t *testing.T) {
 				}
 				msgs, status := readToEnd(t, dial(t, s, c.ID, dialOptions{}))
 				checkPrecomputedStream(t, msgs, status, tt.items)
-				if f := msgs[len(msgs)-2].Frame; msgs[len(msgs)-2].Type != "epoch" || f.Method != MethodTSNE || f.Dims != 3 {
+				if f := msgs[len(msgs)-2].Frame; msgs[len(msgs)-2].Type != "epoch" || f.Method != run.MethodTSNE || f.Dims != 3 {
 					t.Errorf("after the switch: %v, frame %+v", types(msgs), f)
 				}
 			}
@@ -283,7 +288,7 @@ func checkPrecomputedStream(t *testing.T, msgs []wsMsg, status websocket.StatusC
 			t.Errorf("epoch message %d: %s, %d coordinates, %v", m.Epoch, m.Metrics, len(m.coords), err)
 		}
 	}
-	if msgs[len(msgs)-1].State != StateDone {
+	if msgs[len(msgs)-1].State != run.Done {
 		t.Errorf("done with state %q", msgs[len(msgs)-1].State)
 	}
 }
@@ -292,7 +297,7 @@ func checkPrecomputedStream(t *testing.T, msgs []wsMsg, status websocket.StatusC
 // another session cannot list it, fetch it, delete it or train on it, and
 // is told exactly what it would be told about an id nobody uses.
 func TestSessionIsolation(t *testing.T) {
-	s := newTestServer(t, Options{NewTrainer: fakeTrainers(nil), NewProjector: columnProjectors})
+	s := newTestServer(t, Options{NewTrainer: runnertest.Trainers(nil), NewProjector: runnertest.ColumnProjectors})
 	d := mustUpload(t, s, sessionA, filePart("shapes.zip", imageZip(t)))
 	const nobody = "u-0000000000000000"
 
@@ -328,9 +333,9 @@ func TestSessionIsolation(t *testing.T) {
 	if a := callAs(t, s, sessionA, "GET", "/api/datasets/"+d.ID+"/pixels", nil, ""); a.status != http.StatusNotFound {
 		t.Errorf("pixels after delete: %d", a.status)
 	}
-	// The run made before the delete still has its data.
-	waitState(t, s, c.ID, StateDone)
-	if a := callAs(t, s, sessionB, "GET", "/api/runs/"+c.ID+"/pixels", nil, ""); a.status != http.StatusOK {
+	// The runs on it go with it: nothing holds its data (nor its share of
+	// the upload budget) any more.
+	if a := callAs(t, s, sessionB, "GET", "/api/runs/"+c.ID+"/pixels", nil, ""); a.status != http.StatusNotFound {
 		t.Errorf("run pixels after delete: %d", a.status)
 	}
 	if a := callAs(t, s, sessionA, "DELETE", "/api/datasets/digits", nil, ""); a.status != http.StatusConflict {
@@ -348,7 +353,7 @@ func TestSessionCookie(t *testing.T) {
 	for _, a := range []answer{first, second} {
 		cs := (&http.Response{Header: a.header}).Cookies()
 		if len(cs) != 1 || cs[0].Name != sessionCookie || !cs[0].HttpOnly || cs[0].SameSite != http.SameSiteLaxMode ||
-			cs[0].Path != "/" || !validSessionID(cs[0].Value) {
+			cs[0].Path != "/" || (&Server{sessionKey: testSessionKey}).verifySession(cs[0].Value) == "" {
 			t.Fatalf("cookies %+v, want one HttpOnly SameSite=Lax session cookie", cs)
 		}
 		ids = append(ids, cs[0].Value)
@@ -361,6 +366,25 @@ func TestSessionCookie(t *testing.T) {
 	}
 	if a := callAs(t, s, "not-hex", "GET", "/", nil, ""); !strings.Contains(a.header.Get("Set-Cookie"), sessionCookie) {
 		t.Error("a malformed session id was kept")
+	}
+	// A well-formed id the server did not sign (planted by another site,
+	// or guessed) is replaced too, never adopted.
+	if a := callAs(t, s, "", "GET", "/", nil, ""); a.header.Get("Set-Cookie") == "" {
+		t.Fatal("no cookie")
+	}
+	planted := httptest.NewRequest("GET", "/", nil)
+	planted.AddCookie(&http.Cookie{Name: sessionCookie, Value: sessionA})
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, planted)
+	if cs := rec.Result().Cookies(); len(cs) != 1 || strings.HasPrefix(cs[0].Value, sessionA) {
+		t.Errorf("an unsigned session id was adopted: cookies %+v", cs)
+	}
+	forged := httptest.NewRequest("GET", "/", nil)
+	forged.AddCookie(&http.Cookie{Name: sessionCookie, Value: sessionA + "." + strings.Repeat("0", 64)})
+	rec = httptest.NewRecorder()
+	s.ServeHTTP(rec, forged)
+	if cs := rec.Result().Cookies(); len(cs) != 1 || strings.HasPrefix(cs[0].Value, sessionA) {
+		t.Errorf("a forged session cookie was adopted: cookies %+v", cs)
 	}
 	if a := callAs(t, s, "", "GET", "/static/style.css", nil, ""); a.header.Get("Set-Cookie") != "" {
 		t.Error("a static asset set a cookie")
@@ -394,7 +418,7 @@ func TestUploadQuota(t *testing.T) {
 func TestRejectedUploadsLeaveServerServing(t *testing.T) {
 	gate := make(chan struct{})
 	s := newTestServer(t, Options{
-		NewTrainer: fakeTrainers(gate), NewProjector: columnProjectors,
+		NewTrainer: runnertest.Trainers(gate), NewProjector: runnertest.ColumnProjectors,
 		Limits: dataset.Limits{MaxBytes: 200_000}, DataDir: t.TempDir(),
 	})
 	const epochs = 4
@@ -453,7 +477,7 @@ func TestUploadWhileShuttingDown(t *testing.T) {
 // listening histories (list and hello) and that the home page lists a
 // session's uploads to that session only.
 func TestSyntheticAndHomePage(t *testing.T) {
-	s := newTestServer(t, Options{NewTrainer: fakeTrainers(nil), NewProjector: columnProjectors})
+	s := newTestServer(t, Options{NewTrainer: runnertest.Trainers(nil), NewProjector: runnertest.ColumnProjectors})
 	for _, d := range listDatasets(t, s, sessionA) {
 		if want := d.ID == "interactions"; d.Synthetic != want || d.ID != d.Name || d.Uploaded {
 			t.Errorf("%s: synthetic %v, id %q, uploaded %v", d.Name, d.Synthetic, d.ID, d.Uploaded)

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"math"
 	"time"
 
 	"github.com/coder/websocket"
@@ -14,30 +15,34 @@ import (
 // close. The viewer only listens. This goroutine is the connection's one
 // writer; the hub never waits for it.
 func (s *Server) watchRun(c *echo.Context) error {
-	r, err := s.runs.get(c.Param("id"))
+	r, err := s.run(c)
 	if err != nil {
 		return err
 	}
-	if !s.group.enter() {
+	from, err := intParam(c, "from", 0, 0, math.MaxInt32)
+	if err != nil {
+		return err
+	}
+	if !s.group.Enter() {
 		return errShuttingDown
 	}
-	defer s.group.leave()
+	defer s.group.Leave()
 
 	conn, err := websocket.Accept(c.Response(), c.Request(), nil)
 	if err != nil {
 		// Accept has answered the client already.
-		s.log.Debug("websocket handshake failed", "run", r.id, "err", err)
+		s.log.Debug("websocket handshake failed", "run", r.ID(), "err", err)
 		return nil
 	}
 	defer conn.CloseNow()
 
-	sub, err := r.subscribe(s.ctx)
+	sub, err := s.subscribe(s.ctx, r, session(c), from)
 	if err != nil {
-		s.log.Error("subscribing to run", "run", r.id, "err", err)
+		s.log.Error("subscribing to run", "run", r.ID(), "err", err)
 		conn.Close(websocket.StatusInternalError, "internal error")
 		return nil
 	}
-	defer r.unsubscribe(sub)
+	defer hubOf(r).remove(sub)
 
 	// Reading handles pings and the client's close; the returned context
 	// ends when the client goes away. On shutdown the loop below closes

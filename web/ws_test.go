@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/contrastive-explorer/explorer/run"
+	"github.com/contrastive-explorer/explorer/run/runner/runnertest"
 )
 
 // wsMsg is one logical message as a client sees it: a text message, plus
@@ -22,7 +24,7 @@ type wsMsg struct {
 	Type          string          `json:"type"`
 	Epoch         int             `json:"epoch"`
 	Backfill      bool            `json:"backfill"`
-	State         State           `json:"state"`
+	State         run.State       `json:"state"`
 	QueuePosition int             `json:"queue_position"`
 	Epochs        int             `json:"epochs"`
 	Method        string          `json:"method"`
@@ -182,7 +184,7 @@ func checkStream(t *testing.T, msgs []wsMsg, status websocket.StatusCode, epochs
 				HistMax float64  `json:"hist_max"`
 				PosHist []int    `json:"pos_hist"`
 			}
-			if err := json.Unmarshal(m.Metrics, &met); err != nil || met.Loss == nil || met.HistMax != histMax || met.PosHist == nil {
+			if err := json.Unmarshal(m.Metrics, &met); err != nil || met.Loss == nil || met.HistMax != run.HistMax || met.PosHist == nil {
 				t.Fatalf("epoch %d metrics %s: %v", m.Epoch, m.Metrics, err)
 			}
 			switch {
@@ -298,7 +300,7 @@ func TestStreamRealTrainer(t *testing.T) {
 	if liveEpochs == 0 {
 		t.Errorf("every epoch came as history; none live")
 	}
-	if done := msgs[len(msgs)-1]; done.State != StateDone || done.Epochs != 3 {
+	if done := msgs[len(msgs)-1]; done.State != run.Done || done.Epochs != 3 {
 		t.Errorf("done: %+v", done)
 	}
 	checkHistory(t, ts, c.ID, 3, 1797)
@@ -308,7 +310,7 @@ func TestStreamRealTrainer(t *testing.T) {
 // produces them.
 func TestStreamLive(t *testing.T) {
 	gate := make(chan struct{})
-	ts := newTestServer(t, Options{NewTrainer: fakeTrainers(gate), NewProjector: columnProjectors})
+	ts := newTestServer(t, Options{NewTrainer: runnertest.Trainers(gate), NewProjector: runnertest.ColumnProjectors})
 	c := createRun(t, ts, map[string]any{"epochs": 3, "dim": 4})
 	conn := dial(t, ts, c.ID, dialOptions{})
 	expectType(t, conn, "hello")
@@ -353,7 +355,7 @@ func expectAny(t *testing.T, conn *websocket.Conn) wsMsg {
 // TestLateJoiner connects after the run has ended: the full history, live,
 // done and a normal close.
 func TestLateJoiner(t *testing.T) {
-	ts := newTestServer(t, Options{NewProjector: columnProjectors})
+	ts := newTestServer(t, Options{NewProjector: runnertest.ColumnProjectors})
 	c := createRun(t, ts, quickConfig(3))
 	// A first viewer reads to the end: then training and projection are
 	// over.
@@ -381,7 +383,7 @@ func TestLateJoiner(t *testing.T) {
 // in the end, and a late joiner's history has them all in order.
 func TestBackfill(t *testing.T) {
 	gate := make(chan struct{})
-	ts := newTestServer(t, Options{NewTrainer: fakeTrainers(gate), NewProjector: slowProjectors(40 * time.Millisecond)})
+	ts := newTestServer(t, Options{NewTrainer: runnertest.Trainers(gate), NewProjector: runnertest.SlowProjectors(40 * time.Millisecond)})
 	const epochs = 12
 	c := createRun(t, ts, map[string]any{"epochs": epochs, "dim": 4})
 	conn := dial(t, ts, c.ID, dialOptions{})
@@ -412,8 +414,8 @@ const stallTimeout = 2 * time.Minute
 func TestStalledClient(t *testing.T) {
 	gate := make(chan struct{})
 	ts := newTestServer(t, Options{
-		NewTrainer:   fakeTrainers(gate),
-		NewProjector: columnProjectors,
+		NewTrainer:   runnertest.Trainers(gate),
+		NewProjector: runnertest.ColumnProjectors,
 		WriteTimeout: stallTimeout, // a hub that waited for the stalled client would hang the test
 	})
 	// 60 frames of 12000 points in 3D, 8.6 MB, overflow the socket buffers
@@ -449,24 +451,25 @@ func TestStalledClient(t *testing.T) {
 	if d := time.Since(start); d >= stallTimeout {
 		t.Errorf("the healthy client took %v, as long as a write to the stalled client may block", d)
 	}
-	waitState(t, ts, c.ID, StateDone)
+	waitState(t, ts, c.ID, run.Done)
 
 	// The stalled viewer is still subscribed, its writer blocked, its
 	// pending live frames replaced by newer ones.
-	r, err := ts.runs.get(c.ID)
+	r, err := ts.runs.Get(context.Background(), c.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
+	h := hubOf(r)
 	// The healthy viewer's handler unsubscribes once its close handshake
 	// is over.
 	var stuck *subscriber
 	for deadline := time.Now().Add(5 * time.Second); ; {
-		r.hub.mu.Lock()
-		n := len(r.hub.subs)
-		for s := range r.hub.subs {
+		h.mu.Lock()
+		n := len(h.subs)
+		for s := range h.subs {
 			stuck = s
 		}
-		r.hub.mu.Unlock()
+		h.mu.Unlock()
 		if n == 1 {
 			break
 		}
@@ -491,17 +494,17 @@ func TestStalledClient(t *testing.T) {
 // viewer of a queued run hears its position change.
 func TestQueuePositions(t *testing.T) {
 	gate := make(chan struct{})
-	ts := newTestServer(t, Options{NewTrainer: fakeTrainers(gate), NewProjector: columnProjectors, MaxRuns: 1})
+	ts := newTestServer(t, Options{NewTrainer: runnertest.Trainers(gate), NewProjector: runnertest.ColumnProjectors, MaxRuns: 1})
 	cfg := map[string]any{"epochs": 2, "dim": 4}
 	a := createRun(t, ts, cfg)
 	b := createRun(t, ts, cfg)
 	c := createRun(t, ts, cfg)
-	if a.State != StateRunning || b.QueuePosition != 1 || c.QueuePosition != 2 {
+	if a.State != run.Running || b.QueuePosition != 1 || c.QueuePosition != 2 {
 		t.Fatalf("states %s/%d %s/%d %s/%d", a.State, a.QueuePosition, b.State, b.QueuePosition, c.State, c.QueuePosition)
 	}
 	conn := dial(t, ts, c.ID, dialOptions{})
 	hello := expectType(t, conn, "hello")
-	if hello.Run.State != StateQueued || hello.Run.QueuePosition != 2 {
+	if hello.Run.State != run.Queued || hello.Run.QueuePosition != 2 {
 		t.Fatalf("hello of the third run: %s at %d", hello.Run.State, hello.Run.QueuePosition)
 	}
 	expectType(t, conn, "live")
@@ -514,19 +517,19 @@ func TestQueuePositions(t *testing.T) {
 	}
 	stop(a) // b starts, c moves up
 	m := expectType(t, conn, "state")
-	if m.State != StateQueued || m.QueuePosition != 1 {
+	if m.State != run.Queued || m.QueuePosition != 1 {
 		t.Fatalf("after the first run stopped: %s at %d, want queued at 1", m.State, m.QueuePosition)
 	}
-	waitState(t, ts, b.ID, StateRunning)
+	waitState(t, ts, b.ID, run.Running)
 	stop(b) // c starts
 	m = expectType(t, conn, "state")
-	if m.State != StateRunning || m.QueuePosition != 0 {
+	if m.State != run.Running || m.QueuePosition != 0 {
 		t.Fatalf("after the second run stopped: %s at %d, want running", m.State, m.QueuePosition)
 	}
 	gate <- struct{}{}
 	gate <- struct{}{}
 	msgs, status := readToEnd(t, conn)
-	if status != websocket.StatusNormalClosure || msgs[len(msgs)-1].Type != "done" || msgs[len(msgs)-1].State != StateDone {
+	if status != websocket.StatusNormalClosure || msgs[len(msgs)-1].Type != "done" || msgs[len(msgs)-1].State != run.Done {
 		t.Fatalf("end of the third run's stream: %v closed %v", types(msgs), status)
 	}
 }
@@ -534,7 +537,7 @@ func TestQueuePositions(t *testing.T) {
 // TestShutdownClosesWebsockets cancels the server's context under an open
 // stream: the viewer gets close status 1001 (going away).
 func TestShutdownClosesWebsockets(t *testing.T) {
-	ts := newTestServer(t, Options{NewTrainer: fakeTrainers(make(chan struct{})), NewProjector: columnProjectors})
+	ts := newTestServer(t, Options{NewTrainer: runnertest.Trainers(make(chan struct{})), NewProjector: runnertest.ColumnProjectors})
 	c := createRun(t, ts, map[string]any{"epochs": 5, "dim": 4})
 	conn := dial(t, ts, c.ID, dialOptions{})
 	expectType(t, conn, "hello")
@@ -565,7 +568,7 @@ func TestShutdownClosesWebsockets(t *testing.T) {
 // oldest first (backfill), and a viewer ends up with each epoch's frame in
 // the new method before done.
 func TestProjectionChange(t *testing.T) {
-	ts := newTestServer(t, Options{NewTrainer: fakeTrainers(nil), NewProjector: columnProjectors})
+	ts := newTestServer(t, Options{NewTrainer: runnertest.Trainers(nil), NewProjector: runnertest.ColumnProjectors})
 	const epochs = 4
 	c := createRun(t, ts, map[string]any{"epochs": epochs, "dim": 4})
 	msgs, status := readToEnd(t, dial(t, ts, c.ID, dialOptions{}))
@@ -588,13 +591,13 @@ func TestProjectionChange(t *testing.T) {
 			live = true
 		case m.Type == "epoch":
 			latest[m.Epoch] = m.Frame
-			if live && m.Frame.Method == MethodTSNE && m.Frame.Dims == 3 {
+			if live && m.Frame.Method == run.MethodTSNE && m.Frame.Dims == 3 {
 				reprojected = append(reprojected, m.Epoch)
 			}
 		}
 	}
 	for e := 0; e <= epochs; e++ {
-		if f := latest[e]; f.Method != MethodTSNE || f.Dims != 3 {
+		if f := latest[e]; f.Method != run.MethodTSNE || f.Dims != 3 {
 			t.Errorf("epoch %d ends as %s in %dD, want tsne in 3D: %v", e, f.Method, f.Dims, types(msgs))
 		}
 	}
@@ -605,7 +608,7 @@ func TestProjectionChange(t *testing.T) {
 	if !slices.Equal(reprojected, order[len(order)-len(reprojected):]) {
 		t.Errorf("re-projected epochs after live came as %v, want the end of %v", reprojected, order)
 	}
-	if hello := msgs[0]; hello.Run.Projection != (ProjectionJSON{Method: MethodTSNE, Dims: 3}) {
+	if hello := msgs[0]; hello.Run.Projection != (ProjectionJSON{Method: run.MethodTSNE, Dims: 3}) {
 		t.Errorf("hello after the change: projection %+v", hello.Run.Projection)
 	}
 	checkHistory(t, ts, c.ID, epochs, 1797)

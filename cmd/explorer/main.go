@@ -56,6 +56,7 @@ func commands() []command {
 		{"datasets", "list the bundled datasets", runDatasets},
 		{"train", "train a contrastive encoder headless and write metrics, vectors and a loss plot", runTrain},
 		{"project", "project embedding vectors to 2D or 3D with PCA or t-SNE", runProject},
+		{"runs", "list, show or delete the runs kept in the data folder", runRuns},
 	}
 }
 

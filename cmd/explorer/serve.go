@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"runtime"
 	"time"
@@ -30,7 +29,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "`host:port` to listen on (port 0 picks a free one)")
 	data := fs.String("data", defaultDataDir(), "`folder` for runs and uploads, created if missing")
-	maxRuns := fs.Int("max-runs", runtime.NumCPU(), "how many runs may train at once; later ones wait in a queue")
+	maxRuns := fs.Int("max-runs", runtime.NumCPU(), "how many runs may train (or project) at once; later ones wait in a queue")
+	maxQueued := fs.Int("max-queued", 32, "how many runs may wait in the queue; more are refused (429)")
+	maxPerSession := fs.Int("max-runs-per-session", 4, "how many unfinished runs one browser session may have")
+	maxRunMB := fs.Int("max-run-mb", defaultMaxRunMB(), "estimated memory one run may use while it trains, in `MB` (default: an eighth of this machine's)")
 	def := dataset.DefaultLimits()
 	maxUploadMB := fs.Int("max-upload-mb", int(def.MaxBytes/1_000_000), "largest uploaded file, in `MB`")
 	maxItems := fs.Int("max-items", def.MaxItems, "most items (points) in an uploaded dataset")
@@ -59,7 +61,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		name string
 		v    int
 	}{
-		{"max-runs", *maxRuns}, {"max-upload-mb", *maxUploadMB}, {"max-items", *maxItems}, {"max-dims", *maxDims},
+		{"max-runs", *maxRuns}, {"max-queued", *maxQueued}, {"max-runs-per-session", *maxPerSession},
+		{"max-run-mb", *maxRunMB}, {"max-upload-mb", *maxUploadMB}, {"max-items", *maxItems}, {"max-dims", *maxDims},
 		{"max-classes", *maxClasses}, {"max-uploads", *maxUploads}, {"upload-memory-mb", *uploadMemoryMB},
 	} {
 		if f.v < 1 {
@@ -69,8 +72,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *maxItems < dataset.MinItems {
 		return usagef("serve: --max-items must be at least %d, got %d", dataset.MinItems, *maxItems)
 	}
-	if err := os.MkdirAll(*data, 0o755); err != nil {
-		return fmt.Errorf("serve: data folder: %w", err)
+	store, err := openStore(ctx, *data)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer store.Close()
+	key, err := sessionKey(*data)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
 	}
 
 	level := slog.LevelInfo
@@ -88,20 +97,28 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	limits := dataset.DefaultLimits()
 	limits.MaxBytes = int64(*maxUploadMB) * 1_000_000
 	limits.MaxItems, limits.MaxDims, limits.MaxClasses = *maxItems, *maxDims, *maxClasses
-	app := web.New(appCtx, web.Options{
-		MaxRuns: *maxRuns, Logger: log,
+	app, err := web.New(appCtx, web.Options{
+		Store: store, SessionKey: key, Logger: log,
+		MaxRuns: *maxRuns, MaxQueued: *maxQueued, MaxPerSession: *maxPerSession, MaxRunBytes: int64(*maxRunMB) * 1_000_000,
 		Limits: limits, MaxUploads: *maxUploads, UploadMemory: int64(*uploadMemoryMB) * 1_000_000,
-		DataDir: filepath.Join(*data, "uploads"),
+		DataDir: filepath.Join(*data, uploadsDir),
 	})
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	srv := &http.Server{
 		Handler:           app,
 		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		// Bodies have a minimum rate instead of a fixed deadline (see
+		// web's body rate limit); idle keep-alive connections go.
+		IdleTimeout: 2 * time.Minute,
+		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
 	fmt.Fprintf(stdout, "Contrastive Explorer is running at %s (Ctrl+C to stop)\n", browserURL(ln.Addr()))
+	fmt.Fprintf(stdout, "Runs and uploads are kept in %s\n", *data)
 	log.Info("serving", "addr", ln.Addr().String(), "data", *data, "max_runs", *maxRuns)
 
 	var serveErr error
@@ -126,15 +143,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return nil
 	}
 	return fmt.Errorf("serve: %w", serveErr)
-}
-
-// defaultDataDir is the per-user cache folder of the explorer, or a folder
-// in the working directory where the system has none.
-func defaultDataDir() string {
-	if dir, err := os.UserCacheDir(); err == nil {
-		return filepath.Join(dir, "contrastive-explorer")
-	}
-	return "explorer-data"
 }
 
 // browserURL is the address to open in a browser: a wildcard listen

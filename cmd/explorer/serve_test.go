@@ -240,8 +240,12 @@ func TestServeUploadFlags(t *testing.T) {
 	if code, msg := upload("ok.csv", rows(15)); code != http.StatusCreated {
 		t.Errorf("15 items: %d %q, want 201", code, msg)
 	}
-	if spools, _ := filepath.Glob(filepath.Join(data, "uploads", "*")); len(spools) > 0 {
+	if spools, _ := filepath.Glob(filepath.Join(data, "uploads", "*.part")); len(spools) > 0 {
 		t.Errorf("spool files left behind: %v", spools)
+	}
+	// The accepted upload is kept, in a folder of its own, for restarts.
+	if kept, _ := filepath.Glob(filepath.Join(data, "uploads", "u-*", "file")); len(kept) != 1 {
+		t.Errorf("kept uploads: %v, want the one accepted", kept)
 	}
 	cancel()
 	waitExit(t, errc, stderr)

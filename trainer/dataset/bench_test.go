@@ -3,6 +3,9 @@ package dataset_test
 import (
 	"bytes"
 	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
 	"strconv"
 	"testing"
 
@@ -82,5 +85,52 @@ func BenchmarkParseText(b *testing.B) {
 		if _, err := dataset.Parse("s.txt", bytes.NewReader(data), dataset.ParseOptions{}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkDecodeMegapixel parses zips of ten 1024×1024 images of several
+// kinds and reports the cost of decoding and resizing per megapixel, the
+// figure DefaultLimits' MaxPixels rests on.
+func BenchmarkDecodeMegapixel(b *testing.B) {
+	const side = 1024
+	grey := image.NewGray(image.Rect(0, 0, side, side))
+	for i := range grey.Pix {
+		grey.Pix[i] = uint8(i % 251)
+	}
+	colour := image.NewRGBA(grey.Rect)
+	for i := range colour.Pix {
+		colour.Pix[i] = uint8(i % 253)
+	}
+	jpegOf := func(img image.Image) []byte {
+		var buf bytes.Buffer
+		if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90}); err != nil {
+			b.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	for _, tt := range []struct {
+		name string
+		img  []byte
+	}{
+		{"png-1bit", onePNG(b, side, side)},
+		{"png-grey", pngOf(b, side, side, func(x, y int) uint8 { return uint8(x ^ y) })},
+		{"png-rgba", rgbaPNG(b, side, side, color.NRGBA{200, 100, 50, 128})},
+		{"png-rgba16-paeth", paethPNG(b, side, side)},
+		{"jpeg-grey", jpegOf(grey)},
+		{"jpeg-colour", jpegOf(colour)},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			var es []entry
+			for i := range 10 {
+				es = append(es, entry{fmt.Sprintf("c%d/%d.png", i%2, i), tt.img})
+			}
+			data := makeZip(b, es...)
+			for b.Loop() {
+				if _, err := dataset.Parse("a.zip", bytes.NewReader(data), dataset.ParseOptions{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N)/(10*side*side/1e6), "ms/MP")
+		})
 	}
 }

@@ -16,6 +16,7 @@ var fuzzLimits = dataset.Limits{
 	MaxBytes: 1 << 16, MaxItems: 500, MaxDims: 64, MaxClasses: 20, MaxLineBytes: 4096,
 	MaxFeatures: 50_000, MaxUsers: 200, MaxInteractions: 2000,
 	MaxEntries: 200, MaxEntryBytes: 1 << 20, MaxTotalBytes: 4 << 20, MaxImagePixels: 1 << 16,
+	MaxPixels: 1 << 18, MaxDatasetBytes: 4 << 20,
 }
 
 // fuzzParse parses data as format and checks the contract: a *ParseError

@@ -84,6 +84,7 @@ func HashFeatures(text string, opts HashOptions) (cols []int32, vals []float32) 
 type Hasher struct {
 	opts HashOptions
 	keys []uint32
+	seen []uint64 // count's bitmap of buckets, all zero between calls
 }
 
 // NewHasher returns a Hasher for opts, whose zero fields take their
@@ -121,6 +122,55 @@ func mix(z uint64) uint64 {
 // vals and returns the extended slices. Once its scratch space and the
 // destination slices have grown, it does not allocate.
 func (h *Hasher) Append(cols []int32, vals []float32, text string) ([]int32, []float32) {
+	keys := h.hashKeys(text)
+	if len(keys) == 0 {
+		return cols, vals
+	}
+	slices.Sort(keys)
+	start := len(vals)
+	var sum float64
+	for i := 0; i < len(keys); {
+		j := i + 1
+		for j < len(keys) && keys[j] == keys[i] {
+			j++
+		}
+		cols = append(cols, int32(keys[i]))
+		vals = append(vals, float32(j-i))
+		sum += float64((j - i) * (j - i))
+		i = j
+	}
+	inv := float32(1 / math.Sqrt(sum))
+	for k := start; k < len(vals); k++ {
+		vals[k] *= inv
+	}
+	return cols, vals
+}
+
+// count returns how many features Append would append for text, without
+// storing them. It counts distinct buckets in a bitmap rather than by
+// sorting, as Append does: counting then costs a fraction of the hashing.
+func (h *Hasher) count(text string) int {
+	keys := h.hashKeys(text)
+	if h.seen == nil {
+		h.seen = make([]uint64, (h.opts.Buckets+63)/64)
+	}
+	n := 0
+	for _, k := range keys {
+		w, bit := k/64, uint64(1)<<(k%64)
+		if h.seen[w]&bit == 0 {
+			h.seen[w] |= bit
+			n++
+		}
+	}
+	for _, k := range keys {
+		h.seen[k/64] = 0
+	}
+	return n
+}
+
+// hashKeys returns the buckets of text's n-grams, one per n-gram, in the
+// Hasher's scratch space.
+func (h *Hasher) hashKeys(text string) []uint32 {
 	keys := h.keys[:0]
 	f, nb := h.opts.Features, uint64(h.opts.Buckets)
 	add := func(z uint64) { keys = append(keys, uint32(mix(z)%nb)) }
@@ -184,26 +234,5 @@ func (h *Hasher) Append(cols []int32, vals []float32, text string) ([]int32, []f
 		endWord()
 	}
 	h.keys = keys
-	if len(keys) == 0 {
-		return cols, vals
-	}
-
-	slices.Sort(keys)
-	start := len(vals)
-	var sum float64
-	for i := 0; i < len(keys); {
-		j := i + 1
-		for j < len(keys) && keys[j] == keys[i] {
-			j++
-		}
-		cols = append(cols, int32(keys[i]))
-		vals = append(vals, float32(j-i))
-		sum += float64((j - i) * (j - i))
-		i = j
-	}
-	inv := float32(1 / math.Sqrt(sum))
-	for k := start; k < len(vals); k++ {
-		vals[k] *= inv
-	}
-	return cols, vals
+	return keys
 }

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/flate"
+	"compress/zlib"
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
@@ -163,4 +164,39 @@ func lines(n int, f func(i int) string) string {
 		b.WriteByte('\n')
 	}
 	return b.String()
+}
+
+// paethPNG returns a w×h 16-bit RGBA PNG with every row Paeth-filtered, the
+// costliest PNG to decode that still compresses well.
+func paethPNG(t testing.TB, w, h int) []byte {
+	t.Helper()
+	chunk := func(out *bytes.Buffer, typ string, data []byte) {
+		binary.Write(out, binary.BigEndian, uint32(len(data)))
+		out.WriteString(typ)
+		out.Write(data)
+		binary.Write(out, binary.BigEndian, crc32.ChecksumIEEE(append([]byte(typ), data...)))
+	}
+	var out bytes.Buffer
+	out.WriteString("\x89PNG\r\n\x1a\n")
+	ihdr := make([]byte, 13)
+	binary.BigEndian.PutUint32(ihdr[0:], uint32(w))
+	binary.BigEndian.PutUint32(ihdr[4:], uint32(h))
+	ihdr[8], ihdr[9] = 16, 6 // bit depth, colour type RGBA
+	chunk(&out, "IHDR", ihdr)
+	row := make([]byte, 1+8*w)
+	row[0] = 4 // Paeth
+	for i := 1; i < len(row); i++ {
+		row[i] = byte(i * 7)
+	}
+	var idat bytes.Buffer
+	zw, _ := zlib.NewWriterLevel(&idat, zlib.BestCompression)
+	for range h {
+		zw.Write(row)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	chunk(&out, "IDAT", idat.Bytes())
+	chunk(&out, "IEND", nil)
+	return out.Bytes()
 }

@@ -3,6 +3,7 @@ package dataset
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -37,26 +38,47 @@ const (
 )
 
 // Limits bounds what Parse accepts, so that hostile or broken uploads are
-// refused early and parsing uses bounded memory. A zero field takes its
-// default (see DefaultLimits).
+// refused early and parsing uses bounded memory and time. A zero field takes
+// its default (see DefaultLimits).
 type Limits struct {
 	MaxBytes        int64 // bytes read from the input (the archive itself for zips); 50 MB
 	MaxItems        int   // items (points); 100,000
 	MaxDims         int   // dense feature dimension (vector length, image side²); 4,096
 	MaxClasses      int   // distinct labels; 1,000
-	MaxLineBytes    int   // bytes in one line of any text format; 1 MiB
+	MaxLineBytes    int   // bytes in one line of any text format, and in one quoted CSV field; 1 MiB
 	MaxFeatures     int   // stored sparse features over all texts; 20,000,000
 	MaxUsers        int   // distinct users in interactions; 100,000
 	MaxInteractions int   // interaction rows; 2,000,000
+	// MaxDatasetBytes bounds the memory the parsed dataset will hold
+	// (features, labels, splits, texts and names), checked as the sizes
+	// become known and before the memory is allocated; 512 MiB.
+	MaxDatasetBytes int64
 
 	MaxEntries     int   // entries in a zip, folders included; 200,000
 	MaxEntryBytes  int64 // uncompressed bytes of one zip entry; 16 MiB
 	MaxTotalBytes  int64 // uncompressed bytes of all zip entries read; 512 MiB
 	MaxRatio       int   // uncompressed/compressed size of an entry; 100
 	MaxImagePixels int   // width×height of one image, from its header; 4096×4096
+	// MaxPixels bounds width×height summed over all the images of one
+	// upload, each counted from its header before it is decoded, so that
+	// decoding costs bounded time however well the images compress; 300
+	// million (see DefaultLimits).
+	MaxPixels int64
 }
 
 // DefaultLimits returns the limits Parse applies by default.
+//
+// MaxPixels rests on what decoding and resizing cost per megapixel on one
+// core (AMD EPYC, Go 1.26; see BenchmarkDecodeMegapixel): about 4 ms for
+// 1-bit and 8-bit grey PNGs (a 1-bit 4096×4096 PNG zips to 2 kB and takes
+// 70 ms), 9 ms for 8-bit RGBA PNGs, 15–30 ms for baseline JPEGs
+// (progressive ones about 1.5 times that), and at worst about 65 ms for
+// 16-bit RGBA PNGs whose every row is Paeth-filtered (130 kB zipped for 4
+// megapixels). 300 megapixels thus cost at most about 20 s, and a few
+// seconds for common images; images that cost more per megapixel compress
+// so badly (noise: 1–3 bytes a pixel) that MaxBytes bounds them first. It
+// leaves room for 100,000 images of 54×54 pixels, or two dozen
+// 12-megapixel photos.
 func DefaultLimits() Limits {
 	return Limits{
 		MaxBytes:        50_000_000,
@@ -67,11 +89,13 @@ func DefaultLimits() Limits {
 		MaxFeatures:     20_000_000,
 		MaxUsers:        100_000,
 		MaxInteractions: 2_000_000,
+		MaxDatasetBytes: 512 << 20,
 		MaxEntries:      200_000,
 		MaxEntryBytes:   16 << 20,
 		MaxTotalBytes:   512 << 20,
 		MaxRatio:        100,
 		MaxImagePixels:  4096 * 4096,
+		MaxPixels:       300_000_000,
 	}
 }
 
@@ -95,11 +119,13 @@ func (l Limits) resolved() Limits {
 	def(&l.MaxFeatures, d.MaxFeatures)
 	def(&l.MaxUsers, d.MaxUsers)
 	def(&l.MaxInteractions, d.MaxInteractions)
+	def64(&l.MaxDatasetBytes, d.MaxDatasetBytes)
 	def(&l.MaxEntries, d.MaxEntries)
 	def64(&l.MaxEntryBytes, d.MaxEntryBytes)
 	def64(&l.MaxTotalBytes, d.MaxTotalBytes)
 	def(&l.MaxRatio, d.MaxRatio)
 	def(&l.MaxImagePixels, d.MaxImagePixels)
+	def64(&l.MaxPixels, d.MaxPixels)
 	return l
 }
 
@@ -120,6 +146,11 @@ type ParseOptions struct {
 	Format Format
 	// Limits bounds the input; zero fields take DefaultLimits.
 	Limits Limits
+	// Context stops the parse when it ends (the upload's request went
+	// away, the server is shutting down): Parse checks it between images
+	// and every few thousand lines, and then returns an error wrapping
+	// Context.Err(), not a *ParseError. Nil means context.Background().
+	Context context.Context
 
 	// LabelColumn names the label column of a CSV, interactions or
 	// projector metadata file (case-insensitive). Empty picks a column
@@ -212,11 +243,7 @@ func Detect(name string, head []byte) Format {
 		return FormatUnknown
 	}
 	head = bytes.TrimPrefix(head, utf8BOM)
-	line := head
-	if i := bytes.IndexByte(line, '\n'); i >= 0 {
-		line = line[:i]
-	}
-	line = bytes.TrimRight(line, "\r")
+	line := firstLine(head)
 	if len(bytes.TrimSpace(line)) == 0 {
 		if ext == ".csv" || ext == ".tsv" {
 			return FormatCSV
@@ -241,6 +268,15 @@ func Detect(name string, head []byte) Format {
 }
 
 var utf8BOM = []byte("\xef\xbb\xbf")
+
+// firstLine returns b up to its first line end: "\n", "\r\n" or a lone
+// "\r" (classic Mac OS).
+func firstLine(b []byte) []byte {
+	if i := bytes.IndexAny(b, "\r\n"); i >= 0 {
+		return b[:i]
+	}
+	return b
+}
 
 func allNumbers(fields [][]byte) bool {
 	for _, f := range fields {
@@ -305,7 +341,14 @@ func sniff(line []byte, ext string) (rune, int) {
 // naming the file, line and column. Typical errors: an empty file, fewer
 // than MinItems items, NaN or infinite numbers, rows of the wrong length,
 // invalid UTF-8, no usable feature, text or id column, and anything over a
-// limit. Parse never panics on any input.
+// limit. Parse never panics on any input. When opts.Context ends, Parse
+// stops soon after (at the next image, or within a few thousand lines) and
+// returns an error wrapping the context's error.
+//
+// Lines may end in "\n", "\r\n" or a lone "\r". Class and item names are
+// kept for display clipped to 100 characters (and an ellipsis); names that
+// differ only after that stay distinct classes, told apart by a " (2)",
+// " (3)"... suffix.
 //
 // The dataset is named after the file (Name is the base name without
 // extension), has a seeded held-out split (opts.TestFraction of each class)
@@ -313,6 +356,9 @@ func sniff(line []byte, ext string) (rune, int) {
 func Parse(name string, r io.Reader, opts ParseOptions) (*Dataset, error) {
 	p, err := newParser(name, r, opts)
 	if err != nil {
+		return nil, err
+	}
+	if err := p.stopped(); err != nil {
 		return nil, err
 	}
 	format := opts.Format
@@ -350,6 +396,9 @@ func Parse(name string, r io.Reader, opts ParseOptions) (*Dataset, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := p.stopped(); err != nil {
+		return nil, err
+	}
 	if err := p.finish(ds); err != nil {
 		return nil, err
 	}
@@ -361,13 +410,17 @@ type parser struct {
 	file string // base name for messages
 	in   *input
 	opts ParseOptions
+	ctx  context.Context
 	lim  Limits
 	side int
 	frac float64
 }
 
 func newParser(name string, r io.Reader, opts ParseOptions) (*parser, error) {
-	p := &parser{file: baseName(name), opts: opts, lim: opts.Limits.resolved()}
+	p := &parser{file: baseName(name), opts: opts, ctx: opts.Context, lim: opts.Limits.resolved()}
+	if p.ctx == nil {
+		p.ctx = context.Background()
+	}
 	p.in = newInput(r, p.lim.MaxBytes)
 	p.side = opts.Side
 	if p.side == 0 {
@@ -409,11 +462,29 @@ func baseName(name string) string {
 		}
 		return r
 	}, name)
-	if utf8.RuneCountInString(name) > 100 {
-		name = string([]rune(name)[:100]) + "…"
-	}
+	name = displayName(name)
 	if name == "" {
 		name = "upload"
+	}
+	return name
+}
+
+// maxNameChars is how many characters of a file, class or item name are
+// kept for display.
+const maxNameChars = 100
+
+// displayName clips name to maxNameChars characters, marking the cut with
+// "…".
+func displayName(name string) string {
+	if len(name) <= maxNameChars {
+		return name
+	}
+	n := 0
+	for i := range name {
+		if n == maxNameChars {
+			return name[:i] + "…"
+		}
+		n++
 	}
 	return name
 }
@@ -421,6 +492,35 @@ func baseName(name string) string {
 func (p *parser) fail(line, col int, msg string) *ParseError {
 	return &ParseError{File: p.file, Line: line, Column: col, Msg: msg}
 }
+
+// ctxEvery is how many lines, texts or users go by between two looks at
+// the context: often enough to stop within milliseconds, rarely enough to
+// cost nothing.
+const ctxEvery = 4096
+
+// stopped returns an error wrapping the context's once it has ended.
+func (p *parser) stopped() error {
+	if err := p.ctx.Err(); err != nil {
+		return fmt.Errorf("dataset: parsing %s stopped: %w", p.file, err)
+	}
+	return nil
+}
+
+// overBudget reports whether a dataset holding held bytes would pass
+// MaxDatasetBytes; budgetMsg says so.
+func (p *parser) overBudget(held int64) bool { return held > p.lim.MaxDatasetBytes }
+
+func (p *parser) budgetMsg() string {
+	return fmt.Sprintf("the data would take more than %s of memory once read; upload fewer items or fewer features",
+		FormatSize(p.lim.MaxDatasetBytes))
+}
+
+// Bytes the parsed dataset holds besides its features: per item a label and
+// a split, per string its header and its bytes.
+const (
+	itemBytes   = 5
+	stringBytes = 16
+)
 
 func (p *parser) tooBigMsg() string {
 	return fmt.Sprintf("file larger than the limit of %s", FormatSize(p.lim.MaxBytes))
@@ -485,11 +585,44 @@ func describe(ds *Dataset, file string) string {
 	return fmt.Sprintf("Uploaded from %s: %s.", file, what)
 }
 
+// floats collects the values of a table of unknown length in blocks, so
+// that reading it neither copies one ever larger slice nor leaves the old
+// copies behind (append's growth allocates about five times the final size
+// in all); flat joins them once the whole input has been accepted.
+type floats struct {
+	blocks [][]float32
+	n      int
+}
+
+// add appends v.
+func (f *floats) add(v float32) {
+	if len(f.blocks) == 0 || len(f.blocks[len(f.blocks)-1]) == cap(f.blocks[len(f.blocks)-1]) {
+		// Small blocks at first for small tables, and never one so large
+		// that the part left empty matters.
+		f.blocks = append(f.blocks, make([]float32, 0, min(max(f.n, 1024), 64<<10)))
+	}
+	last := &f.blocks[len(f.blocks)-1]
+	*last = append(*last, v)
+	f.n++
+}
+
+// flat returns all the values in one slice.
+func (f *floats) flat() []float32 {
+	x := make([]float32, 0, f.n)
+	for _, b := range f.blocks {
+		x = append(x, b...)
+	}
+	return x
+}
+
 // classes numbers label names in order of first appearance, up to a limit.
+// Labels are told apart by their whole names; names keeps them for
+// display, clipped to maxNameChars characters.
 type classes struct {
-	index map[string]int32
-	names []string
-	max   int
+	index   map[string]int32
+	names   []string
+	clipped map[string]int // how many names were clipped to each display name
+	max     int
 }
 
 func newClasses(max int) *classes { return &classes{index: map[string]int32{}, max: max} }
@@ -503,10 +636,37 @@ func (c *classes) id(name string) (l int32, ok bool) {
 		return NoLabel, false
 	}
 	l = int32(len(c.names))
-	name = strings.Clone(name)
-	c.index[name] = l
-	c.names = append(c.names, name)
+	c.index[strings.Clone(name)] = l
+	c.names = append(c.names, c.display(name))
 	return l, true
+}
+
+// idBytes is id for a name in a buffer that is reused: finding a known
+// name copies nothing.
+func (c *classes) idBytes(name []byte) (int32, bool) {
+	if l, ok := c.index[string(name)]; ok {
+		return l, true
+	}
+	return c.id(string(name))
+}
+
+// display clips a new class's name. Two names that share their first
+// maxNameChars characters would show alike, so the second gets " (2)", the
+// third " (3)" and so on; an unclipped name is never that long, so these
+// cannot meet one.
+func (c *classes) display(name string) string {
+	d := displayName(name)
+	if len(d) == len(name) {
+		return strings.Clone(name)
+	}
+	if c.clipped == nil {
+		c.clipped = map[string]int{}
+	}
+	c.clipped[d]++
+	if k := c.clipped[d]; k > 1 {
+		d += fmt.Sprintf(" (%d)", k)
+	}
+	return d
 }
 
 func (c *classes) tooMany() string {

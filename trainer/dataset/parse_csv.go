@@ -20,14 +20,17 @@ var (
 
 // csvReader reads delimited records (RFC 4180: fields may be quoted with
 // double quotes, "" inside quotes is one quote, and quoted fields may span
-// lines) from the parser's input. Blank lines are skipped. Unquoted lines,
-// the common case, are split without copying beyond one string per line.
+// lines) from the parser's input. Blank lines are skipped. Fields are
+// handed out as bytes in the reader's buffers, so that numbers are parsed
+// without copying the line, and only what is kept is copied.
 type csvReader struct {
 	p      *parser
 	lr     *lineReader
 	delim  byte
-	fields []string
-	line   int // line of the last record's start
+	fields [][]byte
+	quoted []byte // a quoted record's fields, end to end
+	bounds []int  // start and end of each field in quoted
+	line   int    // line of the last record's start
 }
 
 func (p *parser) newCSVReader(ext string) *csvReader {
@@ -37,51 +40,45 @@ func (p *parser) newCSVReader(ext string) *csvReader {
 	delim := p.opts.Delimiter
 	if delim == 0 {
 		head, _ := p.in.Peek(sniffBytes)
-		line := head
-		if i := bytes.IndexByte(head, '\n'); i >= 0 {
-			line = head[:i]
-		}
-		delim = sniffDelimiter(line, ext)
+		delim = sniffDelimiter(firstLine(head), ext)
 	}
 	return &csvReader{p: p, lr: p.lines(p.in.Reader, p.file), delim: byte(delim)}
 }
 
 // read returns the next record, io.EOF at the end, or a *ParseError. The
-// slice is reused by the next call; the strings are not.
-func (c *csvReader) read() ([]string, error) {
-	var s string
-	valid := true
+// fields are valid until the next call: keep a copy (string(f)) of what
+// is kept.
+func (c *csvReader) read() ([][]byte, error) {
+	var b []byte
 	for {
-		b, err := c.lr.next()
-		if err != nil {
+		var err error
+		if b, err = c.lr.next(); err != nil {
 			return nil, err
 		}
 		if len(bytes.TrimSpace(b)) > 0 {
-			s, valid = string(b), utf8.Valid(b)
 			break
 		}
 	}
 	c.line = c.lr.line
 	c.fields = c.fields[:0]
-	if strings.IndexByte(s, '"') < 0 {
+	valid := false
+	if bytes.IndexByte(b, '"') < 0 {
+		valid = utf8.Valid(b)
 		for {
-			i := strings.IndexByte(s, c.delim)
+			i := bytes.IndexByte(b, c.delim)
 			if i < 0 {
-				c.fields = append(c.fields, s)
+				c.fields = append(c.fields, b)
 				break
 			}
-			c.fields = append(c.fields, s[:i])
-			s = s[i+1:]
+			c.fields = append(c.fields, b[:i:i])
+			b = b[i+1:]
 		}
-	} else {
-		if err := c.quoted(s); err != nil {
-			return nil, err
-		}
-		valid = false // the record may span lines: check each field
+	} else if err := c.splitQuoted(b); err != nil {
+		return nil, err
 	}
 	if !valid {
 		for i, f := range c.fields {
-			if !utf8.ValidString(f) {
+			if !utf8.Valid(f) {
 				return nil, c.p.fail(c.line, i+1, "invalid UTF-8")
 			}
 		}
@@ -89,45 +86,51 @@ func (c *csvReader) read() ([]string, error) {
 	return c.fields, nil
 }
 
-// quoted splits a line holding double quotes, reading on while a quoted
-// field continues past the end of the line.
-func (c *csvReader) quoted(s string) error {
+// splitQuoted splits a line holding double quotes, reading on while a
+// quoted field continues past the end of the line. The fields are copied
+// into c.quoted, as reading the next line reuses the line's buffer.
+func (c *csvReader) splitQuoted(s []byte) error {
+	buf, bounds := c.quoted[:0], c.bounds[:0]
+	defer func() { c.quoted, c.bounds = buf, bounds }()
 	for {
-		col := len(c.fields) + 1
+		col := len(bounds)/2 + 1
+		start := len(buf)
 		k := 0
 		for k < len(s) && s[k] == ' ' {
 			k++
 		}
 		if k < len(s) && s[k] == '"' {
-			var field []byte
 			s = s[k+1:]
 			for {
-				j := strings.IndexByte(s, '"')
+				j := bytes.IndexByte(s, '"')
 				if j < 0 { // the field goes on on the next line
-					field = append(append(field, s...), '\n')
-					b, err := c.lr.next()
+					buf = append(append(buf, s...), '\n')
+					next, err := c.lr.next()
 					if err == io.EOF {
 						return c.p.fail(c.line, col, `missing closing " in quoted field`)
 					}
 					if err != nil {
 						return err
 					}
-					s = string(b)
+					if len(buf)-start+len(next) > c.lr.max {
+						return c.p.fail(c.line, col, "quoted field longer than "+FormatSize(int64(c.lr.max)))
+					}
+					s = next
 					continue
 				}
-				field = append(field, s[:j]...)
+				buf = append(buf, s[:j]...)
 				s = s[j+1:]
 				if len(s) > 0 && s[0] == '"' {
-					field = append(field, '"')
+					buf = append(buf, '"')
 					s = s[1:]
 					continue
 				}
 				break
 			}
-			c.fields = append(c.fields, string(field))
-			s = strings.TrimLeft(s, " ")
+			bounds = append(bounds, start, len(buf))
+			s = bytes.TrimLeft(s, " ")
 			if len(s) == 0 {
-				return nil
+				break
 			}
 			if s[0] != c.delim {
 				return c.p.fail(c.line, col, `unexpected text after closing " of quoted field`)
@@ -135,20 +138,25 @@ func (c *csvReader) quoted(s string) error {
 			s = s[1:]
 			continue
 		}
-		i := strings.IndexByte(s, c.delim)
+		i := bytes.IndexByte(s, c.delim)
 		f := s
 		if i >= 0 {
 			f = s[:i]
 		}
-		if strings.IndexByte(f, '"') >= 0 {
+		if bytes.IndexByte(f, '"') >= 0 {
 			return c.p.fail(c.line, col, `" in unquoted field (quote the whole field and double the quote)`)
 		}
-		c.fields = append(c.fields, f)
+		buf = append(buf, f...)
+		bounds = append(bounds, start, len(buf))
 		if i < 0 {
-			return nil
+			break
 		}
 		s = s[i+1:]
 	}
+	for k := 0; k < len(bounds); k += 2 {
+		c.fields = append(c.fields, buf[bounds[k]:bounds[k+1]:bounds[k+1]])
+	}
+	return nil
 }
 
 func (c *csvReader) fieldLine(int) int { return c.line }
@@ -198,7 +206,7 @@ func (p *parser) parseCSV() (*Dataset, error) {
 	}
 	header := make([]string, len(rec))
 	for i, h := range rec {
-		header[i] = strings.TrimSpace(h)
+		header[i] = strings.TrimSpace(string(h))
 	}
 	numeric := 0
 	for _, h := range header {
@@ -237,13 +245,13 @@ func (p *parser) parseCSV() (*Dataset, error) {
 	ds := &Dataset{Kind: Vectors, Dim: len(feats)}
 	cls := newClasses(p.lim.MaxClasses)
 	var texts []string
-	var hasher *Hasher
-	var sparse *CSR
+	var tf *textFeatures // for a text-only table
 	if len(feats) == 0 {
-		hasher = NewHasher(p.opts.Hash)
-		ds.Kind, ds.Hash, ds.Dim = Text, hasher.Options(), hasher.Options().Buckets
-		sparse = &CSR{Cols: ds.Dim, Indptr: []int{0}}
+		tf = p.newTextFeatures()
+		ds.Kind, ds.Hash, ds.Dim = Text, tf.hasher.Options(), tf.hasher.Options().Buckets
 	}
+	var held int64 // bytes of the dense features, labels and texts
+	var xs floats
 	for {
 		rec, err := c.read()
 		if err == io.EOF {
@@ -258,44 +266,57 @@ func (p *parser) parseCSV() (*Dataset, error) {
 		if ds.Len() >= p.lim.MaxItems {
 			return nil, p.fail(c.line, 0, fmt.Sprintf("more than %d items", p.lim.MaxItems))
 		}
+		if held += 4*int64(len(feats)) + itemBytes; p.overBudget(held) {
+			return nil, p.fail(c.line, 0, p.budgetMsg())
+		}
 		for _, j := range feats {
-			v, msg := parseNumber(rec[j])
+			// The conversion copies nothing that lasts: parseNumber keeps no
+			// reference, so a short field goes on the stack.
+			v, msg := parseNumber(string(rec[j]))
 			if msg != "" {
 				if ds.Len() == 0 && strings.HasPrefix(msg, "not a number") {
 					msg += fmt.Sprintf(" (column %s; name it label, text or id, or choose it in the options)", quote(header[j]))
 				}
 				return nil, p.fail(c.fieldLine(j), j+1, msg)
 			}
-			ds.X = append(ds.X, v)
+			xs.add(v)
 		}
 		label := int32(NoLabel)
 		if labelCol >= 0 {
-			if name := strings.TrimSpace(rec[labelCol]); name != "" {
+			if name := bytes.TrimSpace(rec[labelCol]); len(name) > 0 {
 				var ok bool
-				if label, ok = cls.id(name); !ok {
+				if label, ok = cls.idBytes(name); !ok {
 					return nil, p.fail(c.fieldLine(labelCol), labelCol+1, cls.tooMany())
 				}
 			}
 		}
 		ds.Labels = append(ds.Labels, label)
 		if textCol >= 0 {
-			t := strings.TrimSpace(rec[textCol])
-			if hasher != nil {
-				sparse.Indices, sparse.Values = hasher.Append(sparse.Indices, sparse.Values, t)
-				if len(sparse.Indices) == sparse.Indptr[len(sparse.Indptr)-1] {
-					return nil, p.fail(c.fieldLine(textCol), textCol+1, "text has no letters or digits")
+			t := string(bytes.TrimSpace(rec[textCol]))
+			if tf != nil {
+				if msg, inText := tf.add(t); msg != "" {
+					if inText {
+						return nil, p.fail(c.fieldLine(textCol), textCol+1, msg)
+					}
+					return nil, p.fail(c.line, 0, msg)
 				}
-				if len(sparse.Indices) > p.lim.MaxFeatures {
-					return nil, p.fail(c.line, 0, fmt.Sprintf("texts too long: more than %d features in all", p.lim.MaxFeatures))
-				}
-				sparse.Indptr = append(sparse.Indptr, len(sparse.Indices))
+			} else if held += stringBytes + int64(len(t)); p.overBudget(held) {
+				return nil, p.fail(c.line, 0, p.budgetMsg())
 			}
-			texts = append(texts, strings.Clone(t))
+			texts = append(texts, t)
 		}
 	}
 	ds.ClassNames = cls.names
 	ds.Text = texts
-	ds.Sparse = sparse
+	if tf == nil {
+		ds.X = xs.flat()
+	} else {
+		sp, err := tf.build(texts)
+		if err != nil {
+			return nil, err
+		}
+		ds.Sparse = sp
+	}
 	if ds.Kind == Vectors {
 		scale(ds.X, ds.Dim, p.opts.Scale)
 	}

@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
 	"io"
@@ -54,13 +55,15 @@ func (p *parser) parseInteractions() (*Dataset, error) {
 	}
 	width := len(rec)
 	userCol, itemCol, timeCol, labelCol := 0, 1, -1, -1
+	first := make([]string, width)
 	lower := make([]string, width)
 	for i, f := range rec {
-		lower[i] = strings.ToLower(strings.TrimSpace(f))
+		first[i] = string(f)
+		lower[i] = strings.ToLower(strings.TrimSpace(first[i]))
 	}
 	header := headerNames(lower)
 	if !header && width >= 3 {
-		_, msg := parseTime(rec[2])
+		_, msg := parseTime(first[2])
 		header = msg != ""
 	}
 	if header {
@@ -72,7 +75,7 @@ func (p *parser) parseInteractions() (*Dataset, error) {
 			timeCol = contains(lower, "date")
 		}
 		var msg string
-		if labelCol, msg = findColumn(rec, p.opts.LabelColumn, append(labelNames[:len(labelNames):len(labelNames)], "genre"), "label"); msg != "" {
+		if labelCol, msg = findColumn(first, p.opts.LabelColumn, append(labelNames[:len(labelNames):len(labelNames)], "genre"), "label"); msg != "" {
 			return nil, p.fail(1, 0, msg)
 		}
 		for _, col := range []*int{&timeCol, &labelCol} {
@@ -98,6 +101,7 @@ func (p *parser) parseInteractions() (*Dataset, error) {
 		rowTime       []float64
 		cls           = newClasses(p.lim.MaxClasses)
 		firstDataLine = 1
+		held          int64 // bytes the dataset will hold, and the rows until they are sorted
 	)
 	if header {
 		firstDataLine = 2
@@ -113,47 +117,58 @@ func (p *parser) parseInteractions() (*Dataset, error) {
 		if len(rowUser) >= p.lim.MaxInteractions {
 			return nil, p.fail(c.line, 0, fmt.Sprintf("more than %d interactions", p.lim.MaxInteractions))
 		}
-		uname, iname := strings.TrimSpace(rec[userCol]), strings.TrimSpace(rec[itemCol])
-		if uname == "" {
+		// A row is user, item and time while reading, then its place in
+		// the order by user and in a user's sequence.
+		if held += 4 + 4 + 8 + 4 + 4; p.overBudget(held) {
+			return nil, p.fail(c.line, 0, p.budgetMsg())
+		}
+		uname, iname := bytes.TrimSpace(rec[userCol]), bytes.TrimSpace(rec[itemCol])
+		if len(uname) == 0 {
 			return nil, p.fail(c.fieldLine(userCol), userCol+1, "empty user id")
 		}
-		if iname == "" {
+		if len(iname) == 0 {
 			return nil, p.fail(c.fieldLine(itemCol), itemCol+1, "empty item id")
 		}
-		u, ok := users[uname]
+		u, ok := users[string(uname)]
 		if !ok {
 			if len(users) >= p.lim.MaxUsers {
 				return nil, p.fail(c.line, userCol+1, fmt.Sprintf("more than %d users", p.lim.MaxUsers))
 			}
 			u = int32(len(users))
-			users[strings.Clone(uname)] = u
+			users[string(uname)] = u
+			held += 24 + 4 // the user's sequence and held-out item
 		}
-		it, ok := items[iname]
+		it, ok := items[string(iname)]
 		if !ok {
 			if len(items) >= p.lim.MaxItems {
 				return nil, p.fail(c.line, itemCol+1, fmt.Sprintf("more than %d items", p.lim.MaxItems))
 			}
 			it = int32(len(items))
-			iname = strings.Clone(iname)
-			items[iname] = it
-			itemNames = append(itemNames, iname)
+			full := string(iname)
+			items[full] = it
+			name := displayName(full)
+			itemNames = append(itemNames, name)
 			itemLabels = append(itemLabels, NoLabel)
+			// Name, label and split, and the one-hot features.
+			if held += stringBytes + int64(len(name)) + itemBytes + 8 + 4 + 4; p.overBudget(held) {
+				return nil, p.fail(c.line, itemCol+1, p.budgetMsg())
+			}
 		}
 		if labelCol >= 0 {
-			if name := strings.TrimSpace(rec[labelCol]); name != "" {
-				l, ok := cls.id(name)
+			if name := bytes.TrimSpace(rec[labelCol]); len(name) > 0 {
+				l, ok := cls.idBytes(name)
 				if !ok {
 					return nil, p.fail(c.fieldLine(labelCol), labelCol+1, cls.tooMany())
 				}
 				if old := itemLabels[it]; old != NoLabel && old != l {
-					return nil, p.fail(c.fieldLine(labelCol), labelCol+1,
-						fmt.Sprintf("item %s has label %s here but %s earlier", quote(iname), quote(name), quote(cls.names[old])))
+					return nil, p.fail(c.fieldLine(labelCol), labelCol+1, fmt.Sprintf("item %s has label %s here but %s earlier",
+						quote(string(iname)), quote(string(name)), quote(cls.names[old])))
 				}
 				itemLabels[it] = l
 			}
 		}
 		if timeCol >= 0 {
-			t, msg := parseTime(rec[timeCol])
+			t, msg := parseTime(string(rec[timeCol]))
 			if msg != "" {
 				return nil, p.fail(c.fieldLine(timeCol), timeCol+1, msg)
 			}
@@ -194,6 +209,11 @@ func (p *parser) parseInteractions() (*Dataset, error) {
 		HeldOut:    make([]int32, nu),
 	}
 	for u := range nu {
+		if u%ctxEvery == 0 {
+			if err := p.stopped(); err != nil {
+				return nil, err
+			}
+		}
 		rows := order[start[u]:start[u+1]]
 		if rowTime != nil {
 			slices.SortStableFunc(rows, func(a, b int32) int { return cmp.Compare(rowTime[a], rowTime[b]) })

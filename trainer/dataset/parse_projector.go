@@ -24,6 +24,7 @@ func (p *parser) parseProjector(r *bufio.Reader, file string, meta io.Reader, me
 	}
 	lr := p.lines(r, file)
 	ds := &Dataset{Kind: Vectors, Precomputed: true}
+	var xs floats
 	blank := 0 // a blank line, an error unless only blank lines follow
 	for {
 		b, err := lr.next()
@@ -48,6 +49,11 @@ func (p *parser) parseProjector(r *bufio.Reader, file string, meta io.Reader, me
 		if ds.Len() >= p.lim.MaxItems {
 			return nil, lr.fail(lr.line, 0, fmt.Sprintf("more than %d items", p.lim.MaxItems))
 		}
+		// The first row's length is known only once it is read; it is
+		// short next to the budget.
+		if p.overBudget(int64(ds.Len()+1) * (4*int64(ds.Dim) + itemBytes)) {
+			return nil, lr.fail(lr.line, 0, p.budgetMsg())
+		}
 		col := 0
 		for {
 			i := bytes.IndexByte(b, '\t')
@@ -56,7 +62,7 @@ func (p *parser) parseProjector(r *bufio.Reader, file string, meta io.Reader, me
 				field = b[:i]
 			}
 			col++
-			if err := p.projectorValue(ds, lr, col, field); err != nil {
+			if err := p.projectorValue(ds, &xs, lr, col, field); err != nil {
 				return nil, err
 			}
 			if i < 0 {
@@ -74,6 +80,7 @@ func (p *parser) parseProjector(r *bufio.Reader, file string, meta io.Reader, me
 	if lr.line == 0 {
 		return nil, lr.fail(0, 0, "empty file")
 	}
+	ds.X = xs.flat()
 	if meta != nil {
 		if metaFile == "" {
 			metaFile = "metadata.tsv"
@@ -86,8 +93,8 @@ func (p *parser) parseProjector(r *bufio.Reader, file string, meta io.Reader, me
 }
 
 // projectorValue parses field, the col-th value of the current vector, and
-// appends it to ds.X.
-func (p *parser) projectorValue(ds *Dataset, lr *lineReader, col int, field []byte) error {
+// adds it to xs.
+func (p *parser) projectorValue(ds *Dataset, xs *floats, lr *lineReader, col int, field []byte) error {
 	if ds.Dim == 0 && col > p.lim.MaxDims {
 		return lr.fail(lr.line, col, fmt.Sprintf("more than %d values in a vector", p.lim.MaxDims))
 	}
@@ -98,7 +105,7 @@ func (p *parser) projectorValue(ds *Dataset, lr *lineReader, col int, field []by
 	if msg != "" {
 		return lr.fail(lr.line, col, msg)
 	}
-	ds.X = append(ds.X, v)
+	xs.add(v)
 	return nil
 }
 
@@ -111,6 +118,7 @@ func (p *parser) projectorMetadata(ds *Dataset, r *bufio.Reader, file string) er
 	n := ds.Len()
 	var header []string
 	var rows [][]string
+	held := int64(len(ds.X))*4 + int64(n)*itemBytes
 	for {
 		b, err := lr.next()
 		if err == io.EOF {
@@ -142,6 +150,10 @@ func (p *parser) projectorMetadata(ds *Dataset, r *bufio.Reader, file string) er
 		}
 		if len(rows) >= n {
 			return lr.fail(lr.line, 0, fmt.Sprintf("more metadata rows than the %d vectors", n))
+		}
+		// Until the texts are picked, the rows are held whole.
+		if held += int64(len(b)) + 24 + stringBytes*int64(len(fields)); p.overBudget(held) {
+			return lr.fail(lr.line, 0, p.budgetMsg())
 		}
 		rows = append(rows, fields)
 	}

@@ -19,6 +19,7 @@ type lineReader struct {
 	max  int
 	line int    // number of the line last returned
 	buf  []byte // holds a line that spans buffer refills
+	cr   bool   // the last line ended in "\r": a "\n" right after it is part of that end
 }
 
 func (p *parser) lines(r *bufio.Reader, file string) *lineReader {
@@ -29,46 +30,80 @@ func (l *lineReader) fail(line, col int, msg string) *ParseError {
 	return &ParseError{File: l.file, Line: line, Column: col, Msg: msg}
 }
 
-// next returns the next line without its "\n" or "\r\n", io.EOF after the
-// last one, or a *ParseError. The slice is valid until the next call.
+// next returns the next line without its end ("\n", "\r\n" or a lone "\r"),
+// io.EOF after the last one, or a *ParseError; every ctxEvery lines it also
+// looks at the parse's context. The slice is valid until the next call.
+//
+// A line is refused as soon as more than max of its bytes have been read,
+// so a file without line ends costs at most max plus one buffer to refuse.
 func (l *lineReader) next() ([]byte, error) {
+	if l.line%ctxEvery == 0 {
+		if err := l.p.stopped(); err != nil {
+			return nil, err
+		}
+	}
 	l.buf = l.buf[:0]
+	partial := false // l.buf holds the line's first bytes
 	for {
-		frag, err := l.r.ReadSlice('\n')
-		if len(l.buf)+len(frag) > l.max+2 { // +2 for "\r\n"
-			return nil, l.fail(l.line+1, 0, fmt.Sprintf("line longer than %d bytes", l.max))
-		}
-		var pe *ParseError
-		switch {
-		case err == nil:
-			l.line++
-			if len(l.buf) > 0 {
-				l.buf = append(l.buf, frag...)
-				frag = l.buf
+		n := l.r.Buffered()
+		if n == 0 {
+			_, err := l.r.Peek(1)
+			if n = l.r.Buffered(); n == 0 {
+				return l.end(err, partial)
 			}
-			return trimEOL(frag), nil
-		case errors.Is(err, errTooBig):
-			return nil, l.fail(l.line+1, 0, l.p.tooBigMsg())
-		case errors.As(err, &pe):
-			return nil, pe
-		case err == io.EOF:
-			if len(l.buf)+len(frag) == 0 {
-				return nil, io.EOF
-			}
-			l.line++
-			l.buf = append(l.buf, frag...)
-			return trimEOL(l.buf), nil
-		case errors.Is(err, bufio.ErrBufferFull):
-			l.buf = append(l.buf, frag...)
-		default:
-			return nil, l.fail(l.line+1, 0, "reading: "+err.Error())
 		}
+		win, _ := l.r.Peek(n) // what is buffered: no read
+		if l.cr {
+			l.cr = false
+			if win[0] == '\n' {
+				l.r.Discard(1)
+				continue
+			}
+		}
+		end := bytes.IndexByte(win, '\n')
+		if end < 0 {
+			end = len(win)
+		}
+		if cr := bytes.IndexByte(win[:end], '\r'); cr >= 0 {
+			end, l.cr = cr, true
+		}
+		if len(l.buf)+end > l.max {
+			return nil, l.fail(l.line+1, 0, fmt.Sprintf("line %d is longer than %s", l.line+1, FormatSize(int64(l.max))))
+		}
+		if end == len(win) { // the line goes on past the buffer
+			l.buf = append(l.buf, win...)
+			l.r.Discard(len(win))
+			partial = true
+			continue
+		}
+		line := win[:end]
+		if partial {
+			l.buf = append(l.buf, line...)
+			line = l.buf
+		}
+		l.r.Discard(end + 1)
+		l.line++
+		return line, nil
 	}
 }
 
-func trimEOL(b []byte) []byte {
-	b = bytes.TrimSuffix(b, []byte{'\n'})
-	return bytes.TrimSuffix(b, []byte{'\r'})
+// end handles the read error err that came instead of more bytes: the end
+// of the last line, io.EOF or a *ParseError.
+func (l *lineReader) end(err error, partial bool) ([]byte, error) {
+	var pe *ParseError
+	switch {
+	case err == io.EOF && partial:
+		l.line++
+		return l.buf, nil
+	case err == io.EOF:
+		return nil, io.EOF
+	case errors.Is(err, errTooBig):
+		return nil, l.fail(l.line+1, 0, l.p.tooBigMsg())
+	case errors.As(err, &pe):
+		return nil, pe
+	default:
+		return nil, l.fail(l.line+1, 0, "reading: "+err.Error())
+	}
 }
 
 // checkUTF8 returns the 1-based character column of the first invalid
@@ -89,6 +124,59 @@ func checkUTF8(b []byte) int {
 	return col
 }
 
+// textFeatures counts the hashed features of texts as they are read,
+// checking the limits in file order, and hashes them into a CSR only once
+// the whole input has been read and accepted: features take several times
+// the bytes of their text, and an input refused late (over the size limit,
+// say) must not have cost that memory first. Hashing twice is the price.
+type textFeatures struct {
+	p      *parser
+	hasher *Hasher
+	nnz    int   // features counted so far
+	held   int64 // bytes the dataset will hold: texts, labels, features
+}
+
+func (p *parser) newTextFeatures() *textFeatures {
+	return &textFeatures{p: p, hasher: NewHasher(p.opts.Hash)}
+}
+
+// add counts the features of the next text, and returns "" or why it is
+// refused; inText says that the text itself is at fault, rather than all
+// the texts together.
+func (f *textFeatures) add(text string) (msg string, inText bool) {
+	k := f.hasher.count(text)
+	if k == 0 {
+		return "text has no letters or digits", true
+	}
+	f.nnz += k
+	if f.nnz > f.p.lim.MaxFeatures {
+		return fmt.Sprintf("texts too long: more than %d features in all", f.p.lim.MaxFeatures), false
+	}
+	f.held += int64(stringBytes+len(text)) + itemBytes + 8 + 8*int64(k) // text, label and split, row pointer, features
+	if f.p.overBudget(f.held) {
+		return f.p.budgetMsg(), false
+	}
+	return "", false
+}
+
+// build hashes texts, the ones add counted, into a CSR of exactly their
+// features.
+func (f *textFeatures) build(texts []string) (*CSR, error) {
+	o := f.hasher.Options()
+	m := &CSR{Cols: o.Buckets, Indptr: make([]int, 1, len(texts)+1),
+		Indices: make([]int32, 0, f.nnz), Values: make([]float32, 0, f.nnz)}
+	for i, t := range texts {
+		if i%ctxEvery == 0 {
+			if err := f.p.stopped(); err != nil {
+				return nil, err
+			}
+		}
+		m.Indices, m.Values = f.hasher.Append(m.Indices, m.Values, t)
+		m.Indptr = append(m.Indptr, len(m.Indices))
+	}
+	return m, nil
+}
+
 // parseText reads one item per non-blank line. When the first non-blank
 // line holds a tab, every line is "label<TAB>text" (an empty label leaves
 // the item unlabelled); otherwise the whole line is the text. Texts become
@@ -98,9 +186,8 @@ func (p *parser) parseText() (*Dataset, error) {
 		p.in.Discard(3)
 	}
 	lr := p.lines(p.in.Reader, p.file)
-	hasher := NewHasher(p.opts.Hash)
-	ds := &Dataset{Kind: Text, Hash: hasher.Options(), Dim: hasher.Options().Buckets}
-	sp := &CSR{Cols: ds.Dim, Indptr: []int{0}}
+	feats := p.newTextFeatures()
+	ds := &Dataset{Kind: Text, Hash: feats.hasher.Options(), Dim: feats.hasher.Options().Buckets}
 	cls := newClasses(p.lim.MaxClasses)
 	labelled, first := false, true
 	for {
@@ -114,10 +201,10 @@ func (p *parser) parseText() (*Dataset, error) {
 		if col := checkUTF8(b); col > 0 {
 			return nil, p.fail(lr.line, col, "invalid UTF-8")
 		}
-		line := string(b)
-		if strings.TrimSpace(line) == "" {
+		if len(bytes.TrimSpace(b)) == 0 {
 			continue
 		}
+		line := string(b)
 		if first {
 			labelled, first = strings.IndexByte(line, '\t') >= 0, false
 		}
@@ -138,19 +225,21 @@ func (p *parser) parseText() (*Dataset, error) {
 			return nil, p.fail(lr.line, 0, fmt.Sprintf("more than %d items", p.lim.MaxItems))
 		}
 		text = strings.TrimSpace(text)
-		sp.Indices, sp.Values = hasher.Append(sp.Indices, sp.Values, text)
-		if len(sp.Indices) == sp.Indptr[len(sp.Indptr)-1] {
-			return nil, p.fail(lr.line, col, "text has no letters or digits")
+		if msg, inText := feats.add(text); msg != "" {
+			if !inText {
+				col = 0
+			}
+			return nil, p.fail(lr.line, col, msg)
 		}
-		if len(sp.Indices) > p.lim.MaxFeatures {
-			return nil, p.fail(lr.line, 0, fmt.Sprintf("texts too long: more than %d features in all", p.lim.MaxFeatures))
-		}
-		sp.Indptr = append(sp.Indptr, len(sp.Indices))
 		ds.Text = append(ds.Text, text)
 		ds.Labels = append(ds.Labels, label)
 	}
 	if lr.line == 0 {
 		return nil, p.fail(0, 0, "empty file")
+	}
+	sp, err := feats.build(ds.Text)
+	if err != nil {
+		return nil, err
 	}
 	ds.Sparse, ds.ClassNames = sp, cls.names
 	return ds, nil

@@ -13,6 +13,7 @@ import (
 	"io"
 	"path"
 	"slices"
+	"sort"
 	"strings"
 )
 
@@ -31,24 +32,24 @@ const ratioFloor = 64 << 10
 // a reader that counts the bytes actually produced and stops at the
 // per-entry, total and ratio limits, whatever the headers claim.
 func (p *parser) parseZip() (*Dataset, error) {
-	data, err := io.ReadAll(p.in)
+	data, err := readArchive(p.in)
 	if errors.Is(err, errTooBig) || p.in.tooBig() {
 		return nil, p.fail(0, 0, p.tooBigMsg())
 	}
 	if err != nil {
 		return nil, p.fail(0, 0, "reading: "+err.Error())
 	}
-	if len(data) == 0 {
+	if data.size == 0 {
 		return nil, p.fail(0, 0, "empty file")
 	}
 	// Count central directory headers before archive/zip allocates a File
 	// for each: a small archive of empty entries could otherwise cost
 	// hundreds of megabytes. Stray signatures inside entries only make the
 	// count an overestimate.
-	if n := bytes.Count(data, []byte("PK\x01\x02")); n > p.lim.MaxEntries {
+	if n := data.count([]byte("PK\x01\x02")); n > p.lim.MaxEntries {
 		return nil, p.fail(0, 0, fmt.Sprintf("%d entries in the archive, more than the limit of %d", n, p.lim.MaxEntries))
 	}
-	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	zr, err := zip.NewReader(data, data.size)
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
 		return nil, p.fail(0, 0, "not a readable zip archive: "+strings.TrimPrefix(err.Error(), "zip: "))
 	}
@@ -67,6 +68,76 @@ func (p *parser) parseZip() (*Dataset, error) {
 		}
 	}
 	return z.images(zr)
+}
+
+// archive holds a zip read whole, in blocks: reading it so allocates its
+// size once, where one growing slice would allocate about twice that.
+type archive struct {
+	blocks [][]byte // all full but the last
+	off    []int64  // offset of each block
+	size   int64
+}
+
+// readArchive reads r to its end, or to its first error.
+func readArchive(r io.Reader) (*archive, error) {
+	a := &archive{}
+	for {
+		b := make([]byte, min(max(a.size, 64<<10), 1<<20))
+		n, err := io.ReadFull(r, b)
+		if n > 0 {
+			a.blocks = append(a.blocks, b[:n])
+			a.off = append(a.off, a.size)
+			a.size += int64(n)
+		}
+		switch {
+		case err == io.EOF || err == io.ErrUnexpectedEOF:
+			return a, nil
+		case err != nil:
+			return a, err
+		}
+	}
+}
+
+// ReadAt implements io.ReaderAt, for archive/zip.
+func (a *archive) ReadAt(b []byte, off int64) (int, error) {
+	if off < 0 || off >= a.size {
+		return 0, io.EOF
+	}
+	i := sort.Search(len(a.off), func(i int) bool { return a.off[i] > off }) - 1
+	n := 0
+	for ; n < len(b) && i < len(a.blocks); i++ {
+		n += copy(b[n:], a.blocks[i][off+int64(n)-a.off[i]:])
+	}
+	if n < len(b) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// count returns how often sig (of 2 to 8 bytes) occurs in the archive,
+// within a block or across blocks.
+func (a *archive) count(sig []byte) int {
+	k := len(sig) - 1
+	var carry [7]byte // the last k bytes before the current block
+	var seam [14]byte
+	nc, n := 0, 0
+	for _, b := range a.blocks {
+		n += bytes.Count(b, sig)
+		m := 0
+		if nc > 0 {
+			// A match here starts before b and ends in it: each is counted
+			// once, at the block where it ends.
+			m = copy(seam[:], carry[:nc])
+			m += copy(seam[m:m+k], b)
+			n += bytes.Count(seam[:m], sig)
+		}
+		tail := b
+		if len(b) < k && nc > 0 {
+			tail = seam[:m]
+		}
+		nc = copy(carry[:], tail[max(len(tail)-k, 0):])
+	}
+	return n
 }
 
 // unsafeName says why an entry name is refused, or returns "".
@@ -109,7 +180,8 @@ type zipReader struct {
 	buf   bytes.Buffer // the current entry
 }
 
-func (z *zipReader) file(f *zip.File) string { return z.p.file + "/" + entryName(f.Name) }
+// file names f in messages; entry names may be 65,535 bytes long.
+func (z *zipReader) file(f *zip.File) string { return z.p.file + "/" + displayName(entryName(f.Name)) }
 
 // read decompresses f into z.buf.
 func (z *zipReader) read(f *zip.File) error {
@@ -214,10 +286,10 @@ func (z *zipReader) projector(zr *zip.Reader, f *zip.File) (*Dataset, error) {
 
 // images reads every PNG and JPEG entry in name order. An image's label is
 // the name of the folder holding it; images at the top level are
-// unlabelled. Each image is checked from its header (format, dimensions)
-// before it is decoded, then converted to grey, cropped to its central
-// square and resized to Side×Side by averaging (or, when smaller, by
-// repeating pixels).
+// unlabelled. Each image is checked from its header (format, dimensions,
+// and the pixels of all images so far) before it is decoded, then
+// converted to grey, cropped to its central square and resized to
+// Side×Side by averaging (or, when smaller, by repeating pixels).
 func (z *zipReader) images(zr *zip.Reader) (*Dataset, error) {
 	p := z.p
 	var files []*zip.File
@@ -242,11 +314,22 @@ func (z *zipReader) images(zr *zip.Reader) (*Dataset, error) {
 	if side*side > p.lim.MaxDims {
 		return nil, p.fail(0, 0, fmt.Sprintf("images of %d×%d pixels, more than the limit of %d features", side, side, p.lim.MaxDims))
 	}
+	held := int64(len(files)) * (4*int64(side*side) + itemBytes + stringBytes)
+	for _, f := range files {
+		held += int64(len(entryName(f.Name)))
+	}
+	if p.overBudget(held) {
+		return nil, p.fail(0, 0, p.budgetMsg())
+	}
 	ds := &Dataset{Kind: Images, Dim: side * side, Width: side, Height: side,
 		X: make([]float32, 0, len(files)*side*side)}
 	cls := newClasses(p.lim.MaxClasses)
 	var g greyScaler
+	var pixels int64 // of the images so far
 	for _, f := range files {
+		if err := p.stopped(); err != nil {
+			return nil, err
+		}
 		name := entryName(f.Name)
 		label := int32(NoLabel)
 		if dir := path.Dir(name); dir != "." {
@@ -258,7 +341,15 @@ func (z *zipReader) images(zr *zip.Reader) (*Dataset, error) {
 		if err := z.read(f); err != nil {
 			return nil, err
 		}
-		img, msg := decodeImage(z.buf.Bytes(), p.lim.MaxImagePixels)
+		cfg, msg := imageHeader(z.buf.Bytes(), p.lim.MaxImagePixels)
+		if msg != "" {
+			return nil, &ParseError{File: z.file(f), Msg: msg}
+		}
+		if pixels += int64(cfg.Width) * int64(cfg.Height); pixels > p.lim.MaxPixels {
+			return nil, p.fail(0, 0, fmt.Sprintf("the images hold more than %s in all; resize them or upload fewer",
+				formatPixels(p.lim.MaxPixels)))
+		}
+		img, msg := decodeImage(z.buf.Bytes(), cfg)
 		if msg != "" {
 			return nil, &ParseError{File: z.file(f), Msg: msg}
 		}
@@ -271,15 +362,34 @@ func (z *zipReader) images(zr *zip.Reader) (*Dataset, error) {
 	return ds, nil
 }
 
-// decodeImage checks data's header, then decodes it. msg is "" on success.
-func decodeImage(data []byte, maxPixels int) (img image.Image, msg string) {
+// formatPixels states a pixel count the way limit messages do: "300
+// megapixels" when it is a whole number of them.
+func formatPixels(n int64) string {
+	switch {
+	case n == 1_000_000:
+		return "1 megapixel"
+	case n >= 1_000_000 && n%1_000_000 == 0:
+		return fmt.Sprintf("%d megapixels", n/1_000_000)
+	}
+	return fmt.Sprintf("%d pixels", n)
+}
+
+// imageHeader reads data's header: a PNG or JPEG of at most maxPixels
+// pixels. msg is "" on success.
+func imageHeader(data []byte, maxPixels int) (cfg image.Config, msg string) {
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil || (format != "png" && format != "jpeg") {
-		return nil, "not a PNG or JPEG image"
+		return cfg, "not a PNG or JPEG image"
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > int64(maxPixels) {
-		return nil, fmt.Sprintf("image is %d×%d pixels, more than the limit of %d pixels", cfg.Width, cfg.Height, maxPixels)
+		return cfg, fmt.Sprintf("image is %d×%d pixels, more than the limit of %d pixels", cfg.Width, cfg.Height, maxPixels)
 	}
+	return cfg, ""
+}
+
+// decodeImage decodes data, whose header imageHeader read into cfg. msg is
+// "" on success.
+func decodeImage(data []byte, cfg image.Config) (img image.Image, msg string) {
 	// The standard decoders are fuzzed and should not panic; if one does
 	// on hostile input, refuse the image rather than take the server down.
 	defer func() {
@@ -287,7 +397,7 @@ func decodeImage(data []byte, maxPixels int) (img image.Image, msg string) {
 			img, msg = nil, "image does not decode"
 		}
 	}()
-	img, _, err = image.Decode(bytes.NewReader(data))
+	img, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
 		return nil, "image does not decode: " + strings.TrimPrefix(strings.TrimPrefix(err.Error(), "png: "), "jpeg: ")
 	}
@@ -300,10 +410,11 @@ func decodeImage(data []byte, maxPixels int) (img image.Image, msg string) {
 // greyScaler converts images to grey and resizes them, reusing its
 // buffers.
 type greyScaler struct {
-	pal  [256]float32 // luma of the palette entries; indices past the palette are black
-	row  []float32
-	sums []float64
-	cnt  []int
+	pal   [256]float32 // luma of the palette entries; indices past the palette are black
+	row   []float32
+	sums  []float64
+	cnt   []int
+	start []int // first input column of each output column, and m
 }
 
 // scale writes img's central square, resized to side×side, into dst as grey
@@ -325,14 +436,20 @@ func (g *greyScaler) scale(dst []float32, img image.Image, side int, invert bool
 		clear(g.sums)
 		g.cnt = slices.Grow(g.cnt[:0], side)[:side]
 		clear(g.cnt)
-		for x := range m {
-			g.cnt[x*side/m]++
+		// Input column x goes to output column x*side/m: columns
+		// start[ox]..start[ox+1]-1 make output column ox.
+		g.start = slices.Grow(g.start[:0], side+1)[:side+1]
+		for ox := range side + 1 {
+			g.start[ox] = (ox*m + side - 1) / side
+		}
+		for ox := range side {
+			g.cnt[ox] = g.start[ox+1] - g.start[ox]
 		}
 		for y := range m {
 			greyRow(g.row, img, &g.pal, x0, y0+y)
-			out := g.sums[(y*side/m)*side:]
-			for x, v := range g.row {
-				out[x*side/m] += float64(v)
+			out := g.sums[(y*side/m)*side:][:side]
+			for ox := range out {
+				out[ox] += sum32(g.row[g.start[ox]:g.start[ox+1]])
 			}
 		}
 		for oy := range side {
@@ -355,6 +472,21 @@ func (g *greyScaler) scale(dst []float32, img image.Image, side int, invert bool
 		}
 		dst[i] = v
 	}
+}
+
+// sum32 adds up v, a run of at most a few hundred values in [0, 1] (so
+// float32 loses nothing that matters), with four accumulators: one would
+// make the adds wait on each other and cost as much as decoding.
+func sum32(v []float32) float64 {
+	var s0, s1, s2, s3 float32
+	for len(v) >= 4 {
+		s0, s1, s2, s3 = s0+v[0], s1+v[1], s2+v[2], s3+v[3]
+		v = v[4:]
+	}
+	for _, x := range v {
+		s0 += x
+	}
+	return float64(s0 + s1 + s2 + s3)
 }
 
 // greyRow writes the luma (ITU-R BT.601, in [0, 1]) of len(dst) pixels of
@@ -383,12 +515,39 @@ func greyRow(dst []float32, img image.Image, pal *[256]float32, x0, y int) {
 		pix := im.Pix[im.PixOffset(x0, y):]
 		for i := range dst {
 			p := pix[4*i : 4*i+4 : 4*i+4]
-			dst[i] = float32((r*float64(p[0]) + gr*float64(p[1]) + b*float64(p[2])) * float64(p[3]) / 255)
+			dst[i] = float32((r*float64(p[0]) + gr*float64(p[1]) + b*float64(p[2])) * float64(p[3]) * (1.0 / 255))
 		}
 	case *image.Paletted:
 		pix := im.Pix[im.PixOffset(x0, y):]
 		for i := range dst {
 			dst[i] = pal[pix[i]]
+		}
+	case *image.Gray16:
+		pix := im.Pix[im.PixOffset(x0, y):]
+		for i := range dst {
+			dst[i] = float32(uint16(pix[2*i])<<8|uint16(pix[2*i+1])) / 0xffff
+		}
+	case *image.RGBA64:
+		pix := im.Pix[im.PixOffset(x0, y):]
+		for i := range dst {
+			p := pix[8*i : 8*i+6 : 8*i+6]
+			dst[i] = float32((r*float64(uint16(p[0])<<8|uint16(p[1])) + gr*float64(uint16(p[2])<<8|uint16(p[3])) +
+				b*float64(uint16(p[4])<<8|uint16(p[5]))) / 257)
+		}
+	case *image.NRGBA64:
+		pix := im.Pix[im.PixOffset(x0, y):]
+		for i := range dst {
+			p := pix[8*i : 8*i+8 : 8*i+8]
+			a := float64(uint16(p[6])<<8|uint16(p[7])) / 0xffff
+			dst[i] = float32((r*float64(uint16(p[0])<<8|uint16(p[1])) + gr*float64(uint16(p[2])<<8|uint16(p[3])) +
+				b*float64(uint16(p[4])<<8|uint16(p[5]))) / 257 * a)
+		}
+	case *image.CMYK:
+		pix := im.Pix[im.PixOffset(x0, y):]
+		for i := range dst {
+			p := pix[4*i : 4*i+4 : 4*i+4]
+			w := float64(255-p[3]) / 255
+			dst[i] = float32((r*float64(255-p[0]) + gr*float64(255-p[1]) + b*float64(255-p[2])) * w)
 		}
 	default:
 		for i := range dst {

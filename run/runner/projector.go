@@ -1,9 +1,10 @@
-package web
+package runner
 
 import (
 	"context"
 
 	"github.com/contrastive-explorer/explorer/projection"
+	"github.com/contrastive-explorer/explorer/run"
 )
 
 // liveProjector is the production Projector: a projection.Live, which warm
@@ -27,8 +28,7 @@ func (p liveProjector) Project(ctx context.Context, x []float32, n, d int) (Proj
 	}
 	return Projected{
 		Coords: f.Coords, Dims: f.Dims, Method: string(f.Method),
-		KL: f.KL, Trustworthiness: f.Trustworthiness, KNNPreservation: f.KNNPreservation,
-		Seconds: f.Seconds,
+		Quality: run.Quality{KL: f.KL, Trustworthiness: f.Trustworthiness, KNNPreservation: f.KNNPreservation, Seconds: f.Seconds},
 	}, nil
 }
 

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"github.com/contrastive-explorer/explorer/run/sqlite"
+)
+
+// The data folder (--data) holds everything that outlives a process.
+const (
+	storeFile      = "explorer.db" // the SQLite store: runs, epochs, frames, uploads' records
+	uploadsDir     = "uploads"     // uploaded files, one folder per upload
+	sessionKeyFile = "session.key" // signs session cookies, so sessions survive restarts
+)
+
+// defaultDataDir is the explorer's folder in the user's data directory
+// ($XDG_DATA_HOME, else ~/.local/share on Unix; the configuration folder
+// on macOS and Windows), or a folder in the working directory where there
+// is none.
+func defaultDataDir() string {
+	const name = "contrastive-explorer"
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" && filepath.IsAbs(d) {
+		return filepath.Join(d, name)
+	}
+	if runtime.GOOS != "darwin" && runtime.GOOS != "windows" {
+		if home, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(home, ".local", "share", name)
+		}
+	}
+	if dir, err := os.UserConfigDir(); err == nil {
+		return filepath.Join(dir, name)
+	}
+	return "explorer-data"
+}
+
+// openStore opens (creating if needed) the store of a data folder, with
+// an error that says what to do when the file is damaged.
+func openStore(ctx context.Context, dir string) (*sqlite.Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("data folder: %w", err)
+	}
+	path := filepath.Join(dir, storeFile)
+	st, err := sqlite.Open(ctx, path)
+	if err != nil {
+		return nil, fmt.Errorf("opening the store: %w (move %s away to start with an empty one)", err, path)
+	}
+	return st, nil
+}
+
+// sessionKey returns the data folder's session key, made on first use.
+func sessionKey(dir string) ([]byte, error) {
+	path := filepath.Join(dir, sessionKeyFile)
+	key, err := os.ReadFile(path)
+	if err == nil && len(key) >= 32 {
+		return key, nil
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("session key: %w", err)
+	}
+	key = make([]byte, 32)
+	_, _ = rand.Read(key)
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, key, 0o600); err != nil {
+		return nil, fmt.Errorf("session key: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return nil, fmt.Errorf("session key: %w", err)
+	}
+	return key, nil
+}
+
+// concurrentRunsInMemory is how many runs the default --max-run-mb lets
+// train at once in the machine's memory.
+const concurrentRunsInMemory = 8
+
+// defaultMaxRunMB is an eighth of the machine's memory, in MB, or 1000
+// where it cannot be read.
+func defaultMaxRunMB() int {
+	if total := totalMemory(); total > 0 {
+		return max(int(total/concurrentRunsInMemory/1_000_000), 100)
+	}
+	return 1000
+}
+
+// totalMemory reads MemTotal from /proc/meminfo, 0 when there is none.
+func totalMemory() int64 {
+	f, err := os.Open("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		rest, ok := strings.CutPrefix(sc.Text(), "MemTotal:")
+		if !ok {
+			continue
+		}
+		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+		if err != nil {
+			return 0
+		}
+		return kb * 1000
+	}
+	return 0
+}

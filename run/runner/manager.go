@@ -1,0 +1,603 @@
+package runner
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/contrastive-explorer/explorer/run"
+	"github.com/contrastive-explorer/explorer/run/group"
+	"github.com/contrastive-explorer/explorer/trainer"
+)
+
+// Manager owns every run of the server: it creates them, gives at most
+// MaxRuns CPU slots at once (to training, then to projection of runs that
+// no longer train) and queues the rest first come first served, rebuilds
+// stored runs on demand, and stops everything when its context ends.
+type Manager struct {
+	ctx            context.Context // the server's lifetime
+	storeCtx       context.Context // ctx without its cancellation: final states are stored during shutdown too
+	store          run.Store
+	datasets       Datasets
+	newTrainer     TrainerFactory
+	restoreTrainer RestoreFactory
+	newProjector   ProjectorFactory
+	newViewers     func(id string) Viewers
+	estimate       func(trainer.Config, *run.Dataset) int64
+	o              Options
+	log            *slog.Logger
+	group          *group.Group
+	cache          *epochCache
+
+	mu      sync.Mutex
+	runs    map[string]*Run
+	loading map[string]chan struct{} // runs being rebuilt from the store
+	active  int                      // CPU slots held
+	queue   []*Run                   // waiting for a slot to train, oldest first
+	waiting []chan struct{}          // projections waiting for a slot, oldest first
+}
+
+// New returns a Manager whose runs stop when ctx ends; call Wait after. It
+// marks the runs the store holds as queued, running or paused (their
+// server stopped or crashed) as interrupted.
+func New(ctx context.Context, o Options) (*Manager, error) {
+	if o.Store == nil {
+		return nil, errors.New("runner: Options.Store is required")
+	}
+	o = o.withDefaults()
+	m := &Manager{
+		ctx: ctx, storeCtx: context.WithoutCancel(ctx), store: o.Store, datasets: o.Datasets,
+		newTrainer: o.NewTrainer, restoreTrainer: o.RestoreTrainer, newProjector: o.NewProjector,
+		newViewers: o.NewViewers,
+		estimate:   func(c trainer.Config, d *run.Dataset) int64 { return o.Estimate(c, d.Data) },
+		o:          o, log: o.Logger, group: group.New(), cache: newEpochCache(epochCacheBytes),
+		runs: make(map[string]*Run), loading: make(map[string]chan struct{}),
+	}
+	stale, err := o.Store.Runs(ctx, run.RunFilter{States: []run.State{run.Queued, run.Running, run.Paused}})
+	if err != nil {
+		return nil, fmt.Errorf("runner: listing unfinished runs: %w", err)
+	}
+	for _, l := range stale {
+		rec := l.Record
+		rec.State, rec.Updated = run.Interrupted, time.Now()
+		if err := o.Store.PutRun(ctx, rec); err != nil {
+			return nil, fmt.Errorf("runner: marking run %s interrupted: %w", rec.ID, err)
+		}
+		m.log.Info("run interrupted by a restart", "run", rec.ID, "epoch", l.Epoch)
+	}
+	context.AfterFunc(ctx, m.shutdown)
+	m.group.Go(m.evictLoop)
+	return m, nil
+}
+
+// Wait blocks until every goroutine of every run has returned. Call it
+// after the context given to New has ended.
+func (m *Manager) Wait() { m.group.CloseAndWait() }
+
+// Create validates cfg, makes a run of session on d (the dataset cfg
+// names, loaded) and starts or queues it. It returns the run and its
+// control token, which nothing else ever reveals. A precomputed dataset
+// gets a source that publishes its vectors as epoch 0 instead of a
+// trainer.
+func (m *Manager) Create(ctx context.Context, session string, cfg run.Config, d run.Dataset) (*Run, string, error) {
+	if m.ctx.Err() != nil {
+		return nil, "", errShuttingDown
+	}
+	if err := validProjection(cfg.Projection, cfg.Dims, "projection"); err != nil {
+		return nil, "", err
+	}
+	var tr Trainer
+	if d.Precomputed {
+		tr = newPrecomputed(cfg.Config, d.Data)
+	} else {
+		var err error
+		if tr, err = m.newTrainer(cfg.Config, d.Data); err != nil {
+			return nil, "", err
+		}
+		if err := m.checkMemory(tr.Config(), &d); err != nil {
+			return nil, "", err
+		}
+	}
+	cfg.Config = tr.Config()
+	token := randomHex(24)
+	r := &Run{
+		m: m, id: randomHex(6), tokenHash: sha256.Sum256([]byte(token)), session: session,
+		created: time.Now().UTC().Truncate(time.Millisecond), ds: d,
+		tr: tr, cfg: cfg, state: run.Queued, trained: -1, liveEpoch: -1,
+		ended: make(chan struct{}), lastUsed: time.Now(),
+	}
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.ctx.Err() != nil {
+		return nil, "", errShuttingDown
+	}
+	if session != "" {
+		n := 0
+		for _, o := range m.runs {
+			if o.session == session && !o.Summary().State.Ended() {
+				n++
+			}
+		}
+		if n >= m.o.MaxPerSession {
+			return nil, "", run.Errorf(run.TooMany, "", "you have %d runs queued or training, the most one browser may have; stop one or wait for one to finish", n)
+		}
+	}
+	queue := m.active >= m.o.MaxRuns
+	if queue && len(m.queue) >= m.o.MaxQueued {
+		return nil, "", run.Errorf(run.TooMany, "", "%d runs are waiting for the server already, the most it queues; try again in a few minutes", len(m.queue))
+	}
+	r.viewers = m.newViewers(r.id)
+	r.mu.Lock()
+	r.putLocked()
+	r.mu.Unlock()
+	m.runs[r.id] = r
+	m.admitLocked(r)
+	m.log.Info("run created", "run", r.id, "dataset", d.ID, "loss", r.cfg.Loss, "queued", queue)
+	return r, token, nil
+}
+
+// checkMemory refuses a config whose estimated memory exceeds the bound,
+// naming the setting whose halving saves the most: the batch, the hidden
+// layers or the embedding dimension.
+func (m *Manager) checkMemory(cfg trainer.Config, d *run.Dataset) error {
+	need := m.estimate(cfg, d)
+	if need <= m.o.MaxRunBytes {
+		return nil
+	}
+	type option struct {
+		field, advice string
+		cfg           trainer.Config
+	}
+	batch, hidden, dim := cfg, cfg, cfg
+	batch.Batch = max(cfg.Batch/2, 2)
+	hidden.Hidden = make([]int, len(cfg.Hidden))
+	for i, w := range cfg.Hidden {
+		hidden.Hidden[i] = max(w/2, 1)
+	}
+	dim.Dim = max(cfg.Dim/2, 1)
+	best, saved := option{}, int64(-1)
+	for _, o := range []option{
+		{"batch", "use a smaller batch", batch},
+		{"hidden", "use fewer or narrower hidden layers", hidden},
+		{"dim", "use a smaller embedding dimension", dim},
+	} {
+		if s := need - m.estimate(o.cfg, d); s > saved {
+			best, saved = o, s
+		}
+	}
+	return run.Errorf(run.Invalid, best.field, "this run would need about %s of memory and the server allows %s per run; %s",
+		megabytes(need), megabytes(m.o.MaxRunBytes), best.advice)
+}
+
+// Get returns a run by id: the one in memory, or one rebuilt from the
+// store.
+func (m *Manager) Get(ctx context.Context, id string) (*Run, error) {
+	for {
+		m.mu.Lock()
+		if r, ok := m.runs[id]; ok {
+			m.mu.Unlock()
+			return r, nil
+		}
+		if wait, ok := m.loading[id]; ok {
+			m.mu.Unlock()
+			select {
+			case <-wait:
+				continue
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		done := make(chan struct{})
+		m.loading[id] = done
+		m.mu.Unlock()
+
+		r, err := m.load(ctx, id)
+		m.mu.Lock()
+		delete(m.loading, id)
+		close(done)
+		if err == nil {
+			m.runs[id] = r
+		}
+		m.mu.Unlock()
+		return r, err
+	}
+}
+
+// notFound is the error of a run that does not exist.
+func notFound(id string) error {
+	return run.Errorf(run.NotFound, "", "no run %q", clipID(id))
+}
+
+// clipID cuts an id from a request to a length worth quoting.
+func clipID(id string) string {
+	if len(id) > 40 {
+		return id[:40] + "…"
+	}
+	return id
+}
+
+// load rebuilds a run from the store. It trains nothing: an interrupted
+// run waits for its owner's Resume. Its frames are those stored; epochs
+// whose frame is missing or of another projection are projected again.
+func (m *Manager) load(ctx context.Context, id string) (*Run, error) {
+	rec, err := m.store.Run(ctx, id)
+	if errors.Is(err, run.ErrNotFound) {
+		return nil, notFound(id)
+	} else if err != nil {
+		return nil, err
+	}
+	if m.datasets == nil {
+		return nil, notFound(id)
+	}
+	d, err := m.datasets.Dataset(ctx, rec.Config.Dataset)
+	if err != nil {
+		return nil, fmt.Errorf("run %s: loading dataset %s: %w", id, rec.Config.Dataset, err)
+	}
+	frames, err := m.store.Frames(ctx, id, 0)
+	if err != nil {
+		return nil, err
+	}
+	r := &Run{
+		m: m, id: id, tokenHash: rec.TokenHash, session: rec.Session, created: rec.Created, ds: d,
+		cfg: rec.Config, name: rec.Name, state: rec.State, errMsg: rec.Error,
+		trained: -1, liveEpoch: -1, finished: true, ended: make(chan struct{}), lastUsed: time.Now(),
+	}
+	close(r.ended)
+	for _, f := range frames {
+		r.trained = max(r.trained, f.Epoch)
+	}
+	// Epochs trained after the newest frame (the projection lagged when
+	// the server stopped) exist only in the store's epochs.
+	for {
+		if _, err := m.store.Epoch(ctx, id, r.trained+1); err != nil {
+			break
+		}
+		r.trained++
+	}
+	r.frameGen = slices.Repeat([]int{-1}, r.trained+1)
+	for _, f := range frames {
+		if f.Method == rec.Config.Projection && f.Dims == rec.Config.Dims {
+			r.frameGen[f.Epoch] = 0
+		}
+	}
+	r.liveEpoch = r.trained
+	if rec.State == run.Interrupted {
+		if _, _, err := m.store.Checkpoint(ctx, id); err == nil || d.Precomputed {
+			r.resumable = true
+		}
+	}
+	r.viewers = m.newViewers(id)
+	r.mu.Lock()
+	r.kickLocked()
+	r.mu.Unlock()
+	return r, nil
+}
+
+// Entry is one run in a list: what it is now and what the list shows of
+// its progress.
+type Entry struct {
+	Summary
+	Created time.Time
+	Updated time.Time
+	Metrics json.RawMessage // the newest epoch's, nil before the first
+	Shared  bool            // listed because the session opened its link
+}
+
+// List returns the runs of session (created or opened by it), newest
+// first; "" lists every run.
+func (m *Manager) List(ctx context.Context, session string, limit int) ([]Entry, error) {
+	ls, err := m.store.Runs(ctx, run.RunFilter{Session: session, Limit: limit})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Entry, len(ls))
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, l := range ls {
+		e := Entry{
+			Summary: Summary{
+				ID: l.ID, Session: l.Session, Name: l.Name, State: l.State, Epoch: max(l.Epoch, 0),
+				Config: l.Config, Method: l.Config.Projection, Dims: l.Config.Dims, Error: l.Error,
+			},
+			Created: l.Created, Updated: l.Updated, Metrics: l.Metrics, Shared: l.Shared,
+		}
+		if r, ok := m.runs[l.ID]; ok {
+			e.Summary = r.Summary()
+		}
+		out[i] = e
+	}
+	return out, nil
+}
+
+// Frames returns run r's stored frames of epochs from and later, in
+// epoch order.
+func (m *Manager) Frames(ctx context.Context, r *Run, from int) ([]run.FrameRecord, error) {
+	return m.store.Frames(ctx, r.id, from)
+}
+
+// Share records that session opened run r's link, so it appears in the
+// session's list.
+func (m *Manager) Share(ctx context.Context, r *Run, session string) error {
+	if session == "" || session == r.session {
+		return nil
+	}
+	return m.store.ShareRun(ctx, r.id, session)
+}
+
+// Stop ends a run: a queued one at once, a training one within a training
+// step. It waits (a few seconds at most) for training to end so the answer
+// shows the final state.
+func (m *Manager) Stop(r *Run) (Summary, error) {
+	m.mu.Lock()
+	if i := slices.Index(m.queue, r); i >= 0 {
+		m.queue = slices.Delete(m.queue, i, i+1)
+		m.mu.Unlock()
+		r.stopQueued()
+		m.renumber()
+		return r.Summary(), nil
+	}
+	m.mu.Unlock()
+
+	r.mu.Lock()
+	if r.state.Ended() {
+		s := r.state
+		r.mu.Unlock()
+		return Summary{}, run.Errorf(run.Conflict, "", "cannot stop: the run has already ended (%s)", s)
+	}
+	cancel, ended := r.cancel, r.ended
+	r.mu.Unlock()
+	if cancel == nil {
+		return Summary{}, run.Errorf(run.Conflict, "", "cannot stop: the run is starting")
+	}
+	cancel()
+	select {
+	case <-ended:
+	case <-time.After(5 * time.Second):
+	case <-m.ctx.Done():
+	}
+	return r.Summary(), nil
+}
+
+// Resume continues an interrupted run from its last checkpoint (a run
+// without one starts again from epoch 0): it is queued like a new run.
+func (m *Manager) Resume(ctx context.Context, r *Run) (Summary, error) {
+	if m.ctx.Err() != nil {
+		return Summary{}, errShuttingDown
+	}
+	r.mu.Lock()
+	state, cfg := r.state, r.cfg
+	r.mu.Unlock()
+	if state != run.Interrupted {
+		return Summary{}, run.Errorf(run.Conflict, "", "cannot resume: only an interrupted run can be resumed, and this one is %s", state)
+	}
+	var tr Trainer
+	epoch, ckpt, err := m.store.Checkpoint(ctx, r.id)
+	switch {
+	case r.ds.Precomputed:
+		tr, epoch = newPrecomputed(cfg.Config, r.ds.Data), -1
+	case errors.Is(err, run.ErrNotFound):
+		tr, err = m.newTrainer(cfg.Config, r.ds.Data)
+		epoch = -1
+	case err == nil:
+		tr, err = m.restoreTrainer(cfg.Config, r.ds.Data, ckpt)
+	}
+	if err != nil {
+		return Summary{}, fmt.Errorf("resuming run %s: %w", r.id, err)
+	}
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r.mu.Lock()
+	if r.state != run.Interrupted {
+		// Raced with another resume.
+		s := r.state
+		r.mu.Unlock()
+		return Summary{}, run.Errorf(run.Conflict, "", "cannot resume: the run is %s", s)
+	}
+	r.tr = tr
+	r.trained = epoch
+	r.frameGen = r.frameGen[:max(epoch+1, 0)]
+	r.liveEpoch = min(r.liveEpoch, epoch)
+	r.finished, r.complete, r.resumable = false, false, false
+	r.ended = make(chan struct{})
+	r.state = run.Queued
+	r.putLocked()
+	r.mu.Unlock()
+	m.admitLocked(r)
+	m.log.Info("run resumed", "run", r.id, "from_epoch", epoch+1)
+	return r.Summary(), nil
+}
+
+// admitLocked starts r in a free slot, or queues it and tells the queue
+// its places.
+func (m *Manager) admitLocked(r *Run) {
+	if m.active < m.o.MaxRuns {
+		m.active++
+		if !r.start(m.ctx) {
+			m.active--
+		}
+		return
+	}
+	m.queue = append(m.queue, r)
+	m.renumberLocked()
+}
+
+// Delete stops a run if it trains and removes it with its history.
+func (m *Manager) Delete(ctx context.Context, r *Run) error {
+	if s := r.Summary().State; !s.Ended() {
+		if _, err := m.Stop(r); err != nil && run.ErrorCode(err) != run.Conflict {
+			return err
+		}
+	}
+	m.mu.Lock()
+	delete(m.runs, r.id)
+	m.mu.Unlock()
+	r.mu.Lock()
+	r.deleted = true
+	r.complete = true
+	r.publishLocked(EventDone)
+	r.mu.Unlock()
+	m.cache.drop(r.id)
+	if err := m.store.DeleteRun(ctx, r.id); err != nil && !errors.Is(err, run.ErrNotFound) {
+		return err
+	}
+	m.log.Info("run deleted", "run", r.id)
+	return nil
+}
+
+// acquire takes a CPU slot for projection, waiting for one; it reports
+// false when ctx ends first.
+func (m *Manager) acquire(ctx context.Context) bool {
+	m.mu.Lock()
+	if m.active < m.o.MaxRuns {
+		m.active++
+		m.mu.Unlock()
+		return true
+	}
+	ready := make(chan struct{})
+	m.waiting = append(m.waiting, ready)
+	m.mu.Unlock()
+	select {
+	case <-ready:
+		return true
+	case <-ctx.Done():
+		m.mu.Lock()
+		if i := slices.Index(m.waiting, ready); i >= 0 {
+			m.waiting = slices.Delete(m.waiting, i, i+1)
+			m.mu.Unlock()
+			return false
+		}
+		m.mu.Unlock()
+		m.release() // handed over while ctx ended
+		return false
+	}
+}
+
+// release gives a slot back: to the oldest waiting projection (short
+// work, for someone watching), else to the oldest queued run.
+func (m *Manager) release() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.active--
+	for m.active < m.o.MaxRuns && len(m.waiting) > 0 {
+		m.active++
+		close(m.waiting[0])
+		m.waiting = slices.Delete(m.waiting, 0, 1)
+	}
+	for m.active < m.o.MaxRuns && len(m.queue) > 0 {
+		next := m.queue[0]
+		m.queue = slices.Delete(m.queue, 0, 1)
+		if m.ctx.Err() != nil {
+			next.stopQueued()
+			continue
+		}
+		m.active++
+		if !next.start(m.ctx) {
+			m.active--
+		}
+	}
+	m.renumberLocked()
+}
+
+func (m *Manager) renumber() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.renumberLocked()
+}
+
+// renumberLocked tells every queued run its place in the queue.
+func (m *Manager) renumberLocked() {
+	for i, q := range m.queue {
+		q.mu.Lock()
+		q.setStateLocked(run.Queued, i+1)
+		q.mu.Unlock()
+	}
+}
+
+// shutdown ends the runs that never left the queue, as interrupted: they
+// can be resumed after a restart. The context's cancellation stops the
+// others.
+func (m *Manager) shutdown() {
+	m.mu.Lock()
+	q := m.queue
+	m.queue = nil
+	m.mu.Unlock()
+	for _, r := range q {
+		r.stopQueued()
+	}
+}
+
+// Timing of eviction: a run that has ended, has nothing left to project
+// and has had no viewer for evictAfter is dropped from memory (the store
+// keeps it; Get rebuilds it).
+const (
+	evictEvery = 15 * time.Second
+	evictAfter = time.Minute
+)
+
+func (m *Manager) evictLoop() {
+	t := time.NewTicker(evictEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.ctx.Done():
+			return
+		case <-t.C:
+			m.evict(time.Now().Add(-evictAfter))
+		}
+	}
+}
+
+// evict forgets the idle runs last used before cutoff.
+func (m *Manager) evict(cutoff time.Time) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for id, r := range m.runs {
+		r.mu.Lock()
+		idle := r.complete && !r.projecting && r.finished && r.viewers.Len() == 0 && r.lastUsed.Before(cutoff)
+		r.mu.Unlock()
+		if idle {
+			delete(m.runs, id)
+			m.cache.drop(id)
+			n++
+		}
+	}
+	return n
+}
+
+// Resident returns how many runs the manager holds in memory.
+func (m *Manager) Resident() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.runs)
+}
+
+// errShuttingDown refuses work while the server stops.
+var errShuttingDown = run.Errorf(run.Unavailable, "", "the server is shutting down")
+
+// randomHex returns n random bytes from crypto/rand as 2n hex digits.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	// crypto/rand.Read never returns an error (it crashes the program
+	// rather than return predictable bytes).
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// megabytes formats a byte count for a learner.
+func megabytes(b int64) string {
+	if b < 10_000_000 {
+		return fmt.Sprintf("%.1f MB", float64(b)/1e6)
+	}
+	return fmt.Sprintf("%.0f MB", float64(b)/1e6)
+}

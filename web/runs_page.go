@@ -1,0 +1,141 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"image"
+	"image/color"
+	"image/png"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v5"
+
+	"github.com/contrastive-explorer/explorer/run"
+	"github.com/contrastive-explorer/explorer/views"
+)
+
+// runsPage lists the session's runs (GET /runs).
+func (s *Server) runsPage(c *echo.Context) error {
+	sess := session(c)
+	entries, err := s.runs.List(c.Request().Context(), sess, maxListedRuns)
+	if err != nil {
+		return err
+	}
+	p := views.RunsPage{Runs: make([]views.RunRow, 0, len(entries))}
+	for _, e := range entries {
+		p.Runs = append(p.Runs, views.RunRow{
+			ID: e.ID, Name: e.Name, Dataset: s.datasetTitle(sess, e.Config.Dataset), Loss: e.Config.Loss,
+			State: string(e.State), Epoch: e.Epoch, Epochs: e.Config.Epochs, KNN: knnText(e.Metrics),
+			Created: e.Created.Local().Format("2 Jan 2006 15:04"), Owner: sess != "" && e.Session == sess, Shared: e.Shared,
+		})
+	}
+	return render(c, http.StatusOK, views.Runs(p))
+}
+
+// datasetTitle names a run's dataset for session: a bundled dataset's
+// title, the session's own upload's file name, or "an upload".
+func (s *Server) datasetTitle(session, id string) string {
+	if strings.HasPrefix(id, uploadIDPrefix) {
+		for _, e := range s.datasets.list(session) {
+			if e.ID == id {
+				return e.Name
+			}
+		}
+		return "an upload"
+	}
+	for _, e := range s.datasets.list("") {
+		if e.ID == id {
+			return e.Info.Title
+		}
+	}
+	return id
+}
+
+// knnText formats the kNN accuracy of an epoch's metrics, "" when the
+// metrics have none.
+func knnText(metrics json.RawMessage) string {
+	var m struct {
+		KNN    *float64 `json:"knn_accuracy"`
+		HasKNN bool     `json:"has_knn"`
+	}
+	if json.Unmarshal(metrics, &m) != nil || !m.HasKNN || m.KNN == nil {
+		return ""
+	}
+	return strconv.FormatFloat(*m.KNN, 'f', 3, 64)
+}
+
+// thumbnailSide is the side of a run's thumbnail in pixels.
+const thumbnailSide = 64
+
+// palette is static/palette.js's class colours, for thumbnails.
+var palette = []color.NRGBA{
+	{0x00, 0x72, 0xB2, 0xff}, {0xE6, 0x9F, 0x00, 0xff}, {0x00, 0x9E, 0x73, 0xff}, {0xD5, 0x5E, 0x00, 0xff},
+	{0x56, 0xB4, 0xE9, 0xff}, {0xCC, 0x79, 0xA7, 0xff}, {0x00, 0x00, 0x00, 0xff}, {0xF0, 0xE4, 0x42, 0xff},
+	{0x88, 0x22, 0x55, 0xff}, {0x99, 0x99, 0x33, 0xff}, {0x33, 0x22, 0x88, 0xff}, {0x44, 0xAA, 0x99, 0xff},
+}
+
+// unlabelled is static/palette.js's colour of items without a label.
+var unlabelled = color.NRGBA{0x9A, 0x9A, 0x9A, 0xff}
+
+// runThumbnail draws the run's newest frame as a small PNG (GET
+// /api/runs/{id}/thumbnail.png): one pixel per item in its class colour,
+// the first two coordinates, an empty picture before the first frame.
+func (s *Server) runThumbnail(c *echo.Context) error {
+	r, err := s.run(c)
+	if err != nil {
+		return err
+	}
+	sum := r.Summary()
+	img := image.NewNRGBA(image.Rect(0, 0, thumbnailSide, thumbnailSide))
+	frames, err := s.runs.Frames(c.Request().Context(), r, sum.Epoch)
+	if err != nil {
+		return err
+	}
+	if len(frames) > 0 {
+		drawFrame(img, &frames[len(frames)-1], r.Dataset().Data.Labels)
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "private, max-age=30")
+	return c.Blob(http.StatusOK, "image/png", buf.Bytes())
+}
+
+// drawFrame plots f's first two coordinates into img, scaled to fit.
+func drawFrame(img *image.NRGBA, f *run.FrameRecord, labels []int32) {
+	n := len(f.Coords) / max(f.Dims, 1)
+	if n == 0 || f.Dims < 2 {
+		return
+	}
+	lo, hi := [2]float64{math.Inf(1), math.Inf(1)}, [2]float64{math.Inf(-1), math.Inf(-1)}
+	for i := range n {
+		for k := range 2 {
+			v := float64(f.Coords[i*f.Dims+k])
+			if !math.IsNaN(v) && !math.IsInf(v, 0) {
+				lo[k], hi[k] = min(lo[k], v), max(hi[k], v)
+			}
+		}
+	}
+	span := max(hi[0]-lo[0], hi[1]-lo[1])
+	if !(span > 0) {
+		return
+	}
+	side := float64(thumbnailSide - 3)
+	for i := range n {
+		x, y := float64(f.Coords[i*f.Dims]), float64(f.Coords[i*f.Dims+1])
+		if math.IsNaN(x) || math.IsNaN(y) || math.IsInf(x, 0) || math.IsInf(y, 0) {
+			continue
+		}
+		px := 1 + int((x-lo[0])/span*side)
+		py := 1 + int((hi[1]-y)/span*side)
+		col := unlabelled
+		if i < len(labels) && labels[i] >= 0 {
+			col = palette[int(labels[i])%len(palette)]
+		}
+		img.SetNRGBA(px, py, col)
+	}
+}

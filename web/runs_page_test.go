@@ -1,0 +1,62 @@
+package web
+
+import (
+	"bytes"
+	"image/png"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/contrastive-explorer/explorer/run"
+	"github.com/contrastive-explorer/explorer/run/runner/runnertest"
+)
+
+// TestRunsPage checks the runs page of two sessions and the thumbnails.
+func TestRunsPage(t *testing.T) {
+	s := newTestServer(t, Options{NewTrainer: runnertest.Trainers(nil), NewProjector: runnertest.ColumnProjectors})
+	c := createRunAs(t, s, sessionA, map[string]any{"dataset": "digits", "epochs": 2, "batch": 64, "dim": 4})
+	waitState(t, s, c.ID, run.Done)
+	req := call(t, s, "PATCH", "/api/runs/"+c.ID, `{"name":"<b>my first</b> run"}`, c.Token)
+	if req.status != http.StatusOK {
+		t.Fatalf("rename: %d %s", req.status, req.body)
+	}
+
+	a := callAs(t, s, sessionA, "GET", "/runs", nil, "")
+	page := string(a.body)
+	if a.status != http.StatusOK || !strings.Contains(page, `data-run-id="`+c.ID+`"`) || !strings.Contains(page, "Handwritten") {
+		t.Fatalf("A's runs page: %d\n%s", a.status, page)
+	}
+	if strings.Contains(page, "<b>my first</b>") || !strings.Contains(page, "&lt;b&gt;my first&lt;/b&gt; run") {
+		t.Error("the run's name is not escaped")
+	}
+	if !strings.Contains(page, `data-testid="run-delete"`) {
+		t.Error("the owner gets no delete button")
+	}
+	if other := string(callAs(t, s, sessionB, "GET", "/runs", nil, "").body); strings.Contains(other, c.ID) || !strings.Contains(other, `data-testid="runs-empty"`) {
+		t.Error("another session's runs page lists the run")
+	}
+
+	th := call(t, s, "GET", "/api/runs/"+c.ID+"/thumbnail.png", nil, "")
+	img, err := png.Decode(bytes.NewReader(th.body))
+	if th.status != http.StatusOK || err != nil {
+		t.Fatalf("thumbnail: %d %v", th.status, err)
+	}
+	painted := 0
+	for y := range thumbnailSide {
+		for x := range thumbnailSide {
+			if _, _, _, alpha := img.At(x, y).RGBA(); alpha != 0 {
+				painted++
+			}
+		}
+	}
+	if painted < 50 {
+		t.Errorf("the thumbnail of 1,797 points has %d painted pixels", painted)
+	}
+	if a := call(t, s, "PATCH", "/api/runs/"+c.ID, `{"name":"x"}`, "wrong"); a.status != http.StatusForbidden {
+		t.Errorf("rename without the token: %d", a.status)
+	}
+	long := `{"name":"` + strings.Repeat("x", 101) + `"}`
+	if a := call(t, s, "PATCH", "/api/runs/"+c.ID, long, c.Token); a.status != http.StatusBadRequest {
+		t.Errorf("a 101-character name: %d", a.status)
+	}
+}
