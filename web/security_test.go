@@ -146,3 +146,40 @@ func TestDeleteRun(t *testing.T) {
 		t.Errorf("deleted run still listed: %s", a.body)
 	}
 }
+
+// TestClientBounds checks the per-address bounds: neighbours and search
+// requests are rate limited (429), and so are open websockets.
+func TestClientBounds(t *testing.T) {
+	gate := make(chan struct{})
+	s := newTestServer(t, Options{NewTrainer: runnertest.Trainers(gate), NewProjector: runnertest.ColumnProjectors,
+		QueryRate: 1, MaxViewersPerAddress: 2})
+	c := createRunAs(t, s, sessionA, map[string]any{"dataset": "digits", "epochs": 1, "batch": 64, "dim": 4})
+	gate <- struct{}{}
+	waitState(t, s, c.ID, run.Done)
+	statuses := map[int]int{}
+	for range 5 {
+		statuses[call(t, s, "GET", "/api/runs/"+c.ID+"/neighbors?item=1", nil, "").status]++
+	}
+	if statuses[http.StatusOK] != 2 || statuses[http.StatusTooManyRequests] != 3 {
+		t.Errorf("5 quick neighbour requests at 1/s with bursts of 2: %v", statuses)
+	}
+	if a := call(t, s, "GET", "/healthz", nil, ""); a.status != http.StatusOK {
+		t.Errorf("healthz after: %d", a.status)
+	}
+
+	// Two open views are allowed; a third from the same address is not.
+	// The run waits at its gate, so the views stay open.
+	live := createRunAs(t, s, sessionA, map[string]any{"dataset": "digits", "epochs": 3, "batch": 64, "dim": 4})
+	a1 := dial(t, s, live.ID, dialOptions{})
+	defer a1.CloseNow()
+	a2 := dial(t, s, live.ID, dialOptions{})
+	defer a2.CloseNow()
+	res, err := http.Get(s.URL + "/ws/runs/" + live.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("a third websocket from one address: %d, want 429", res.StatusCode)
+	}
+}

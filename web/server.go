@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v5"
@@ -61,6 +62,13 @@ type Options struct {
 	// 10 kB/s and 10 s.
 	MinBodyRate int64
 	BodyGrace   time.Duration
+	// QueryRate bounds each client address's neighbours, search and pairs
+	// requests, per second, with bursts of twice as many; past it, 429.
+	// Default 20.
+	QueryRate float64
+	// MaxViewersPerAddress bounds the websockets open from one client
+	// address (a classroom behind one NAT shares one). Default 400.
+	MaxViewersPerAddress int
 	// SessionKey signs session cookies, so that a cookie the server did
 	// not issue is replaced rather than adopted. Keep it across restarts
 	// (cmd/explorer stores it in the data folder) for sessions to survive
@@ -107,6 +115,12 @@ func (o Options) withDefaults() Options {
 	if o.BodyGrace <= 0 {
 		o.BodyGrace = 10 * time.Second
 	}
+	if o.QueryRate <= 0 {
+		o.QueryRate = 20
+	}
+	if o.MaxViewersPerAddress <= 0 {
+		o.MaxViewersPerAddress = 400
+	}
 	if len(o.SessionKey) == 0 {
 		o.SessionKey = []byte(randomHex(32))
 	}
@@ -140,6 +154,10 @@ type Server struct {
 	limits       dataset.Limits // of uploads, resolved
 	dataDir      string         // for upload spool files
 	parseSlots   chan struct{}  // uploads being parsed at once
+
+	maxViewers int            // websockets per client address
+	viewersMu  sync.Mutex     // guards viewers
+	viewers    map[string]int // open websockets by client address
 }
 
 // New returns a server whose runs and websockets stop when ctx ends: runs
@@ -162,6 +180,8 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		limits:       o.Limits,
 		dataDir:      o.DataDir,
 		parseSlots:   make(chan struct{}, parseSlots),
+		maxViewers:   o.MaxViewersPerAddress,
+		viewers:      make(map[string]int),
 	}
 	if err := s.datasets.restore(ctx); err != nil {
 		return nil, err
@@ -188,6 +208,15 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	// break.
 	gz := middleware.Gzip()
 	limit := middleware.BodyLimit(o.BodyLimit)
+	queries := middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
+		Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
+			Rate: o.QueryRate, Burst: int(2 * o.QueryRate), ExpiresIn: 3 * time.Minute,
+		}),
+		IdentifierExtractor: func(c *echo.Context) (string, error) { return c.RealIP(), nil },
+		DenyHandler: func(*echo.Context, string, error) error {
+			return run.Errorf(run.TooMany, "", "too many requests from your address; wait a moment")
+		},
+	})
 	sessions := s.sessions
 
 	e.GET("/healthz", func(c *echo.Context) error { return c.String(http.StatusOK, "ok") })
@@ -215,9 +244,9 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	api.POST("/runs/:id/resume", s.resumeRun, gz)
 	api.POST("/runs/:id/stop", s.stopRun, gz)
 	api.POST("/runs/:id/projection", s.setProjection, gz)
-	api.GET("/runs/:id/neighbors", s.neighbors, gz)
-	api.GET("/runs/:id/pairs", s.pairs, gz)
-	api.GET("/runs/:id/search", s.search, gz)
+	api.GET("/runs/:id/neighbors", s.neighbors, queries, gz)
+	api.GET("/runs/:id/pairs", s.pairs, queries, gz)
+	api.GET("/runs/:id/search", s.search, queries, gz)
 	api.GET("/runs/:id/pixels", s.runPixels)
 	api.GET("/runs/:id/thumbnail.png", s.runThumbnail)
 

@@ -8,6 +8,8 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/labstack/echo/v5"
+
+	"github.com/contrastive-explorer/explorer/run"
 )
 
 // watchRun streams a run to one viewer (docs/protocol.md, "Websocket"):
@@ -23,6 +25,11 @@ func (s *Server) watchRun(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
+	addr := c.RealIP()
+	if !s.enterViewer(addr) {
+		return run.Errorf(run.TooMany, "", "too many open views of runs from your address (at most %d)", s.maxViewers)
+	}
+	defer s.leaveViewer(addr)
 	if !s.group.Enter() {
 		return errShuttingDown
 	}
@@ -119,4 +126,25 @@ func (s *Server) writeFrame(ctx context.Context, conn *websocket.Conn, typ webso
 	ctx, cancel := context.WithTimeout(ctx, s.writeTimeout)
 	defer cancel()
 	return conn.Write(ctx, typ, p)
+}
+
+// enterViewer counts one more websocket from addr, or reports false when
+// the address has as many as it may.
+func (s *Server) enterViewer(addr string) bool {
+	s.viewersMu.Lock()
+	defer s.viewersMu.Unlock()
+	if s.viewers[addr] >= s.maxViewers {
+		return false
+	}
+	s.viewers[addr]++
+	return true
+}
+
+// leaveViewer ends what enterViewer counted.
+func (s *Server) leaveViewer(addr string) {
+	s.viewersMu.Lock()
+	defer s.viewersMu.Unlock()
+	if s.viewers[addr]--; s.viewers[addr] <= 0 {
+		delete(s.viewers, addr)
+	}
 }

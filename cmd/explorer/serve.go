@@ -32,6 +32,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	maxRuns := fs.Int("max-runs", runtime.NumCPU(), "how many runs may train (or project) at once; later ones wait in a queue")
 	maxQueued := fs.Int("max-queued", 32, "how many runs may wait in the queue; more are refused (429)")
 	maxPerSession := fs.Int("max-runs-per-session", 4, "how many unfinished runs one browser session may have")
+	maxViewers := fs.Int("max-viewers-per-address", 400, "open run views (websockets) one client address may have; a classroom behind one NAT shares one")
 	maxRunMB := fs.Int("max-run-mb", defaultMaxRunMB(), "estimated memory one run may use while it trains, in `MB` (default: an eighth of this machine's)")
 	def := dataset.DefaultLimits()
 	maxUploadMB := fs.Int("max-upload-mb", int(def.MaxBytes/1_000_000), "largest uploaded file, in `MB`")
@@ -62,7 +63,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		v    int
 	}{
 		{"max-runs", *maxRuns}, {"max-queued", *maxQueued}, {"max-runs-per-session", *maxPerSession},
-		{"max-run-mb", *maxRunMB}, {"max-upload-mb", *maxUploadMB}, {"max-items", *maxItems}, {"max-dims", *maxDims},
+		{"max-run-mb", *maxRunMB}, {"max-viewers-per-address", *maxViewers}, {"max-upload-mb", *maxUploadMB}, {"max-items", *maxItems}, {"max-dims", *maxDims},
 		{"max-classes", *maxClasses}, {"max-uploads", *maxUploads}, {"upload-memory-mb", *uploadMemoryMB},
 	} {
 		if f.v < 1 {
@@ -100,7 +101,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	app, err := web.New(appCtx, web.Options{
 		Store: store, SessionKey: key, Logger: log,
 		MaxRuns: *maxRuns, MaxQueued: *maxQueued, MaxPerSession: *maxPerSession, MaxRunBytes: int64(*maxRunMB) * 1_000_000,
-		Limits: limits, MaxUploads: *maxUploads, UploadMemory: int64(*uploadMemoryMB) * 1_000_000,
+		MaxViewersPerAddress: *maxViewers,
+		Limits:               limits, MaxUploads: *maxUploads, UploadMemory: int64(*uploadMemoryMB) * 1_000_000,
 		DataDir: filepath.Join(*data, uploadsDir),
 	})
 	if err != nil {

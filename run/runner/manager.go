@@ -276,6 +276,9 @@ func (m *Manager) load(ctx context.Context, id string) (*Run, error) {
 		}
 	}
 	r.viewers = m.newViewers(id)
+	// Complete as stored unless frames are missing (the projection lagged,
+	// or was changing, when the server stopped): those are projected again.
+	r.complete = !slices.Contains(r.frameGen, -1)
 	r.mu.Lock()
 	r.kickLocked()
 	r.mu.Unlock()
