@@ -428,7 +428,7 @@ func (s *Server) setProjection(c *echo.Context) error {
 		return err
 	}
 	cur := r.Summary()
-	req := projectionRequest{Method: cur.Method, Dims: cur.Dims}
+	req := projectionRequest{Method: cur.Config.Projection, Dims: cur.Config.Dims}
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}

@@ -477,7 +477,7 @@ func TestSparseDatasets(t *testing.T) {
 				t.Errorf("pixels of %s: %d, want 404", info.Name, a.status)
 			}
 			r, _ := s.runs.Get(context.Background(), c.ID)
-			raw, err := s.hellos.get(r, r.Dataset())
+			raw, err := s.hellos.get(r, r.Dataset(), false)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -265,8 +265,8 @@ func runModel(r *runner.Run) views.RunPage {
 		Epochs:        cfg.Epochs,
 		State:         string(sum.State),
 		QueuePosition: sum.QueuePosition,
-		Method:        sum.Method,
-		Dims:          sum.Dims,
+		Method:        sum.Config.Projection,
+		Dims:          sum.Config.Dims,
 		Config:        rows,
 	}
 }

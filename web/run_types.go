@@ -53,7 +53,7 @@ func summaryJSON(s runner.Summary, session string) RunSummary {
 	return RunSummary{
 		ID: s.ID, URL: "/runs/" + s.ID, Name: s.Name, State: s.State, QueuePosition: s.QueuePosition,
 		Epoch: s.Epoch, Epochs: cfg.Epochs, Config: cfg,
-		Projection: ProjectionJSON{Method: s.Method, Dims: s.Dims},
+		Projection: ProjectionJSON{Method: s.Config.Projection, Dims: s.Config.Dims},
 		Viewers:    s.Viewers, Error: s.Error, Resumable: s.Resumable, Owner: owner,
 	}
 }
@@ -73,7 +73,7 @@ func (h runHub) Publish(e runner.Event) {
 		m = frameMessage(e.Frame)
 		m.live = e.Live
 	case runner.EventProjection:
-		m = &message{text: mustJSON(projectionJSON{Type: "projection", Method: s.Method, Dims: s.Dims})}
+		m = &message{text: mustJSON(projectionJSON{Type: "projection", Method: s.Config.Projection, Dims: s.Config.Dims})}
 	case runner.EventError:
 		m = &message{text: mustJSON(errorJSON{Type: "error", Error: s.Error})}
 	case runner.EventDone:
@@ -119,57 +119,55 @@ func hubOf(r *runner.Run) *hub { return r.Viewers().(runHub).hub }
 func (s *Server) subscribe(ctx context.Context, r *runner.Run, session string, from int) (*subscriber, error) {
 	var sub *subscriber
 	err := r.Join(ctx, from, func(h runner.History) error {
-		dsJSON, err := s.hellos.get(r, h.Dataset)
+		// Another session does not learn an upload's id.
+		masked := h.Dataset.Uploaded && session != h.Summary.Session
+		dsJSON, err := s.hellos.get(r, h.Dataset, masked)
 		if err != nil {
 			return err
 		}
 		msgs := make([]*message, 0, len(h.Frames)+3)
-		msgs = append(msgs, &message{text: mustJSON(helloJSON{Type: "hello", Run: summaryJSON(h.Summary, session), Dataset: s.maskHello(dsJSON, h, session)})})
+		msgs = append(msgs, &message{text: mustJSON(helloJSON{Type: "hello", Run: summaryJSON(h.Summary, session), Dataset: dsJSON})})
 		for i := range h.Frames {
 			msgs = append(msgs, frameMessage(&h.Frames[i]))
 		}
 		msgs = append(msgs, liveMessage)
 		if h.Done {
 			msgs = append(msgs, doneMessage(h.Summary))
-			sub = newSubscriber(msgs)
-			return nil
 		}
 		sub = newSubscriber(msgs)
-		hubOf(r).add(sub)
+		if !h.Done {
+			hubOf(r).add(sub)
+		}
 		return nil
 	})
 	return sub, err
 }
 
-// maskHello returns hello's dataset part for session: another session
-// does not learn an upload's id.
-func (s *Server) maskHello(b json.RawMessage, h runner.History, session string) json.RawMessage {
-	if !h.Dataset.Uploaded || session == h.Summary.Session {
-		return b
-	}
-	return s.hellos.masked(h.Summary.ID, b)
-}
-
 // helloCache encodes hello's dataset part once per bundled dataset and
-// once per run on an upload (its pixels URL names the run, since viewers
-// who follow a link may not see the upload itself).
+// once per run on an upload and kind of viewer (its pixels URL names the
+// run, since viewers who follow a link may not see the upload itself, and
+// only the uploader's session sees its id).
 type helloCache struct {
-	mu     sync.Mutex
-	byKey  map[string]json.RawMessage
-	hidden map[string]json.RawMessage
+	mu    sync.Mutex
+	byKey map[string]json.RawMessage
 }
 
 func newHelloCache() *helloCache {
-	return &helloCache{byKey: make(map[string]json.RawMessage), hidden: make(map[string]json.RawMessage)}
+	return &helloCache{byKey: make(map[string]json.RawMessage)}
 }
 
 // helloCacheMax bounds the entries kept; past it the cache starts again.
 const helloCacheMax = 256
 
-func (c *helloCache) get(r *runner.Run, d run.Dataset) (json.RawMessage, error) {
+// get returns hello's dataset part of run r on d; masked replaces an
+// upload's id with uploadedDataset.
+func (c *helloCache) get(r *runner.Run, d run.Dataset, masked bool) (json.RawMessage, error) {
 	key, pixels := d.ID, ""
 	if d.Uploaded {
 		key, pixels = "run:"+r.ID(), "/api/runs/"+r.ID()+"/pixels"
+		if masked {
+			key, d.ID = key+":masked", uploadedDataset
+		}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -182,30 +180,9 @@ func (c *helloCache) get(r *runner.Run, d run.Dataset) (json.RawMessage, error) 
 	}
 	if len(c.byKey) >= helloCacheMax {
 		clear(c.byKey)
-		clear(c.hidden)
 	}
 	c.byKey[key] = b
 	return b, nil
-}
-
-// masked returns b (a run's upload's hello) with the upload's id replaced.
-func (c *helloCache) masked(runID string, b json.RawMessage) json.RawMessage {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if m, ok := c.hidden[runID]; ok {
-		return m
-	}
-	var h map[string]json.RawMessage
-	if err := json.Unmarshal(b, &h); err != nil {
-		return b
-	}
-	h["id"] = json.RawMessage(`"` + uploadedDataset + `"`)
-	m, err := json.Marshal(h)
-	if err != nil {
-		return b
-	}
-	c.hidden[runID] = m
-	return m
 }
 
 // newViewers is the runner's Options.NewViewers: a hub per run.

@@ -24,10 +24,18 @@ func (s *Server) runsPage(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
+	titles := s.datasetTitles(sess)
 	p := views.RunsPage{Runs: make([]views.RunRow, 0, len(entries))}
 	for _, e := range entries {
+		title, ok := titles[e.Config.Dataset]
+		switch {
+		case !ok && strings.HasPrefix(e.Config.Dataset, uploadIDPrefix):
+			title = "an upload" // another session's, or deleted
+		case !ok:
+			title = e.Config.Dataset
+		}
 		p.Runs = append(p.Runs, views.RunRow{
-			ID: e.ID, Name: e.Name, Dataset: s.datasetTitle(sess, e.Config.Dataset), Loss: e.Config.Loss,
+			ID: e.ID, Name: e.Name, Dataset: title, Loss: e.Config.Loss,
 			State: string(e.State), Epoch: e.Epoch, Epochs: e.Config.Epochs, KNN: knnText(e.Metrics),
 			Created: e.Created.Local().Format("2 Jan 2006 15:04"), Owner: sess != "" && e.Session == sess, Shared: e.Shared,
 		})
@@ -35,23 +43,18 @@ func (s *Server) runsPage(c *echo.Context) error {
 	return render(c, http.StatusOK, views.Runs(p))
 }
 
-// datasetTitle names a run's dataset for session: a bundled dataset's
-// title, the session's own upload's file name, or "an upload".
-func (s *Server) datasetTitle(session, id string) string {
-	if strings.HasPrefix(id, uploadIDPrefix) {
-		for _, e := range s.datasets.list(session) {
-			if e.ID == id {
-				return e.Name
-			}
-		}
-		return "an upload"
-	}
-	for _, e := range s.datasets.list("") {
-		if e.ID == id {
-			return e.Info.Title
+// datasetTitles names the datasets session may see by id: bundled ones
+// by their title, its uploads by their file name.
+func (s *Server) datasetTitles(session string) map[string]string {
+	out := make(map[string]string)
+	for _, e := range s.datasets.list(session) {
+		if e.Uploaded {
+			out[e.ID] = e.Name
+		} else {
+			out[e.ID] = e.Info.Title
 		}
 	}
-	return id
+	return out
 }
 
 // knnText formats the kNN accuracy of an epoch's metrics, "" when the

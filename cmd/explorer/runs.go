@@ -137,19 +137,13 @@ func listRuns(ctx context.Context, st domain.Store, asJSON bool, stdout io.Write
 }
 
 func showRun(ctx context.Context, st domain.Store, id string, asJSON bool, stdout io.Writer) error {
-	var found *domain.Listing
-	ls, err := st.Runs(ctx, domain.RunFilter{})
-	if err != nil {
+	rec, err := st.Run(ctx, id)
+	if errors.Is(err, domain.ErrNotFound) {
+		return fmt.Errorf("runs show: there is no run %q", id)
+	} else if err != nil {
 		return fmt.Errorf("runs show: %w", err)
 	}
-	for i := range ls {
-		if ls[i].ID == id {
-			found = &ls[i]
-		}
-	}
-	if found == nil {
-		return fmt.Errorf("runs show: there is no run %q", id)
-	}
+	found := &domain.Listing{Record: rec, Epoch: -1}
 	line := lineOf(*found)
 	frames, err := st.Frames(ctx, id, 0)
 	if err != nil {
@@ -157,6 +151,7 @@ func showRun(ctx context.Context, st domain.Store, id string, asJSON bool, stdou
 	}
 	for _, f := range frames {
 		line.Epochs = append(line.Epochs, epochLine{Epoch: f.Epoch, Metrics: f.Metrics})
+		line.Epoch, line.Metrics = f.Epoch, f.Metrics
 	}
 	if asJSON {
 		return writeJSON(stdout, line)

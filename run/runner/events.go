@@ -12,8 +12,8 @@ const (
 	// EventFrame: an epoch was projected (Frame; Live for the newest
 	// epoch, which a slow viewer may skip, else a backfilled one).
 	EventFrame
-	// EventProjection: the run's projection changed (Summary.Method,
-	// Summary.Dims); frames in the new one follow.
+	// EventProjection: the run's projection changed
+	// (Summary.Config.Projection and Dims); frames in the new one follow.
 	EventProjection
 	// EventError: training failed (Summary.Error), right after the state.
 	EventError
@@ -62,11 +62,9 @@ type Summary struct {
 	Session       string
 	Name          string
 	State         run.State
-	QueuePosition int // 1 = next to start; 0 when not queued
-	Epoch         int // newest epoch trained, 0 before the first
-	Config        run.Config
-	Method        string // the projection now (Config's may be older)
-	Dims          int
+	QueuePosition int        // 1 = next to start; 0 when not queued
+	Epoch         int        // newest epoch trained, 0 before the first
+	Config        run.Config // Projection and Dims: the projection now
 	Viewers       int
 	Error         string
 	Resumable     bool // interrupted with a checkpoint to resume from

@@ -309,7 +309,7 @@ func (m *Manager) List(ctx context.Context, session string, limit int) ([]Entry,
 		e := Entry{
 			Summary: Summary{
 				ID: l.ID, Session: l.Session, Name: l.Name, State: l.State, Epoch: max(l.Epoch, 0),
-				Config: l.Config, Method: l.Config.Projection, Dims: l.Config.Dims, Error: l.Error,
+				Config: l.Config, Error: l.Error,
 			},
 			Created: l.Created, Updated: l.Updated, Metrics: l.Metrics, Shared: l.Shared,
 		}

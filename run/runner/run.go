@@ -92,7 +92,7 @@ func (r *Run) summaryLocked() Summary {
 	return Summary{
 		ID: r.id, Session: r.session, Name: r.name,
 		State: r.state, QueuePosition: r.queuePos, Epoch: max(r.trained, 0),
-		Config: r.cfg, Method: r.cfg.Projection, Dims: r.cfg.Dims,
+		Config:  r.cfg,
 		Viewers: r.viewers.Len(), Error: r.errMsg, Resumable: r.resumable,
 	}
 }
