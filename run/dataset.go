@@ -1,6 +1,10 @@
 package run
 
-import "github.com/contrastive-explorer/explorer/trainer/dataset"
+import (
+	"unicode/utf8"
+
+	"github.com/contrastive-explorer/explorer/trainer/dataset"
+)
 
 // Dataset is a dataset as runs use it: bundled with the binary or
 // uploaded, described and loaded.
@@ -26,4 +30,17 @@ type Catalog interface {
 	// Load returns a dataset by name, or an error for a name it does not
 	// know. The dataset is shared: callers must not modify it.
 	Load(name string) (*dataset.Dataset, error)
+}
+
+// DisplayTextMax is how many characters of an item's text the explorer
+// sends for display (hello, search results).
+const DisplayTextMax = 300
+
+// ClipText cuts s to DisplayTextMax characters, marking the cut with "…".
+func ClipText(s string) string {
+	if len(s) <= DisplayTextMax || utf8.RuneCountInString(s) <= DisplayTextMax {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:DisplayTextMax-1]) + "…"
 }

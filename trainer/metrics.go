@@ -9,6 +9,7 @@ import (
 
 	"github.com/contrastive-explorer/explorer/trainer/dataset"
 	"github.com/contrastive-explorer/explorer/trainer/gemm"
+	"github.com/contrastive-explorer/explorer/trainer/nearest"
 )
 
 // Metrics describes the encoder after one epoch. Loss and Seconds are about
@@ -122,18 +123,20 @@ const recallScores = 1 << 22
 
 // evaluator computes the per-epoch metrics of one run on one dataset.
 type evaluator struct {
-	d          *dataset.Dataset
-	train      []int // training indices with a label
-	test       []int // held-out indices with a label
-	classes    int
-	trainEmb   []float32 // ntrain×D scratch
-	testEmb    []float32 // ntest×D scratch
-	scores     []float32 // knnChunk×ntrain scratch
-	votes      []int
-	rawKNN     float64
-	rawDone    bool
-	probeGram  []float32
-	probeDists []float32
+	d             *dataset.Dataset
+	train         []int // training indices with a label
+	test          []int // held-out indices with a label
+	classes       int
+	trainEmb      []float32 // ntrain×D scratch
+	testEmb       []float32 // ntest×D scratch
+	trainLabels   []int32   // labels of train
+	testLabels    []int32   // labels of test
+	classifier    *nearest.KNN
+	classifierDim int
+	rawKNN        float64
+	rawDone       bool
+	probeGram     []float32
+	probeDists    []float32
 
 	// Recall: users with a held-out play and training plays, per item the
 	// last user (index+1 in users) that played it, and the baselines.
@@ -146,15 +149,17 @@ type evaluator struct {
 }
 
 func newEvaluator(d *dataset.Dataset) *evaluator {
-	e := &evaluator{d: d, classes: len(d.ClassNames), votes: make([]int, len(d.ClassNames))}
+	e := &evaluator{d: d, classes: len(d.ClassNames)}
 	for i, s := range d.Splits {
 		if d.Labels[i] == dataset.NoLabel {
 			continue
 		}
 		if s == dataset.Train {
 			e.train = append(e.train, i)
+			e.trainLabels = append(e.trainLabels, d.Labels[i])
 		} else {
 			e.test = append(e.test, i)
+			e.testLabels = append(e.testLabels, d.Labels[i])
 		}
 	}
 	for u, h := range d.HeldOut {
@@ -174,9 +179,8 @@ func (e *evaluator) hasKNN() bool { return len(e.train) > 0 && len(e.test) > 0 }
 func (e *evaluator) hasRecall() bool { return len(e.users) > 0 }
 
 // rawAccuracy returns the kNN accuracy on raw input features, computing it
-// on first use: for dense features, rows are L2-normalised copies so that
-// the dot product is the cosine similarity; sparse features are compared
-// by sparse cosine similarity.
+// on first use: dense features by the cosine similarity of package nearest,
+// sparse features by sparse cosine similarity.
 func (e *evaluator) rawAccuracy() float64 {
 	if e.rawDone || !e.hasKNN() {
 		return e.rawKNN
@@ -192,7 +196,6 @@ func (e *evaluator) rawAccuracy() float64 {
 		for r, i := range idx {
 			copy(out[r*dim:(r+1)*dim], e.d.Row(i))
 		}
-		unitRows(out, len(idx), dim)
 		return out
 	}
 	e.rawKNN = e.knn(gather(e.train), gather(e.test), dim)
@@ -230,6 +233,7 @@ func (e *evaluator) sparseKNN() float64 {
 	}
 	slices.SortFunc(index, func(a, b posting) int { return cmp.Compare(a.col, b.col) })
 	scores := make([]float32, len(e.train))
+	voter := nearest.NewKNN(nil, 1, e.trainLabels, knnK)
 	correct := 0
 	for _, q := range e.test {
 		clear(scores)
@@ -241,30 +245,11 @@ func (e *evaluator) sparseKNN() float64 {
 				scores[index[j].pos] += vals[k] * inv * index[j].val
 			}
 		}
-		if e.classify(scores) == e.d.Labels[q] {
+		if voter.Vote(scores) == e.d.Labels[q] {
 			correct++
 		}
 	}
 	return float64(correct) / float64(len(e.test))
-}
-
-// unitRows scales each row of the n×d matrix x to unit length (all-zero
-// rows stay zero).
-func unitRows(x []float32, n, d int) {
-	for r := 0; r < n; r++ {
-		row := x[r*d : (r+1)*d]
-		var ss float64
-		for _, v := range row {
-			ss += float64(v) * float64(v)
-		}
-		if ss == 0 {
-			continue
-		}
-		inv := float32(1 / math.Sqrt(ss))
-		for j := range row {
-			row[j] *= inv
-		}
-	}
 }
 
 // embeddingKNN returns the kNN accuracy of the held-out items using the
@@ -289,72 +274,15 @@ func gatherRows(dst, src []float32, idx []int, d int) []float32 {
 	return dst
 }
 
-// knn classifies each row of test (unit rows, ntest×d) by majority vote of
-// its knnK most similar rows of train (ntrain×d) and returns the fraction
-// classified correctly. Among equal similarities the lower training index
-// ranks first; among classes with equal votes, the one holding the best
-// ranked neighbour wins.
+// knn returns the kNN accuracy of the held-out rows test (ntest×d) against
+// the training rows train (ntrain×d), both in e.train and e.test order.
 func (e *evaluator) knn(train, test []float32, d int) float64 {
-	ntrain, ntest := len(e.train), len(e.test)
-	if cap(e.scores) < knnChunk*ntrain {
-		e.scores = make([]float32, knnChunk*ntrain)
+	if e.classifier == nil || e.classifierDim != d {
+		e.classifier, e.classifierDim = nearest.NewKNN(train, d, e.trainLabels, knnK), d
+	} else {
+		e.classifier.SetTrain(train)
 	}
-	correct := 0
-	for start := 0; start < ntest; start += knnChunk {
-		rows := min(knnChunk, ntest-start)
-		s := e.scores[:rows*ntrain]
-		gemm.Sgemm(false, true, rows, ntrain, d, 1, test[start*d:(start+rows)*d], d, train, d, 0, s, ntrain)
-		for r := 0; r < rows; r++ {
-			if e.classify(s[r*ntrain:(r+1)*ntrain]) == e.d.Labels[e.test[start+r]] {
-				correct++
-			}
-		}
-	}
-	return float64(correct) / float64(ntest)
-}
-
-// classify returns the majority label of the knnK training items with the
-// highest scores (row: one score per training item, in e.train order);
-// among equal scores the lower training index ranks first.
-func (e *evaluator) classify(row []float32) int32 {
-	k := min(knnK, len(row))
-	var best [knnK]int
-	var bestScore [knnK]float32
-	n := 0
-	for j, v := range row {
-		if n == k && v <= bestScore[k-1] {
-			continue
-		}
-		// Insert j, keeping best sorted by score, earlier index first on ties.
-		pos := min(n, k-1)
-		for pos > 0 && bestScore[pos-1] < v {
-			best[pos], bestScore[pos] = best[pos-1], bestScore[pos-1]
-			pos--
-		}
-		best[pos], bestScore[pos] = j, v
-		if n < k {
-			n++
-		}
-	}
-	return e.vote(best[:n])
-}
-
-// vote returns the majority label of the neighbours (training positions,
-// best first); ties go to the class of the best ranked tied neighbour.
-func (e *evaluator) vote(neighbours []int) int32 {
-	clear(e.votes)
-	for _, j := range neighbours {
-		e.votes[e.d.Labels[e.train[j]]]++
-	}
-	top := -1
-	var label int32
-	for _, j := range neighbours {
-		l := e.d.Labels[e.train[j]]
-		if e.votes[l] > top {
-			top, label = e.votes[l], l
-		}
-	}
-	return label
+	return e.classifier.Accuracy(test, e.testLabels)
 }
 
 // baselines computes the popularity and random recommenders' recall.

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/contrastive-explorer/explorer/run"
 	sampledata "github.com/contrastive-explorer/explorer/sample-data"
@@ -258,19 +257,6 @@ func datasetBytes(d *dataset.Dataset) int64 {
 // megabytes formats a byte count for a learner.
 func megabytes(b int64) string {
 	return fmt.Sprintf("%.1f MB", float64(b)/1e6)
-}
-
-// displayTextMax is how many characters of an item's text the explorer
-// sends for display (hello, search results).
-const displayTextMax = 300
-
-// clip cuts s to displayTextMax characters, marking the cut with "…".
-func clip(s string) string {
-	if len(s) <= displayTextMax || utf8.RuneCountInString(s) <= displayTextMax {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:displayTextMax-1]) + "…"
 }
 
 // isUnknownDataset reports whether err says a dataset does not exist.

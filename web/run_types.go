@@ -226,7 +226,7 @@ func encodeDatasetHello(e run.Dataset, pixelsURL string) (json.RawMessage, error
 	if d.Text != nil {
 		h.Texts = make([]string, len(d.Text))
 		for i, t := range d.Text {
-			h.Texts[i] = clip(t)
+			h.Texts[i] = run.ClipText(t)
 		}
 	}
 	for i, s := range d.Splits {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/contrastive-explorer/explorer/run"
 	"github.com/contrastive-explorer/explorer/run/runner/runnertest"
+	"github.com/contrastive-explorer/explorer/run/search"
 	"github.com/contrastive-explorer/explorer/trainer/gemm"
 )
 
@@ -49,7 +50,7 @@ func pairsFor(t *testing.T, s *testServer, id string) string {
 	return "labels"
 }
 
-func checkRanked(t *testing.T, res []searchResult) {
+func checkRanked(t *testing.T, res []search.Result) {
 	t.Helper()
 	for i := 1; i < len(res); i++ {
 		if res[i].Match == res[i-1].Match && res[i].Score > res[i-1].Score {
@@ -67,7 +68,7 @@ func TestSearchText(t *testing.T) {
 	c := uploadedRun(t, s, filePart("notes.txt", textLines(20)))
 
 	out := searchRun(t, s, c.ID, url.Values{"q": {"onions in butter"}, "k": {"3"}})
-	if out.Method != searchFeatures || out.Query != "onions in butter" || out.Item != nil || out.Epoch != 2 || len(out.Results) != 3 {
+	if out.Method != search.ByFeatures || out.Query != "onions in butter" || out.Item != nil || out.Epoch != 2 || len(out.Results) != 3 {
 		t.Fatalf("search: %+v", out)
 	}
 	for _, r := range out.Results {
@@ -81,7 +82,7 @@ func TestSearchText(t *testing.T) {
 	}
 
 	out = searchRun(t, s, c.ID, url.Values{"item": {"4"}, "k": {"5"}, "epoch": {"1"}})
-	if out.Method != searchEmbedding || out.Item == nil || *out.Item != 4 || out.Epoch != 1 || len(out.Results) != 5 {
+	if out.Method != search.ByEmbedding || out.Item == nil || *out.Item != 4 || out.Epoch != 1 || len(out.Results) != 5 {
 		t.Fatalf("search by item: %+v", out)
 	}
 	for _, r := range out.Results {
@@ -112,7 +113,7 @@ func TestSearchTextEncoder(t *testing.T) {
 	q := text[item]
 
 	out := searchRun(t, s, c.ID, url.Values{"q": {q}, "k": {"5"}})
-	if out.Method != searchEncoder || out.Epoch != 1 || out.Item != nil || len(out.Results) != 5 {
+	if out.Method != search.ByEncoder || out.Epoch != 1 || out.Item != nil || len(out.Results) != 5 {
 		t.Fatalf("search for item %d's text %q: %+v", item, q, out)
 	}
 	if top := out.Results[0]; top.Item != item || top.Match != "text" || top.Score < 1-1e-4 || top.Score > 1+1e-6 {
@@ -121,10 +122,10 @@ func TestSearchTextEncoder(t *testing.T) {
 	checkRanked(t, out.Results)
 
 	out = searchRun(t, s, c.ID, url.Values{"q": {q}, "k": {"3"}, "epoch": {"0"}})
-	if out.Method != searchEncoder || out.Epoch != 0 || len(out.Results) != 3 {
+	if out.Method != search.ByEncoder || out.Epoch != 0 || len(out.Results) != 3 {
 		t.Errorf("search at epoch 0: %+v", out)
 	}
-	if out := searchRun(t, s, c.ID, url.Values{"q": {"?! …"}}); out.Method != searchEncoder || len(out.Results) != 0 {
+	if out := searchRun(t, s, c.ID, url.Values{"q": {"?! …"}}); out.Method != search.ByEncoder || len(out.Results) != 0 {
 		t.Errorf("a query without words: %+v", out)
 	}
 }
@@ -158,7 +159,7 @@ func TestSearchInteractions(t *testing.T) {
 	c := uploadedRun(t, s, filePart("plays.csv", interactionRows()))
 
 	out := searchRun(t, s, c.ID, url.Values{"q": {"HARBOR"}, "k": {"5"}})
-	if out.Method != searchNames || len(out.Results) != 5 {
+	if out.Method != search.ByNames || len(out.Results) != 5 {
 		t.Fatalf("search: %+v", out)
 	}
 	var names []string
@@ -200,7 +201,7 @@ func TestSearchImages(t *testing.T) {
 	waitState(t, s, digits.ID, run.Done)
 
 	out := searchRun(t, s, digits.ID, url.Values{"q": {"3"}, "k": {"50"}})
-	if out.Method != searchLabels || !slices.Equal(out.Classes, []int32{3}) || len(out.Results) != 50 {
+	if out.Method != search.ByLabels || !slices.Equal(out.Classes, []int32{3}) || len(out.Results) != 50 {
 		t.Fatalf("search for 3: %+v", out)
 	}
 	for _, r := range out.Results {
@@ -212,11 +213,11 @@ func TestSearchImages(t *testing.T) {
 
 	c := uploadedRun(t, s, field("side", "8"), filePart("shapes.zip", imageZip(t)))
 	out = searchRun(t, s, c.ID, url.Values{"q": {"Circ"}})
-	if out.Method != searchLabels || len(out.Classes) != 1 || len(out.Results) != 6 {
+	if out.Method != search.ByLabels || len(out.Classes) != 1 || len(out.Results) != 6 {
 		t.Fatalf("search for circ: %+v", out)
 	}
 	out = searchRun(t, s, c.ID, url.Values{"q": {"3.png"}})
-	if out.Method != searchNames || len(out.Results) != 2 {
+	if out.Method != search.ByNames || len(out.Results) != 2 {
 		t.Fatalf("search by file name: %+v", out)
 	}
 	for _, r := range out.Results {
