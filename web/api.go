@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v5"
 
 	"github.com/contrastive-explorer/explorer/run"
+	"github.com/contrastive-explorer/explorer/run/datasets"
 	"github.com/contrastive-explorer/explorer/run/runner"
 	"github.com/contrastive-explorer/explorer/trainer"
 	"github.com/contrastive-explorer/explorer/trainer/dataset"
@@ -54,7 +55,7 @@ type datasetJSON struct {
 }
 
 // entryJSON describes a loaded registry entry.
-func entryJSON(e datasetEntry) datasetJSON {
+func entryJSON(e datasets.Entry) datasetJSON {
 	in := e.Info
 	j := datasetJSON{
 		ID: e.ID, Name: e.Name, Title: in.Title, Description: in.Description, Kind: string(in.Kind),
@@ -75,11 +76,11 @@ func entryJSON(e datasetEntry) datasetJSON {
 
 func (s *Server) listDatasets(c *echo.Context) error {
 	sess := session(c)
-	entries := s.datasets.list(sess)
+	entries := s.datasets.List(sess)
 	out := make([]datasetJSON, 0, len(entries))
 	for _, e := range entries {
 		if e.Data == nil && e.Uploaded {
-			l, err := s.datasets.get(sess, e.ID)
+			l, err := s.datasets.Get(sess, e.ID)
 			if err != nil {
 				// Kept, but not readable now (memory, or a damaged file):
 				// the rest of the list is still worth showing.
@@ -89,7 +90,7 @@ func (s *Server) listDatasets(c *echo.Context) error {
 			e = l
 		}
 		if e.Data == nil {
-			d, err := s.datasets.catalog.Load(e.ID)
+			d, err := s.datasets.Catalog().Load(e.ID)
 			if err != nil {
 				return fmt.Errorf("loading dataset %s: %w", e.ID, err)
 			}
@@ -118,7 +119,7 @@ func servePixels(c *echo.Context, px pixelBytes, public bool) error {
 }
 
 func (s *Server) datasetPixels(c *echo.Context) error {
-	e, err := s.datasets.get(session(c), c.Param("name"))
+	e, err := s.datasets.Get(session(c), c.Param("name"))
 	if err != nil {
 		return err
 	}
@@ -145,7 +146,7 @@ func (s *Server) runPixels(c *echo.Context) error {
 }
 
 func (s *Server) datasetPreview(c *echo.Context) error {
-	e, err := s.datasets.get(session(c), c.Param("name"))
+	e, err := s.datasets.Get(session(c), c.Param("name"))
 	if err != nil {
 		return err
 	}
@@ -281,7 +282,7 @@ type createResponse struct {
 func (s *Server) createRun(c *echo.Context) error {
 	def := trainer.DefaultConfig()
 	req := runRequest{Config: def, Hidden: def.Hidden, Projection: defaultProjection, Dims: 2}
-	req.Dataset = s.datasets.firstBundled()
+	req.Dataset = s.datasets.FirstBundled()
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
@@ -291,8 +292,8 @@ func (s *Server) createRun(c *echo.Context) error {
 		return badInput("dataset", "choose a dataset")
 	}
 	// Another session's upload is as unknown as a name nobody uses.
-	d, err := s.datasets.get(session(c), cfg.Dataset)
-	if isUnknownDataset(err) {
+	d, err := s.datasets.Get(session(c), cfg.Dataset)
+	if datasets.IsUnknown(err) {
 		return badInput("dataset", "there is no dataset %q", clipName(cfg.Dataset))
 	} else if err != nil {
 		return err

@@ -451,8 +451,8 @@ func TestInternalError(t *testing.T) {
 // inputs are sparse: neighbours in input space, no pixels, texts in hello.
 func TestSparseDatasets(t *testing.T) {
 	s := newTestServer(t, Options{NewTrainer: runnertest.Trainers(nil), NewProjector: runnertest.ColumnProjectors})
-	for _, info := range s.datasets.catalog.List() {
-		d, err := s.datasets.catalog.Load(info.Name)
+	for _, info := range s.datasets.Catalog().List() {
+		d, err := s.datasets.Catalog().Load(info.Name)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -108,7 +108,7 @@ func (s *Server) homeModel(sess string) views.HomePage {
 	def := trainer.DefaultConfig()
 	var p views.HomePage
 	maxTrain := 2
-	for i, e := range s.datasets.list(sess) {
+	for i, e := range s.datasets.List(sess) {
 		in := e.Info
 		card := views.DatasetCard{
 			Name: e.ID, Title: in.Title, Description: in.Description, Kind: string(in.Kind),

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/contrastive-explorer/explorer/run"
+	"github.com/contrastive-explorer/explorer/run/datasets"
 	"github.com/contrastive-explorer/explorer/run/sqlite"
 	"github.com/contrastive-explorer/explorer/trainer"
 )
@@ -29,7 +30,7 @@ func BenchmarkReopenStoredRun(b *testing.B) {
 	const epochs = 50
 	cfg := trainer.DefaultConfig()
 	cfg.Dataset, cfg.Epochs = "fashion", epochs
-	ds, err := bundled{}.Load("fashion")
+	ds, err := datasets.Bundled{}.Load("fashion")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -3,10 +3,10 @@ package web
 import (
 	"context"
 	"encoding/json"
-	"strings"
 	"sync"
 
 	"github.com/contrastive-explorer/explorer/run"
+	"github.com/contrastive-explorer/explorer/run/datasets"
 	"github.com/contrastive-explorer/explorer/run/runner"
 	"github.com/contrastive-explorer/explorer/trainer"
 	"github.com/contrastive-explorer/explorer/trainer/dataset"
@@ -47,7 +47,7 @@ const uploadedDataset = "upload"
 func summaryJSON(s runner.Summary, session string) RunSummary {
 	cfg := s.Config.Config
 	owner := session != "" && session == s.Session
-	if !owner && strings.HasPrefix(cfg.Dataset, uploadIDPrefix) {
+	if !owner && datasets.IsUpload(cfg.Dataset) {
 		cfg.Dataset = uploadedDataset
 	}
 	return RunSummary{

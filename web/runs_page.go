@@ -9,11 +9,11 @@ import (
 	"math"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/labstack/echo/v5"
 
 	"github.com/contrastive-explorer/explorer/run"
+	"github.com/contrastive-explorer/explorer/run/datasets"
 	"github.com/contrastive-explorer/explorer/views"
 )
 
@@ -29,7 +29,7 @@ func (s *Server) runsPage(c *echo.Context) error {
 	for _, e := range entries {
 		title, ok := titles[e.Config.Dataset]
 		switch {
-		case !ok && strings.HasPrefix(e.Config.Dataset, uploadIDPrefix):
+		case !ok && datasets.IsUpload(e.Config.Dataset):
 			title = "an upload" // another session's, or deleted
 		case !ok:
 			title = e.Config.Dataset
@@ -47,7 +47,7 @@ func (s *Server) runsPage(c *echo.Context) error {
 // by their title, its uploads by their file name.
 func (s *Server) datasetTitles(session string) map[string]string {
 	out := make(map[string]string)
-	for _, e := range s.datasets.list(session) {
+	for _, e := range s.datasets.List(session) {
 		if e.Uploaded {
 			out[e.ID] = e.Name
 		} else {

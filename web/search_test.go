@@ -40,7 +40,7 @@ func uploadedRun(t *testing.T, s *testServer, parts ...part) created {
 
 func pairsFor(t *testing.T, s *testServer, id string) string {
 	t.Helper()
-	e, err := s.datasets.get(sessionA, id)
+	e, err := s.datasets.Get(sessionA, id)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/labstack/echo/v5/middleware"
 
 	"github.com/contrastive-explorer/explorer/run"
+	"github.com/contrastive-explorer/explorer/run/datasets"
 	"github.com/contrastive-explorer/explorer/run/group"
 	"github.com/contrastive-explorer/explorer/run/memory"
 	"github.com/contrastive-explorer/explorer/run/runner"
@@ -101,7 +102,7 @@ func (o Options) withDefaults() Options {
 		o.Store = memory.New()
 	}
 	if o.Catalog == nil {
-		o.Catalog = bundled{}
+		o.Catalog = datasets.Bundled{}
 	}
 	if o.WriteTimeout <= 0 {
 		o.WriteTimeout = 10 * time.Second
@@ -122,7 +123,7 @@ func (o Options) withDefaults() Options {
 		o.MaxViewersPerAddress = 400
 	}
 	if len(o.SessionKey) == 0 {
-		o.SessionKey = []byte(randomHex(32))
+		o.SessionKey = []byte(run.RandomHex(32))
 	}
 	o.Limits = resolveLimits(o.Limits)
 	if o.MaxUploads <= 0 {
@@ -132,7 +133,7 @@ func (o Options) withDefaults() Options {
 		o.UploadMemory = 1_000_000_000
 	}
 	if o.DataDir == "" {
-		o.DataDir = filepath.Join(os.TempDir(), "explorer-uploads-"+randomHex(8))
+		o.DataDir = filepath.Join(os.TempDir(), "explorer-uploads-"+run.RandomHex(8))
 	}
 	return o
 }
@@ -145,7 +146,7 @@ type Server struct {
 	runs         *runner.Manager
 	group        *group.Group // websocket handlers
 	log          *slog.Logger
-	datasets     *registry
+	datasets     *datasets.Registry
 	hellos       *helloCache
 	sessionKey   []byte
 	origins      *http.CrossOriginProtection
@@ -170,8 +171,10 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		ctx:   ctx,
 		group: group.New(),
 		log:   o.Logger,
-		datasets: newRegistry(o.Catalog, o.MaxUploads, o.UploadMemory,
-			&uploadFiles{dir: o.DataDir, store: o.Store, limits: resolveLimits(o.Limits), log: o.Logger}),
+		datasets: datasets.New(datasets.Options{
+			Catalog: o.Catalog, Store: o.Store, Dir: o.DataDir, Limits: resolveLimits(o.Limits),
+			MaxPerSession: o.MaxUploads, MaxBytes: o.UploadMemory, Logger: o.Logger,
+		}),
 		hellos:       newHelloCache(),
 		sessionKey:   o.SessionKey,
 		origins:      http.NewCrossOriginProtection(),
@@ -183,7 +186,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		maxViewers:   o.MaxViewersPerAddress,
 		viewers:      make(map[string]int),
 	}
-	if err := s.datasets.restore(ctx); err != nil {
+	if err := s.datasets.Restore(ctx); err != nil {
 		return nil, err
 	}
 	runs, err := runner.New(ctx, runner.Options{

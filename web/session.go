@@ -2,13 +2,14 @@ package web
 
 import (
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
 	"strings"
 
 	"github.com/labstack/echo/v5"
+
+	"github.com/contrastive-explorer/explorer/run"
 )
 
 // sessionCookie names the cookie that tells browser sessions apart: uploads
@@ -38,7 +39,7 @@ func (s *Server) sessions(next echo.HandlerFunc) echo.HandlerFunc {
 			id = s.verifySession(ck.Value)
 		}
 		if id == "" {
-			id = randomHex(sessionIDBytes)
+			id = run.RandomHex(sessionIDBytes)
 			c.SetCookie(&http.Cookie{
 				Name: sessionCookie, Value: signSession(s.sessionKey, id), Path: "/",
 				HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: c.Request().TLS != nil,
@@ -86,13 +87,4 @@ func validSessionID(s string) bool {
 		}
 	}
 	return true
-}
-
-// randomHex returns n random bytes from crypto/rand as 2n hex digits.
-func randomHex(n int) string {
-	b := make([]byte, n)
-	// crypto/rand.Read never returns an error (it crashes the program
-	// rather than return predictable bytes).
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }

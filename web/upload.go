@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v5"
 
 	"github.com/contrastive-explorer/explorer/run"
+	"github.com/contrastive-explorer/explorer/run/datasets"
 	"github.com/contrastive-explorer/explorer/trainer/dataset"
 )
 
@@ -53,19 +54,19 @@ type upload struct {
 }
 
 // stored returns how to parse the upload again from its spool files.
-func (u *upload) stored() *storedUpload {
+func (u *upload) stored() datasets.Upload {
 	opts := u.opts
 	opts.Format, opts.Limits = u.format, dataset.Limits{}
 	opts.Metadata, opts.MetadataName, opts.Context = nil, u.metaName, nil
-	up := &storedUpload{opts: opts}
+	up := datasets.Upload{Options: opts}
 	switch {
 	case u.pending != nil:
-		up.file = u.pending.Name()
+		up.File = u.pending.Name()
 	case u.kept != nil:
-		up.file = u.kept.Name()
+		up.File = u.kept.Name()
 	}
 	if u.meta != nil {
-		up.meta = u.meta.Name()
+		up.Metadata = u.meta.Name()
 	}
 	return up
 }
@@ -86,13 +87,13 @@ func (s *Server) uploadDataset(c *echo.Context) error {
 		return tooLarge("", "the upload is larger than the limit of %s", dataset.FormatSize(lim.MaxBytes))
 	}
 	sess := session(c)
-	if err := s.datasets.reserve(sess); err != nil {
+	if err := s.datasets.Reserve(sess); err != nil {
 		return err
 	}
 	reserved := true
 	defer func() {
 		if reserved {
-			s.datasets.cancel(sess)
+			s.datasets.Cancel(sess)
 		}
 	}()
 	// Parsing is heavy (images are decoded and resized): a few at a time.
@@ -135,12 +136,12 @@ func (s *Server) uploadDataset(c *echo.Context) error {
 		// Closed before they are moved into the upload's folder.
 		f.Close()
 	}
-	e, err := s.datasets.add(sess, u.fileName, u.format, u.ds, u.stored())
+	e, err := s.datasets.Add(sess, u.fileName, u.format, u.ds, u.stored())
 	reserved = false
 	if err != nil {
 		return err
 	}
-	s.log.Info("dataset uploaded", "id", e.ID, "format", e.Format, "items", e.Info.Items, "dim", e.Info.Dim, "bytes", e.bytes)
+	s.log.Info("dataset uploaded", "id", e.ID, "format", e.Format, "items", e.Info.Items, "dim", e.Info.Dim, "bytes", e.Bytes)
 	return c.JSON(http.StatusCreated, entryJSON(e))
 }
 
@@ -446,7 +447,7 @@ func (u *upload) cleanup() {
 func (s *Server) deleteDataset(c *echo.Context) error {
 	sess, id := session(c), c.Param("name")
 	ctx := c.Request().Context()
-	if s.datasets.owns(sess, id) {
+	if s.datasets.Owns(sess, id) {
 		entries, err := s.runs.List(ctx, sess, 0)
 		if err != nil {
 			return err
@@ -464,7 +465,7 @@ func (s *Server) deleteDataset(c *echo.Context) error {
 			}
 		}
 	}
-	if err := s.datasets.remove(sess, id); err != nil {
+	if err := s.datasets.Remove(sess, id); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

@@ -14,6 +14,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/contrastive-explorer/explorer/run"
+	"github.com/contrastive-explorer/explorer/run/datasets"
 	"github.com/contrastive-explorer/explorer/run/runner/runnertest"
 	"github.com/contrastive-explorer/explorer/trainer"
 	"github.com/contrastive-explorer/explorer/trainer/dataset"
@@ -174,9 +175,9 @@ func TestUploadFormats(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sess := randomHex(sessionIDBytes) // a session each: at most 5 uploads per session
+			sess := run.RandomHex(sessionIDBytes) // a session each: at most 5 uploads per session
 			d := mustUpload(t, s, sess, tt.parts...)
-			if !strings.HasPrefix(d.ID, uploadIDPrefix) || d.Kind != string(tt.kind) || d.Items != tt.items ||
+			if !datasets.IsUpload(d.ID) || d.Kind != string(tt.kind) || d.Items != tt.items ||
 				d.Classes != tt.classes || d.Precomputed != tt.precomputed || !d.Uploaded || d.Train+d.Test != tt.items ||
 				(tt.dims > 0 && d.Dims != tt.dims) || d.Dims != d.Dim {
 				t.Fatalf("uploaded %+v, want %s with %d items, %d dims, %d classes, precomputed %v", d, tt.kind, tt.items, tt.dims, tt.classes, tt.precomputed)
@@ -185,7 +186,7 @@ func TestUploadFormats(t *testing.T) {
 				t.Fatalf("the session's list: %+v", l)
 			}
 
-			e, err := s.datasets.get(sess, d.ID)
+			e, err := s.datasets.Get(sess, d.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -434,7 +435,7 @@ func TestRejectedUploadsLeaveServerServing(t *testing.T) {
 	}
 	for i := range 8 {
 		wg.Go(func() {
-			a := postUpload(t, s, randomHex(sessionIDBytes), bad[i%len(bad)]...)
+			a := postUpload(t, s, run.RandomHex(sessionIDBytes), bad[i%len(bad)]...)
 			if a.status < 400 || a.status >= 500 {
 				t.Errorf("bad upload %d: %d %s", i, a.status, a.body)
 			}

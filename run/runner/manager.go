@@ -2,9 +2,7 @@ package runner
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -107,9 +105,9 @@ func (m *Manager) Create(ctx context.Context, session string, cfg run.Config, d 
 		}
 	}
 	cfg.Config = tr.Config()
-	token := randomHex(24)
+	token := run.RandomHex(24)
 	r := &Run{
-		m: m, id: randomHex(6), tokenHash: sha256.Sum256([]byte(token)), session: session,
+		m: m, id: run.RandomHex(6), tokenHash: sha256.Sum256([]byte(token)), session: session,
 		created: time.Now().UTC().Truncate(time.Millisecond), ds: d,
 		tr: tr, cfg: cfg, state: run.Queued, trained: -1, liveEpoch: -1,
 		ended: make(chan struct{}), lastUsed: time.Now(),
@@ -175,7 +173,7 @@ func (m *Manager) checkMemory(cfg trainer.Config, d *run.Dataset) error {
 		}
 	}
 	return run.Errorf(run.Invalid, best.field, "this run would need about %s of memory and the server allows %s per run; %s",
-		megabytes(need), megabytes(m.o.MaxRunBytes), best.advice)
+		run.Megabytes(need), run.Megabytes(m.o.MaxRunBytes), best.advice)
 }
 
 // Get returns a run by id: the one in memory, or one rebuilt from the
@@ -587,20 +585,3 @@ func (m *Manager) Resident() int {
 
 // errShuttingDown refuses work while the server stops.
 var errShuttingDown = run.Errorf(run.Unavailable, "", "the server is shutting down")
-
-// randomHex returns n random bytes from crypto/rand as 2n hex digits.
-func randomHex(n int) string {
-	b := make([]byte, n)
-	// crypto/rand.Read never returns an error (it crashes the program
-	// rather than return predictable bytes).
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-// megabytes formats a byte count for a learner.
-func megabytes(b int64) string {
-	if b < 10_000_000 {
-		return fmt.Sprintf("%.1f MB", float64(b)/1e6)
-	}
-	return fmt.Sprintf("%.0f MB", float64(b)/1e6)
-}

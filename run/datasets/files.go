@@ -1,12 +1,10 @@
-package web
+package datasets
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,21 +21,11 @@ import (
 // memory only while it is used (parsed again from the files on first use
 // after a restart).
 
-// storedUpload is what it takes to parse an upload again.
-type storedUpload struct {
+// kept is an upload's kept files and how to parse them again.
+type kept struct {
 	opts   dataset.ParseOptions // without Metadata and Limits
-	file   string               // spool file of the upload, moved into its folder by keep
-	meta   string               // spool file of projector metadata, "" for none
 	files  []string             // the kept files, relative to the uploads folder
 	loadMu sync.Mutex           // one parse at a time
-}
-
-// uploadFiles is the uploads folder and the store of uploads' records.
-type uploadFiles struct {
-	dir    string
-	store  run.Store
-	limits dataset.Limits
-	log    *slog.Logger
 }
 
 // Names of an upload's kept files in its folder.
@@ -48,54 +36,52 @@ const (
 
 // keep moves a new upload's spool files into its folder and stores its
 // record; on failure nothing of it is left.
-func (f *uploadFiles) keep(e *datasetEntry) error {
-	up := e.upload
-	dir := filepath.Join(f.dir, e.ID)
+func (g *Registry) keep(e *Entry, up Upload) error {
+	dir := filepath.Join(g.o.Dir, e.ID)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("upload folder: %w", err)
 	}
-	moves := [][2]string{{up.file, keptFile}}
-	if up.meta != "" {
-		moves = append(moves, [2]string{up.meta, keptMetadata})
+	moves := [][2]string{{up.File, keptFile}}
+	if up.Metadata != "" {
+		moves = append(moves, [2]string{up.Metadata, keptMetadata})
 	}
-	up.files = nil
+	k := e.upload
 	for _, m := range moves {
 		if err := os.Rename(m[0], filepath.Join(dir, m[1])); err != nil {
 			os.RemoveAll(dir)
 			return fmt.Errorf("keeping an upload: %w", err)
 		}
-		up.files = append(up.files, e.ID+"/"+m[1])
+		k.files = append(k.files, e.ID+"/"+m[1])
 	}
-	opts, err := json.Marshal(up.opts)
+	opts, err := json.Marshal(k.opts)
 	if err != nil {
 		os.RemoveAll(dir)
 		return fmt.Errorf("encoding upload options: %w", err)
 	}
 	rec := run.Upload{
-		ID: e.ID, Session: e.session, FileName: e.Name, Format: e.Format, Options: opts,
-		Files: up.files, Bytes: e.bytes, Info: e.Info, Created: e.created,
+		ID: e.ID, Session: e.Session, FileName: e.Name, Format: e.Format, Options: opts,
+		Files: k.files, Bytes: e.Bytes, Info: e.Info, Created: e.Created,
 	}
-	if err := f.store.PutUpload(context.Background(), rec); err != nil {
+	if err := g.o.Store.PutUpload(context.Background(), rec); err != nil {
 		os.RemoveAll(dir)
 		return fmt.Errorf("storing upload %s: %w", e.ID, err)
 	}
 	return nil
 }
 
-// remove deletes an upload's record and folder.
-func (f *uploadFiles) remove(id string) error {
-	if err := f.store.DeleteUpload(context.Background(), id); err != nil && !errors.Is(err, run.ErrNotFound) {
+// removeFiles deletes an upload's record and folder.
+func (g *Registry) removeFiles(id string) error {
+	if err := g.o.Store.DeleteUpload(context.Background(), id); err != nil && !errors.Is(err, run.ErrNotFound) {
 		return err
 	}
-	return os.RemoveAll(filepath.Join(f.dir, id))
+	return os.RemoveAll(filepath.Join(g.o.Dir, id))
 }
 
-// restore registers the uploads the store holds, unparsed, and removes
+// Restore registers the uploads the store holds, unparsed, and removes
 // what an interrupted upload left: spool files, and folders no record
 // names.
-func (g *registry) restore(ctx context.Context) error {
-	f := g.files
-	recs, err := f.store.Uploads(ctx, "")
+func (g *Registry) Restore(ctx context.Context) error {
+	recs, err := g.o.Store.Uploads(ctx, "")
 	if err != nil {
 		return fmt.Errorf("listing uploads: %w", err)
 	}
@@ -104,20 +90,19 @@ func (g *registry) restore(ctx context.Context) error {
 	for _, u := range recs {
 		var opts dataset.ParseOptions
 		if err := json.Unmarshal(u.Options, &opts); err != nil {
-			f.log.Warn("upload with unreadable options", "id", u.ID, "err", err)
+			g.o.Logger.Warn("upload with unreadable options", "id", u.ID, "err", err)
 			continue
 		}
 		known[u.ID] = true
-		up := &storedUpload{opts: opts, files: u.Files}
-		g.uploads[u.ID] = &datasetEntry{
+		g.uploads[u.ID] = &Entry{
 			Dataset: run.Dataset{
 				ID: u.ID, Name: u.FileName, Info: u.Info, Format: u.Format, Uploaded: true, Precomputed: u.Info.Precomputed,
 			},
-			session: u.Session, bytes: u.Bytes, created: u.Created, upload: up,
+			Session: u.Session, Bytes: u.Bytes, Created: u.Created, upload: &kept{opts: opts, files: u.Files},
 		}
 	}
 	g.mu.Unlock()
-	entries, err := os.ReadDir(f.dir)
+	entries, err := os.ReadDir(g.o.Dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	} else if err != nil {
@@ -125,14 +110,14 @@ func (g *registry) restore(ctx context.Context) error {
 	}
 	for _, de := range entries {
 		name := de.Name()
-		stale := strings.HasSuffix(name, ".part") || (de.IsDir() && strings.HasPrefix(name, uploadIDPrefix) && !known[name])
+		stale := strings.HasSuffix(name, ".part") || (de.IsDir() && IsUpload(name) && !known[name])
 		if !stale {
 			continue
 		}
-		if err := os.RemoveAll(filepath.Join(f.dir, name)); err != nil {
-			f.log.Warn("removing what an interrupted upload left", "file", name, "err", err)
+		if err := os.RemoveAll(filepath.Join(g.o.Dir, name)); err != nil {
+			g.o.Logger.Warn("removing what an interrupted upload left", "file", name, "err", err)
 		} else {
-			f.log.Info("removed what an interrupted upload left", "file", name)
+			g.o.Logger.Info("removed what an interrupted upload left", "file", name)
 		}
 	}
 	return nil
@@ -140,44 +125,43 @@ func (g *registry) restore(ctx context.Context) error {
 
 // loaded returns e with its dataset, parsing its files again if this
 // process has not yet: a restored upload costs memory only once used.
-func (g *registry) loaded(e *datasetEntry) (datasetEntry, error) {
+func (g *Registry) loaded(e *Entry) (Entry, error) {
 	g.mu.Lock()
 	if e.Data != nil || e.upload == nil {
 		defer g.mu.Unlock()
 		return *e, nil
 	}
-	up := e.upload
+	k := e.upload
 	g.mu.Unlock()
 
-	up.loadMu.Lock()
-	defer up.loadMu.Unlock()
+	k.loadMu.Lock()
+	defer k.loadMu.Unlock()
 	g.mu.Lock()
 	if e.Data != nil {
 		defer g.mu.Unlock()
 		return *e, nil
 	}
 	g.mu.Unlock()
-	ds, err := g.files.parse(e.ID, e.Name, up)
+	ds, err := g.parse(e.ID, e.Name, k)
 	if err != nil {
-		return datasetEntry{}, err
+		return Entry{}, err
 	}
-	size := datasetBytes(ds)
+	size := Bytes(ds)
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.total+size > g.maxBytes {
-		return datasetEntry{}, &statusError{code: http.StatusInsufficientStorage,
-			msg: "the server holds as much uploaded data as it may; try again later"}
+	if g.total+size > g.o.MaxBytes {
+		return Entry{}, run.Errorf(run.Insufficient, "", "the server holds as much uploaded data as it may; try again later")
 	}
-	e.Data, e.bytes, e.Info = ds, size, ds.Info()
+	e.Data, e.Bytes, e.Info = ds, size, ds.Info()
 	g.total += size
 	return *e, nil
 }
 
 // parse parses an upload's kept files.
-func (f *uploadFiles) parse(id, name string, up *storedUpload) (*dataset.Dataset, error) {
+func (g *Registry) parse(id, name string, k *kept) (*dataset.Dataset, error) {
 	start := time.Now()
-	opts := up.opts
-	opts.Limits = f.limits
+	opts := k.opts
+	opts.Limits = g.o.Limits
 	var file, meta *os.File
 	defer func() {
 		for _, x := range []*os.File{file, meta} {
@@ -186,8 +170,8 @@ func (f *uploadFiles) parse(id, name string, up *storedUpload) (*dataset.Dataset
 			}
 		}
 	}()
-	for _, rel := range up.files {
-		x, err := os.Open(filepath.Join(f.dir, filepath.FromSlash(rel)))
+	for _, rel := range k.files {
+		x, err := os.Open(filepath.Join(g.o.Dir, filepath.FromSlash(rel)))
 		if err != nil {
 			return nil, fmt.Errorf("opening upload %s: %w", id, err)
 		}
@@ -208,6 +192,6 @@ func (f *uploadFiles) parse(id, name string, up *storedUpload) (*dataset.Dataset
 		return nil, fmt.Errorf("parsing upload %s again: %w", id, err)
 	}
 	ds.Name = id
-	f.log.Info("upload parsed again", "id", id, "items", ds.Len(), "duration", time.Since(start))
+	g.o.Logger.Info("upload parsed again", "id", id, "items", ds.Len(), "duration", time.Since(start))
 	return ds, nil
 }
