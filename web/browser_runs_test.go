@@ -1,0 +1,144 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/contrastive-explorer/explorer/run"
+	"github.com/contrastive-explorer/explorer/run/memory"
+	"github.com/contrastive-explorer/explorer/web"
+)
+
+// serveUntil serves the explorer on o until the returned stop is called
+// (or the test ends), as a process that is stopped and started again.
+func serveUntil(t *testing.T, o web.Options) (url string, stop func()) {
+	t.Helper()
+	o.Logger = slog.New(slog.DiscardHandler)
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := web.New(ctx, o)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	stopped := false
+	stop = func() {
+		if !stopped {
+			stopped = true
+			cancel()
+			ts.Close()
+			srv.Wait()
+		}
+	}
+	t.Cleanup(stop)
+	return ts.URL, stop
+}
+
+// TestBrowserRunsPage follows a teacher across a restart of the server:
+// the runs page lists the session's runs (a finished one with its
+// thumbnail, an interrupted one), renames one, resumes the interrupted run
+// from its page, and deletes a run, each surviving a reload.
+func TestBrowserRunsPage(t *testing.T) {
+	store := memory.New()
+	o := web.Options{Store: store, DataDir: t.TempDir(), SessionKey: []byte("a session key that outlives one process")}
+	first, stop := serveUntil(t, o)
+	b := newBrowser(t, nil)
+	step, eval, poll := b.step, b.eval, b.poll
+
+	step("home page", 15*time.Second, chromedp.Navigate(first+"/"), chromedp.WaitVisible(tid("train-button")))
+	done := b.startRun(`{dataset: "digits", epochs: 2}`)
+	poll("finished", `document.querySelector('[data-testid="run-state"]').dataset.state === "done"`, 60*time.Second)
+	long := b.startRun(`{dataset: "digits", epochs: 1000}`)
+	poll("a few epochs trained", `window.explorer.newest() >= 2`, 60*time.Second)
+	var tokens map[string]string
+	eval("tokens", fmt.Sprintf(`({done: localStorage.getItem("explorer.token.%s"), long: localStorage.getItem("explorer.token.%s")})`, done, long), &tokens)
+	step("leave the page", 10*time.Second, chromedp.Navigate("about:blank"))
+	stop()
+
+	// The server starts again on the same store. The session cookie is the
+	// same (cookies ignore ports); the tokens live in the page's storage,
+	// which is per origin, so the new origin is given them.
+	second, _ := serveUntil(t, o)
+	step("new origin", 15*time.Second, chromedp.Navigate(second+"/"), chromedp.WaitVisible(tid("train-button")))
+	var ignored any
+	eval("keep tokens", fmt.Sprintf(`localStorage.setItem("explorer.token.%s", %q); localStorage.setItem("explorer.token.%s", %q); true`,
+		done, tokens["done"], long, tokens["long"]), &ignored)
+	row := func(id, inner string) string {
+		return fmt.Sprintf(`document.querySelector('[data-testid="run-row"][data-run-id="%s"] %s')`, id, inner)
+	}
+	step("runs page", 15*time.Second, chromedp.Navigate(second+"/runs"), chromedp.WaitVisible(tid("runs-table")))
+	var rows int
+	eval("rows", `document.querySelectorAll('[data-testid="run-row"]').length`, &rows)
+	if rows != 2 {
+		t.Fatalf("the runs page lists %d runs after the restart, want 2", rows)
+	}
+	if s := b.evalString(row(done, `[data-testid="run-row-state"]`) + `.textContent`); s != "done" {
+		t.Errorf("the finished run's state reads %q", s)
+	}
+	if s := b.evalString(row(long, `[data-testid="run-row-state"]`) + `.textContent`); s != "interrupted" {
+		t.Errorf("the interrupted run's state reads %q", s)
+	}
+	poll("thumbnail drawn", row(done, `img`)+`.complete && `+row(done, `img`)+`.naturalWidth === 64`, 10*time.Second)
+
+	// Rename: the page asks for a name (window.prompt, answered here).
+	eval("answer the prompt", `window.prompt = () => "Tuesday's demo"; true`, &ignored)
+	step("rename", 10*time.Second, chromedp.Click(chromedp.CSS(fmt.Sprintf(`[data-testid="run-row"][data-run-id="%s"] [data-testid="run-rename"]`, done))))
+	poll("renamed", row(done, `[data-testid="run-name"]`)+`.textContent.trim() === "Tuesday's demo"`, 10*time.Second)
+	step("reload", 15*time.Second, chromedp.Reload(), chromedp.WaitVisible(tid("runs-table")))
+	if s := b.evalString(row(done, `[data-testid="run-name"]`) + `.textContent.trim()`); s != "Tuesday's demo" {
+		t.Errorf("after a reload the run is named %q", s)
+	}
+
+	// Resume the interrupted run from its page: it trains on from its
+	// checkpoint, then the owner stops it.
+	step("interrupted run", 15*time.Second, chromedp.Navigate(second+"/runs/"+long))
+	poll("resume offered", `document.querySelector('[data-testid="run-state"]').dataset.state === "interrupted" && !document.querySelector('[data-testid="control-resume"]').disabled`, 20*time.Second)
+	var before int
+	eval("newest before", `window.explorer.newest()`, &before)
+	step("resume", 10*time.Second, chromedp.Click(tid("control-resume")))
+	poll("training again", fmt.Sprintf(`document.querySelector('[data-testid="run-state"]').dataset.state === "running" && window.explorer.newest() >= %d`, before+2), 60*time.Second)
+	step("stop", 10*time.Second, chromedp.Click(tid("control-stop")))
+	poll("stopped", `document.querySelector('[data-testid="run-state"]').dataset.state === "stopped"`, 30*time.Second)
+
+	// Delete the finished run (after a confirmation, answered here).
+	step("runs page again", 15*time.Second, chromedp.Navigate(second+"/runs"), chromedp.WaitVisible(tid("runs-table")))
+	eval("answer the confirmation", `window.confirm = () => true; true`, &ignored)
+	step("delete", 10*time.Second, chromedp.Click(chromedp.CSS(fmt.Sprintf(`[data-testid="run-row"][data-run-id="%s"] [data-testid="run-delete"]`, done))))
+	poll("row removed", row(done, ``)+` === null`, 10*time.Second)
+	step("reload", 15*time.Second, chromedp.Reload(), chromedp.WaitVisible(tid("runs-table")))
+	eval("rows", `document.querySelectorAll('[data-testid="run-row"]').length`, &rows)
+	if rows != 1 {
+		t.Errorf("%d runs listed after deleting one of 2", rows)
+	}
+	if _, err := store.Run(context.Background(), done); err == nil {
+		t.Error("the deleted run is still in the store")
+	}
+	resp, err := http.Get(second + "/api/runs/" + done)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET a deleted run: %d, want 404", resp.StatusCode)
+	}
+	rec, err := store.Run(context.Background(), long)
+	if err != nil || rec.State != run.Stopped {
+		t.Errorf("the resumed run in the store: %v %v, want stopped", rec.State, err)
+	}
+	b.noProblems()
+}
+
+// evalString evaluates a JavaScript expression that yields a string.
+func (b *browser) evalString(expr string) string {
+	b.t.Helper()
+	var s string
+	b.eval(expr, expr, &s)
+	return s
+}
