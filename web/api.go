@@ -214,8 +214,7 @@ func decodeJSON(c *echo.Context, v any) error {
 	if req.ContentLength != 0 && !isJSON(req.Header.Get("Content-Type")) {
 		// A form or text/plain body is what a page on another site can
 		// send without asking: refuse it before reading it.
-		return &statusError{code: http.StatusUnsupportedMediaType,
-			msg: "send the body as JSON, with Content-Type: application/json"}
+		return run.Errorf(run.Unsupported, "", "send the body as JSON, with Content-Type: application/json")
 	}
 	dec := json.NewDecoder(req.Body)
 	dec.DisallowUnknownFields()
@@ -229,11 +228,11 @@ func decodeJSON(c *echo.Context, v any) error {
 	var (
 		syn *json.SyntaxError
 		typ *json.UnmarshalTypeError
-		ie  *inputError
+		re  *run.Error
 		sc  echo.HTTPStatusCoder
 	)
 	switch {
-	case errors.As(err, &ie), errors.As(err, &sc):
+	case errors.As(err, &re), errors.As(err, &sc):
 		return err
 	case errors.As(err, &syn), errors.Is(err, io.ErrUnexpectedEOF):
 		return badInput("", "the body is not valid JSON")

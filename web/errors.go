@@ -2,7 +2,6 @@ package web
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 
@@ -14,29 +13,26 @@ import (
 	"github.com/contrastive-explorer/explorer/views"
 )
 
-// inputError is bad input in a request: the answer is 400 naming the field.
-type inputError struct {
-	field string
-	msg   string
-}
+// The handlers' errors are the domain's (*run.Error), so that one mapper,
+// classify, answers them all; these build them.
 
-func (e *inputError) Error() string { return e.field + ": " + e.msg }
-
+// badInput is bad input in a request: 400 naming the field.
 func badInput(field, format string, args ...any) error {
-	return &inputError{field: field, msg: fmt.Sprintf(format, args...)}
+	return run.Errorf(run.Invalid, field, format, args...)
 }
 
-// conflictError is an action the run's state does not allow: 409.
-type conflictError struct{ msg string }
-
-func (e *conflictError) Error() string { return e.msg }
-
+// conflict is an action the run's state does not allow: 409.
 func conflict(format string, args ...any) error {
-	return &conflictError{msg: fmt.Sprintf(format, args...)}
+	return run.Errorf(run.Conflict, "", format, args...)
 }
 
-// statusError is a refusal with its own status (413, 415, 507) and, where
-// one field is to blame, that field.
+// notFound is what does not exist for the caller: 404.
+func notFound(format string, args ...any) error {
+	return run.Errorf(run.NotFound, "", format, args...)
+}
+
+// statusError is a refusal with a status no domain code has (408 for a
+// body that trickles in).
 type statusError struct {
 	code  int
 	field string
@@ -45,23 +41,12 @@ type statusError struct {
 
 func (e *statusError) Error() string { return e.msg }
 
-// notFound returns an error wrapping ErrNotFound whose text is msg, for the
-// client to read.
-func notFound(format string, args ...any) error {
-	return &notFoundError{msg: fmt.Sprintf(format, args...)}
-}
-
-type notFoundError struct{ msg string }
-
-func (e *notFoundError) Error() string { return e.msg }
-func (e *notFoundError) Unwrap() error { return run.ErrNotFound }
-
 // errForbidden answers a control request without the run's token.
-var errForbidden = errors.New("this action needs the run's control token (Authorization: Bearer <token>)")
+var errForbidden = run.Errorf(run.Forbidden, "", "this action needs the run's control token (Authorization: Bearer <token>)")
 
 // errShuttingDown answers requests that would start work while the server
 // stops.
-var errShuttingDown = errors.New("the server is shutting down")
+var errShuttingDown = run.Errorf(run.Unavailable, "", "the server is shutting down")
 
 // runErrorStatus is the HTTP status of each code of the domain's errors.
 var runErrorStatus = map[run.Code]int{
@@ -87,8 +72,6 @@ type errorBody struct {
 func classify(err error) (int, errorBody) {
 	var (
 		fe  *trainer.FieldError
-		ie  *inputError
-		ce  *conflictError
 		sc  echo.HTTPStatusCoder
 		he  *echo.HTTPError
 		mbe *http.MaxBytesError
@@ -100,20 +83,12 @@ func classify(err error) (int, errorBody) {
 		return runErrorStatus[re.Code], errorBody{Error: re.Message, Field: re.Field}
 	case errors.As(err, &fe):
 		return http.StatusBadRequest, errorBody{Error: fe.Msg, Field: fe.Field}
-	case errors.As(err, &ie):
-		return http.StatusBadRequest, errorBody{Error: ie.msg, Field: ie.field}
 	case errors.As(err, &se):
 		return se.code, errorBody{Error: se.msg, Field: se.field}
 	case errors.Is(err, run.ErrNotFound):
 		return http.StatusNotFound, errorBody{Error: err.Error()}
 	case errors.Is(err, sampledata.ErrUnknown):
 		return http.StatusNotFound, errorBody{Error: "no such dataset"}
-	case errors.As(err, &ce):
-		return http.StatusConflict, errorBody{Error: ce.msg}
-	case errors.Is(err, errForbidden):
-		return http.StatusForbidden, errorBody{Error: err.Error()}
-	case errors.Is(err, errShuttingDown):
-		return http.StatusServiceUnavailable, errorBody{Error: err.Error()}
 	case errors.As(err, &mbe):
 		return http.StatusRequestEntityTooLarge, errorBody{Error: "request body too large"}
 	case errors.As(err, &he) && he.Code < 500:

@@ -328,8 +328,7 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 
 // errCrossOrigin refuses a state-changing request another site's page
 // sent.
-var errCrossOrigin = &statusError{code: http.StatusForbidden,
-	msg: "cross-origin request refused: change runs and uploads from the explorer's own pages"}
+var errCrossOrigin = run.Errorf(run.Forbidden, "", "cross-origin request refused: change runs and uploads from the explorer's own pages")
 
 // sameOrigin refuses state-changing requests (POST, PATCH, DELETE) that a
 // browser sent from another origin, another port of the same host

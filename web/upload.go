@@ -78,8 +78,7 @@ func (s *Server) uploadDataset(c *echo.Context) error {
 	req := c.Request()
 	mt, _, err := mime.ParseMediaType(req.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/form-data" {
-		return &statusError{code: http.StatusUnsupportedMediaType,
-			msg: "send the dataset as multipart/form-data with the file in a part named file"}
+		return run.Errorf(run.Unsupported, "", "send the dataset as multipart/form-data with the file in a part named file")
 	}
 	lim := s.limits
 	bodyMax := 2*lim.MaxBytes + multipartSlack
@@ -289,9 +288,8 @@ func (u *upload) file(p *multipart.Part) error {
 	if u.format == dataset.FormatUnknown {
 		u.format = dataset.Detect(u.fileName, head)
 		if u.format == dataset.FormatUnknown && len(strings.TrimSpace(string(head))) > 0 {
-			return &statusError{code: http.StatusUnsupportedMediaType, field: "file", msg: u.fileName +
-				": the explorer cannot read this type of file: upload a CSV or TSV table, a text file, " +
-				"a zip of images in one folder per class, user,item interactions or Embedding Projector vectors"}
+			return run.Errorf(run.Unsupported, "file", "%s: the explorer cannot read this type of file: upload a CSV or TSV table, a text file, "+
+				"a zip of images in one folder per class, user,item interactions or Embedding Projector vectors", u.fileName)
 		}
 	}
 	if u.format == dataset.FormatProjector && u.meta == nil {
@@ -473,7 +471,7 @@ func (s *Server) deleteDataset(c *echo.Context) error {
 
 // errUploadCancelled answers an upload whose client went away while it
 // was parsed (nobody reads the answer, but the log says what happened).
-var errUploadCancelled = &statusError{code: http.StatusBadRequest, field: "file", msg: "the upload was cancelled"}
+var errUploadCancelled = run.Errorf(run.Invalid, "file", "the upload was cancelled")
 
 // errUploadTooSlow answers an upload whose body came slower than the
 // minimum rate.
@@ -482,7 +480,7 @@ var errUploadTooSlow = &statusError{code: http.StatusRequestTimeout, field: "fil
 
 // tooLarge is a 413 with a message for the learner.
 func tooLarge(field, format string, args ...any) error {
-	return &statusError{code: http.StatusRequestEntityTooLarge, field: field, msg: fmt.Sprintf(format, args...)}
+	return run.Errorf(run.TooLarge, field, format, args...)
 }
 
 // uploadName is the base name of an uploaded file, whatever separator the
