@@ -6,7 +6,7 @@ package static
 import "embed"
 
 // FS holds the scripts and the stylesheet, at the root of the file
-// system (e.g. "run.js", "style.css").
+// system (e.g. "run.js", "style.css"), and the run page's modules in run/.
 //
-//go:embed *.js *.css
+//go:embed *.js *.css run/*.js
 var FS embed.FS

@@ -1,0 +1,149 @@
+// The run's stream (../stream.js) wired to the page: hello sets up the
+// dataset, epochs go into the history and, when following, onto the map;
+// state, projection and done messages update the header and controls.
+
+import { request, binary } from '../api.js';
+import { RunStream } from '../stream.js';
+import { Previews } from '../previews.js';
+import { addEpoch, newest } from './history.js';
+import { GLIDE_MS } from './timeline.js';
+import { STATE_TEXT } from './controls.js';
+import { buildLegend, applyDatasetFlags } from './dataset.js';
+
+const WORKER_ITEMS = 5000; // from this many points on, the socket runs on a worker
+
+/**
+ * connect returns the run's stream, not yet started, with handlers that
+ * drive the page through deps.
+ * @param {import('./state.js').App} app
+ * @param {object} deps
+ * @param {ReturnType<typeof import('./status.js').createStatus>} deps.status
+ * @param {ReturnType<typeof import('./controls.js').createControls>} deps.controls
+ * @param {ReturnType<typeof import('./timeline.js').createTimeline>} deps.timeline
+ * @param {ReturnType<typeof import('./metrics.js').createMetrics>} deps.metrics
+ * @param {ReturnType<typeof import('./selection.js').createSelection>} deps.selection
+ * @param {ReturnType<typeof import('./pairs.js').createPairs>} deps.pairs
+ */
+export function connect(app, { status, controls, timeline, metrics, selection, pairs }) {
+  const { S, root, runID, timings } = app;
+  const { setConn, showError } = status;
+  const { setState, setProjection } = controls;
+  let helloSeen = false;
+
+  return new RunStream(
+    runID,
+    {
+      hello(msg) {
+        timings.helloArrived();
+        const d = msg.dataset || {};
+        S.run = msg.run || S.run;
+        if (!helloSeen) {
+          helloSeen = true;
+          S.dataset = d;
+          S.labels = Int32Array.from(d.labels || []);
+          S.splits = d.splits || [];
+          const maxLabel = S.labels.reduce((a, b) => Math.max(a, b), -1);
+          S.classNames = d.class_names && d.class_names.length ? d.class_names : Array.from({ length: maxLabel + 1 }, (_, k) => String(k));
+          if (app.scatter) app.scatter.setLabels(S.labels, Math.max(S.classNames.length, maxLabel + 1));
+          buildLegend(app);
+          app.previews = new Previews(d);
+          applyDatasetFlags(app, d);
+          if (d.pixels_url) {
+            binary(d.pixels_url)
+              .then((bytes) => {
+                app.previews.setPixels(bytes);
+                selection.render();
+              })
+              .catch((err) => setConn(`no item pictures: ${err.message}`, 'warn'));
+          }
+        }
+        if (S.run) {
+          setProjection(S.run.projection);
+          setState(S.run.state, S.run.queue_position);
+        }
+        S.isLive = false;
+      },
+      epoch(ev) {
+        if (S.labels.length && ev.n !== S.labels.length) {
+          setConn(`ignored a frame of ${ev.n} points for ${S.labels.length} items`, 'warn');
+          return;
+        }
+        addEpoch(S, ev);
+        if (!S.isLive) return; // history: shown once complete
+        if (S.reprojecting && ev.frame && ev.frame.method === S.reprojecting.method && ev.frame.dims === S.reprojecting.dims && (!ev.backfill || ev.epoch === newest(S))) {
+          S.reprojecting = null;
+          setConn('live', 'ok');
+        }
+        if (!ev.backfill) {
+          if (ev.received != null) timings.arrived(ev.epoch, ev.received, ev.sentMs);
+          if (S.follow) timeline.show(ev.epoch, S.viewing == null ? 0 : GLIDE_MS);
+          else timeline.update();
+          if (S.state === 'running') pairs.fetch(false);
+        } else if (ev.epoch === S.viewing) {
+          timeline.show(ev.epoch, GLIDE_MS * 1.5); // e.g. re-projected: glide PCA → t-SNE
+        } else {
+          timeline.update();
+        }
+        metrics.update();
+      },
+      live() {
+        S.isLive = true;
+        setConn('live', 'ok');
+        const target = S.follow || S.viewing == null || !S.epochs.has(S.viewing) ? newest(S) : S.viewing;
+        if (target != null) timeline.show(target, S.viewing == null ? 0 : GLIDE_MS);
+        else timeline.update();
+        pairs.fetch(true);
+      },
+      state(msg) {
+        setState(msg.state, msg.queue_position);
+        setConn(`run ${STATE_TEXT[msg.state] || msg.state}`, 'ok');
+      },
+      projection(msg) {
+        S.run = { ...(S.run || {}), projection: { method: msg.method, dims: msg.dims } };
+        setProjection(S.run.projection);
+      },
+      done(msg) {
+        S.finished = true;
+        if (!S.isLive) this.live(); // a finished run's history is complete
+        setState(msg.state);
+        const n = msg.epochs;
+        if (S.precomputed) {
+          setConn(msg.state === 'done' ? 'ready to explore' : `run ${STATE_TEXT[msg.state] || msg.state}`, msg.state === 'failed' ? 'error' : 'ok');
+          timeline.update();
+          return;
+        }
+        pairs.fetch(true);
+        setConn(
+          msg.state === 'done' ? `finished: ${n} epoch${n === 1 ? '' : 's'}` : `run ${STATE_TEXT[msg.state] || msg.state} after ${n} epoch${n === 1 ? '' : 's'}`,
+          msg.state === 'failed' ? 'error' : 'ok',
+        );
+        timeline.update();
+      },
+      error(msg) {
+        showError(`The run failed: ${msg.error}`);
+      },
+      status(text, kind) {
+        setConn(text, kind);
+      },
+      gone() {
+        showError('This run does not exist on the server (it may have been restarted).');
+      },
+    },
+    {
+      // Large runs receive their frames on a worker thread (see stream.js).
+      worker: Number(root.dataset.items) >= WORKER_ITEMS,
+      url: root.dataset.wsUrl
+        ? new URL(root.dataset.wsUrl, location.href).href.replace(/^http/, 'ws')
+        : undefined,
+      checkRun: async () => {
+        try {
+          await request('GET', `/api/runs/${encodeURIComponent(runID)}`);
+          return true;
+        } catch (err) {
+          if (err.status === 404) return false;
+          throw err;
+        }
+      },
+    },
+  );
+}

@@ -1,0 +1,130 @@
+// The run's state and its controls: pause, resume, step, stop and the
+// projection, for the run's owner; watchers see them disabled.
+
+import { request } from '../api.js';
+import { el } from './dom.js';
+
+/** STATE_TEXT says each run state in words. */
+export const STATE_TEXT = {
+  queued: 'queued',
+  running: 'training',
+  paused: 'paused',
+  done: 'finished',
+  stopped: 'stopped',
+  failed: 'failed',
+};
+
+/**
+ * createControls wires the control buttons and projection selects and
+ * returns {setState, updateControls, control, setProjection}: setState(state,
+ * queuePosition) shows a run state, control(action) sends "pause",
+ * "resume", "step" or "stop", setProjection({method, dims}) shows a
+ * projection in the selects.
+ * @param {import('./state.js').App} app
+ * @param {ReturnType<typeof import('./status.js').createStatus>} status
+ */
+export function createControls(app, { setConn, showError, clearError }) {
+  const { ui, S, root, runID, token } = app;
+
+  function setState(state, queuePosition) {
+    if (state && state !== S.state) {
+      S.state = state;
+      ui.state.textContent = S.precomputed && state === 'done' ? 'ready' : STATE_TEXT[state] || state;
+      ui.state.dataset.state = state;
+      root.dataset.state = state;
+    }
+    const queued = S.state === 'queued';
+    ui.queue.hidden = !queued;
+    ui.queue.textContent = queued ? (queuePosition >= 1 ? `${ordinal(queuePosition)} in line` : 'waiting in line') : '';
+    updateControls();
+    if (app.scatter) app.scatter.changed(); // the empty-map message mentions the state
+  }
+
+  function updateControls() {
+    const owner = token !== '';
+    ui.tokenMissing.hidden = owner;
+    if (owner) ui.tokenMissing.textContent = '';
+    else if (!ui.tokenMissing.textContent) ui.tokenMissing.textContent = "watching: only the run's owner can control it";
+    const s = S.state;
+    const over = S.finished || s === 'done' || s === 'stopped' || s === 'failed' || s === 'interrupted';
+    ui.pause.disabled = !owner || s !== 'running';
+    // An interrupted run (its server stopped or crashed) resumes from its
+    // last checkpoint.
+    ui.resume.disabled = !owner || (s !== 'paused' && !(s === 'interrupted' && S.run && S.run.resumable));
+    ui.step.disabled = !owner || s !== 'paused';
+    ui.stop.disabled = !owner || over;
+    ui.method.disabled = !owner || s === 'failed';
+    ui.dims.disabled = !owner || s === 'failed';
+    ui.controls.classList.toggle('watching', !owner);
+  }
+
+  async function control(action) {
+    const wasInterrupted = S.state === 'interrupted';
+    try {
+      const summary = await request('POST', `/api/runs/${encodeURIComponent(runID)}/${action}`, { token });
+      clearError();
+      if (wasInterrupted && action === 'resume') {
+        // The stream of an interrupted run has ended: a new one follows the
+        // resumed training.
+        window.location.reload();
+        return;
+      }
+      if (summary) applySummary(summary);
+    } catch (err) {
+      showError(err.message);
+    }
+  }
+
+  async function changeProjection() {
+    const body = { method: ui.method.value, dims: Number(ui.dims.value) };
+    try {
+      const summary = await request('POST', `/api/runs/${encodeURIComponent(runID)}/projection`, { token, body });
+      clearError();
+      // The selects keep the choice: the answer may still name the old
+      // projection until the server switches (a "projection" message).
+      if (summary) setState(summary.state, summary.queue_position);
+      S.reprojecting = body;
+      setConn(`re-projecting every epoch with ${body.method === 'tsne' ? 't-SNE' : 'PCA'} in ${body.dims}D…`, 'warn');
+    } catch (err) {
+      showError(err.message);
+      setProjection(S.run && S.run.projection);
+    }
+  }
+
+  function setProjection(p) {
+    if (!p) return;
+    if (p.method) ensureOption(ui.method, p.method, p.method === 'tsne' ? 't-SNE' : p.method.toUpperCase());
+    if (p.dims) ensureOption(ui.dims, String(p.dims), `${p.dims}D`);
+  }
+
+  function applySummary(summary) {
+    S.run = { ...(S.run || {}), ...summary };
+    if (summary.projection) setProjection(summary.projection);
+    setState(summary.state, summary.queue_position);
+  }
+
+  for (const [b, action] of [
+    [ui.pause, 'pause'],
+    [ui.resume, 'resume'],
+    [ui.step, 'step'],
+    [ui.stop, 'stop'],
+  ]) {
+    if (!b.textContent) b.textContent = action[0].toUpperCase() + action.slice(1);
+    b.addEventListener('click', () => control(action));
+  }
+  ui.method.addEventListener('change', changeProjection);
+  ui.dims.addEventListener('change', changeProjection);
+
+  return { setState, updateControls, control, setProjection };
+}
+
+function ordinal(k) {
+  const s = ['th', 'st', 'nd', 'rd'];
+  const v = k % 100;
+  return k + (s[(v - 20) % 10] || s[v] || s[0]);
+}
+
+function ensureOption(select, value, label) {
+  if (![...select.options].some((o) => o.value === value)) select.append(el('option', { value, text: label }));
+  select.value = value;
+}

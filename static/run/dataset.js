@@ -1,0 +1,88 @@
+// What the page shows about the dataset: class names and chips, the legend
+// (click a class to hide it) and the badges for synthetic data and
+// precomputed embeddings.
+
+import { PALETTE, colourOf } from '../palette.js';
+import { $, el } from './dom.js';
+
+/** labelName returns the class name of item i, or 'unlabelled'. */
+export function labelName(S, i) {
+  const l = S.labels[i];
+  return l >= 0 ? S.classNames[l] ?? String(l) : 'unlabelled';
+}
+
+/** labelChip returns a swatch and the class name of item i. */
+export function labelChip(S, i) {
+  const l = S.labels[i];
+  return el('span', { class: 'chip' }, el('span', { class: 'swatch', style: { background: colourOf(l) } }), el('span', { text: labelName(S, i) }));
+}
+
+/**
+ * buildLegend lists the classes with their counts, as buttons that hide or
+ * show a class on the map.
+ * @param {import('./state.js').App} app
+ */
+export function buildLegend(app) {
+  const { ui, S, root } = app;
+  ui.legend.replaceChildren();
+  // Room for long class names (e.g. "verb.communication") beside the count.
+  const longest = S.classNames.reduce((m, name) => Math.max(m, String(name).length), 0);
+  root.style.setProperty('--side', longest > 11 ? `${Math.min(18, 7 + longest * 0.55)}rem` : '13rem');
+  const counts = new Map();
+  for (const l of S.labels) counts.set(l, (counts.get(l) || 0) + 1);
+  const entries = S.classNames.map((name, k) => [k, name]);
+  if (counts.has(-1)) entries.push([-1, 'unlabelled']);
+  for (const [k, name] of entries) {
+    const b = el(
+      'button',
+      { type: 'button', class: 'legend-item', title: 'Show or hide this class' },
+      el('span', { class: 'swatch', style: { background: colourOf(k) } }),
+      el('span', { class: 'legend-name', text: name }),
+      el('span', { class: 'legend-count', text: String(counts.get(k) || 0) }),
+    );
+    b.dataset.label = String(k);
+    b.setAttribute('aria-pressed', 'true');
+    b.addEventListener('click', () => {
+      if (S.hidden.has(k)) S.hidden.delete(k);
+      else S.hidden.add(k);
+      b.setAttribute('aria-pressed', String(!S.hidden.has(k)));
+      if (app.scatter) app.scatter.setHidden(S.hidden);
+    });
+    ui.legend.append(el('li', {}, b));
+  }
+  if (S.classNames.length > PALETTE.length) {
+    ui.legend.append(el('li', { class: 'legend-note', text: `colours repeat after ${PALETTE.length} classes` }));
+  }
+}
+
+/**
+ * applyDatasetFlags marks synthetic data and sets the page up for
+ * precomputed embeddings, which are explored rather than trained.
+ * @param {import('./state.js').App} app
+ */
+export function applyDatasetFlags(app, d) {
+  const { ui, S, root } = app;
+  if (d.synthetic && !$('synthetic-badge')) {
+    const badge = el('span', {
+      class: 'badge synthetic',
+      'data-testid': 'synthetic-badge',
+      text: 'synthetic data',
+      title: 'These items were made up by a program, not collected from real people or things.',
+    });
+    ui.title.after(badge);
+  }
+  if (d.precomputed) {
+    S.precomputed = true;
+    root.dataset.precomputed = 'true';
+    if (!$('precomputed-note')) {
+      ui.counter.after(
+        el('span', {
+          class: 'precomputed-note',
+          'data-testid': 'precomputed-note',
+          text: 'precomputed embeddings: exploring, not training',
+        }),
+      );
+    }
+    app.map.setHint();
+  }
+}
