@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/contrastive-explorer/explorer/run"
@@ -19,9 +20,15 @@ const frameMagic = "CEF1"
 const frameHeader = 16
 
 // encodeCoords returns the binary frame of an epoch: the header, then the
-// n×dims coordinates centred on their mean and scaled by one factor so that
-// the largest absolute coordinate is 1 (a layout of identical points stays
-// at the origin). coords is not modified.
+// n×dims coordinates centred and scaled by one factor, both chosen from the
+// bulk of the points rather than from the farthest: the centre is, per
+// coordinate, midway between the 1st and the 99th percentile, and the
+// point at the 99th percentile of distance from it (in its largest
+// coordinate) lands at 0.8. So the map
+// fills the view, a handful of outliers may lie outside [-1, 1], and one
+// point wandering off neither shrinks nor shifts everyone else (which
+// would undo the frames' alignment). A layout of identical points stays at
+// the origin. coords is not modified.
 func encodeCoords(epoch int, coords []float32, n, dims int) []byte {
 	buf := make([]byte, frameHeader+4*n*dims)
 	copy(buf, frameMagic)
@@ -31,33 +38,70 @@ func encodeCoords(epoch int, coords []float32, n, dims int) []byte {
 	if n == 0 {
 		return buf
 	}
-	var mean [3]float64
-	for i := range n {
-		for k := range dims {
-			mean[k] += float64(coords[i*dims+k])
-		}
-	}
-	for k := range dims {
-		mean[k] /= float64(n)
-	}
-	var extent float64
-	for i := range n {
-		for k := range dims {
-			extent = max(extent, math.Abs(float64(coords[i*dims+k])-mean[k]))
-		}
-	}
+	centre, extent := frameBox(coords, n, dims)
 	scale := 1.0
-	if extent > 0 && !math.IsInf(extent, 0) && !math.IsNaN(extent) {
-		scale = 1 / extent
+	if extent > 0 && !math.IsInf(extent, 0) {
+		scale = frameFill / extent
 	}
 	out := buf[frameHeader:]
 	for i := range n {
 		for k := range dims {
-			v := float32((float64(coords[i*dims+k]) - mean[k]) * scale)
+			v := float32((float64(coords[i*dims+k]) - centre[k]) * scale)
 			binary.LittleEndian.PutUint32(out[4*(i*dims+k):], math.Float32bits(v))
 		}
 	}
 	return buf
+}
+
+// How a frame is placed: the point at frameQuantile of distance from the
+// centre lands at frameFill. The centre and the quantile are read off at
+// most frameSamples evenly spaced points, which puts them within a
+// fraction of a percentile of the exact ones at the cost of sorting a few
+// thousand numbers, whatever the size of the run.
+const (
+	frameQuantile = 0.99
+	frameFill     = 0.8
+	frameSamples  = 2048
+)
+
+// frameBox returns the centre of the box holding the bulk of (a sample of)
+// the points, per coordinate midway between the quantiles 1-frameQuantile
+// and frameQuantile, and the frameQuantile quantile of a point's largest
+// absolute coordinate about that centre.
+// Coordinates that are not finite are left out.
+func frameBox(coords []float32, n, dims int) (centre [3]float64, extent float64) {
+	step := max(1, n/frameSamples)
+	v := make([]float64, 0, n/step+1)
+	for k := range dims {
+		v = v[:0]
+		for i := 0; i < n; i += step {
+			if c := float64(coords[i*dims+k]); !math.IsNaN(c) && !math.IsInf(c, 0) {
+				v = append(v, c)
+			}
+		}
+		if len(v) > 0 {
+			slices.Sort(v)
+			lo, hi := v[int(float64(len(v))*(1-frameQuantile))], v[int(math.Ceil(frameQuantile*float64(len(v))))-1]
+			centre[k] = (lo + hi) / 2
+		}
+	}
+	v = v[:0]
+	for i := 0; i < n; i += step {
+		e, finite := 0.0, true
+		for k := range dims {
+			c := float64(coords[i*dims+k])
+			finite = finite && !math.IsNaN(c) && !math.IsInf(c, 0)
+			e = max(e, math.Abs(c-centre[k]))
+		}
+		if finite {
+			v = append(v, e)
+		}
+	}
+	if len(v) == 0 {
+		return centre, 0
+	}
+	slices.Sort(v)
+	return centre, v[int(math.Ceil(frameQuantile*float64(len(v))))-1]
 }
 
 // frameInfo is the wire form of a projected frame's quality figures.

@@ -19,8 +19,8 @@ func TestEncodeCoords(t *testing.T) {
 		dims   int
 		want   []float32
 	}{
-		{"centred and scaled", []float32{1, 1, 3, 1, 2, 4}, 2, []float32{-0.5, -0.5, 0.5, -0.5, 0, 1}},
-		{"3D", []float32{0, 0, 0, 0, 0, 4}, 3, []float32{0, 0, -1, 0, 0, 1}},
+		{"centred and scaled", []float32{1, 1, 3, 1, 2, 4}, 2, []float32{-0.8 / 1.5, -0.8, 0.8 / 1.5, -0.8, 0, 0.8}},
+		{"3D", []float32{0, 0, 0, 0, 0, 4}, 3, []float32{0, 0, -0.8, 0, 0, 0.8}},
 		{"all in one point", []float32{5, 5, 5, 5}, 2, []float32{0, 0, 0, 0}},
 		{"no points", nil, 2, nil},
 	}
@@ -106,5 +106,47 @@ func TestHiddenList(t *testing.T) {
 				t.Errorf("%s: %v, want %v", tt.in, h, tt.want)
 			}
 		}
+	}
+}
+
+// TestEncodeCoordsIgnoresAnOutlier checks that one point far from the rest
+// leaves everyone else where they were: before, every frame was scaled by
+// its farthest point, so one outlier moving off shrank the whole map.
+func TestEncodeCoordsIgnoresAnOutlier(t *testing.T) {
+	const n = 12000
+	coords := make([]float32, 2*n)
+	for i := range n {
+		a := 2 * math.Pi * float64(i) / n
+		r := 10 * math.Sqrt(float64(i%100)/100)
+		coords[2*i], coords[2*i+1] = float32(r*math.Cos(a)), float32(r*math.Sin(a))
+	}
+	decode := func(b []byte) []float32 {
+		out := make([]float32, 2*n)
+		for i := range out {
+			out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[16+4*i:]))
+		}
+		return out
+	}
+	before := decode(encodeCoords(1, coords, n, 2))
+	var far float64
+	for _, v := range before {
+		far = max(far, math.Abs(float64(v)))
+	}
+	if far > 1 || far < 0.75 {
+		t.Errorf("the disc spans ±%.3f, want it to fill most of [-1, 1]", far)
+	}
+	moved := append([]float32{}, coords...)
+	moved[0], moved[1] = 5000, -3000 // one point wanders off
+	after := decode(encodeCoords(2, moved, n, 2))
+	var worst float64
+	for i := 2; i < 2*n; i++ {
+		worst = max(worst, math.Abs(float64(after[i]-before[i])))
+	}
+	// The mean moves by 5000/n; the scale must not follow the outlier.
+	if worst > 0.02 {
+		t.Errorf("one outlier moved the other points by up to %.3f of the view", worst)
+	}
+	if nan := decode(encodeCoords(3, append([]float32{float32(math.NaN()), 0}, coords[2:]...), n, 2)); math.IsNaN(float64(nan[2])) {
+		t.Error("a NaN coordinate spoiled the others")
 	}
 }
