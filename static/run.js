@@ -33,6 +33,7 @@ const app = {
   previews: new Previews({ kind: '', width: 0, height: 0 }),
   scatter: null,
   map: null,
+  reopen: () => {},
 };
 const { S, ui, runID } = app;
 
@@ -64,6 +65,12 @@ app.map.start({
   drawn: (seq) => app.timings.drawn(seq),
 });
 const stream = connect(app, { status, controls, timeline, metrics, selection, pairs });
+app.reopen = () => {
+  // The run goes on (resumed, or re-projected): the page waits for a new done.
+  S.finished = false;
+  stream.reopen();
+  controls.updateControls();
+};
 
 controls.updateControls();
 timeline.update();
@@ -91,5 +98,10 @@ window.explorer = Object.freeze({
   // sinceSent, the milliseconds from send to draw), the first hello's
   // arrival; the wall-clock time of the first drawn frame.
   timings: () => app.timings.snapshot(app.scatter ? app.scatter.renders : 0),
+  // The projection of the epoch on screen, as its frame says.
+  projection: () => {
+    const e = S.viewing == null ? null : S.epochs.get(S.viewing);
+    return e && e.frame ? { method: e.frame.method, dims: e.frame.dims } : null;
+  },
   search: () => (S.search ? { q: S.search.q, method: S.search.method, items: [...S.search.items] } : null),
 });

@@ -49,6 +49,19 @@ export class RunStream {
     this.connect();
   }
 
+  /**
+   * reopen connects again after done, for a stream that ended but has more
+   * to tell: a finished run re-projected, an interrupted run resumed. The
+   * server sends hello and the history again, then what follows. A stream
+   * that is still open carries it anyway, and reopen leaves it be.
+   */
+  reopen() {
+    if (this.closed || !this.finished) return;
+    this.finished = false;
+    this.failures = 0;
+    this.connect();
+  }
+
   /** close stops the client for good (page teardown). */
   close() {
     this.closed = true;

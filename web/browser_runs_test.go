@@ -142,3 +142,27 @@ func (b *browser) evalString(expr string) string {
 	b.eval(expr, expr, &s)
 	return s
 }
+
+// TestBrowserFinishedRunReprojects switches the projection of a finished
+// run, whose stream has ended: before, the page said "re-projecting…"
+// forever, because the new frames went to a stream it had closed.
+func TestBrowserFinishedRunReprojects(t *testing.T) {
+	url := startExplorer(t, web.Options{})
+	b := newBrowser(t, nil)
+	b.step("home page", 15*time.Second, chromedp.Navigate(url+"/"), chromedp.WaitVisible(tid("train-button")))
+	b.startRun(`{dataset: "digits", epochs: 2}`)
+	b.poll("finished", `document.querySelector('[data-testid="run-state"]').dataset.state === "done" && window.explorer.projection() !== null`, 60*time.Second)
+	if p := b.evalString(`window.explorer.projection().method`); p != "pca" {
+		t.Fatalf("the run shows %q before the switch, want pca", p)
+	}
+	var ignored any
+	b.eval("switch to t-SNE in 3D", `const s = document.querySelector('[data-testid="projection-method"]');
+		s.value = "tsne"; s.dispatchEvent(new Event("change")); true`, &ignored)
+	b.poll("redrawn with t-SNE", `window.explorer.projection().method === "tsne" && window.explorer.epoch() === 2`, 60*time.Second)
+	b.poll("the status says so", `!document.querySelector('[data-testid="connection-status"]').textContent.includes("re-projecting")`, 20*time.Second)
+	b.eval("back to PCA in 3D", `const d = document.querySelector('[data-testid="projection-dims"]');
+		document.querySelector('[data-testid="projection-method"]').value = "pca";
+		d.value = "3"; d.dispatchEvent(new Event("change")); true`, &ignored)
+	b.poll("redrawn in 3D", `(p => p.method === "pca" && p.dims === 3)(window.explorer.projection())`, 60*time.Second)
+	b.noProblems()
+}

@@ -104,6 +104,7 @@ export function connect(app, { status, controls, timeline, metrics, selection, p
       },
       done(msg) {
         S.finished = true;
+        S.reprojecting = null; // whatever was re-projected is in the history
         if (!S.isLive) this.live(); // a finished run's history is complete
         setState(msg.state);
         const n = msg.epochs;

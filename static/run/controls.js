@@ -63,13 +63,10 @@ export function createControls(app, { setConn, showError, clearError }) {
     try {
       const summary = await request('POST', `/api/runs/${encodeURIComponent(runID)}/${action}`, { token });
       clearError();
-      if (wasInterrupted && action === 'resume') {
-        // The stream of an interrupted run has ended: a new one follows the
-        // resumed training.
-        window.location.reload();
-        return;
-      }
       if (summary) applySummary(summary);
+      // The stream of an interrupted run has ended: a new one follows the
+      // resumed training.
+      if (wasInterrupted && action === 'resume') app.reopen();
     } catch (err) {
       showError(err.message);
     }
@@ -85,6 +82,8 @@ export function createControls(app, { setConn, showError, clearError }) {
       if (summary) setState(summary.state, summary.queue_position);
       S.reprojecting = body;
       setConn(`re-projecting every epoch with ${body.method === 'tsne' ? 't-SNE' : 'PCA'} in ${body.dims}D…`, 'warn');
+      // A finished run's stream has ended: the new frames come on a new one.
+      app.reopen();
     } catch (err) {
       showError(err.message);
       setProjection(S.run && S.run.projection);

@@ -15,6 +15,7 @@ const MARGIN_LOSSES = new Set(['contrastive', 'triplet']);
  * @property {import('../previews.js').Previews} previews replaced once the dataset is known
  * @property {import('../scatter.js').Scatter | null} scatter null when the browser cannot draw WebGL2
  * @property {ReturnType<typeof import('./map.js').createMap>} map the map's elements, setHint and start (map.js)
+ * @property {() => void} reopen connects the run's stream again after done (connect.js; run.js sets it)
  */
 
 /** newState returns the state of a page that has heard nothing yet. */
