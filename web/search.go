@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v5"
 
 	"github.com/contrastive-explorer/explorer/run/search"
+	"github.com/contrastive-explorer/explorer/trainer/dataset"
 )
 
 // This file is the search endpoint, GET /api/runs/{id}/search
@@ -63,6 +64,21 @@ func (s *Server) search(c *echo.Context) error {
 		return err
 	}
 
+	var embed search.TextEmbedder
+	if !hasItem && ds.Kind == dataset.Text {
+		if e := r.TextEmbedder(); e != nil {
+			embed = e
+			// The query can only be embedded with the encoder's newest
+			// weights: rank it among the embeddings those weights made,
+			// the newest epoch's, not among another encoder's (the epoch
+			// on screen). The answer's epoch says which was searched.
+			if newest := r.Summary().Epoch; newest != rec.Epoch {
+				if rec, err = r.Epoch(c.Request().Context(), newest); err != nil {
+					return err
+				}
+			}
+		}
+	}
 	ep := &search.Epoch{Data: ds, Embeddings: rec.Embeddings, Dim: rec.Dim}
 	var ans search.Answer
 	out := searchJSON{Query: q, Epoch: rec.Epoch}
@@ -70,7 +86,7 @@ func (s *Server) search(c *echo.Context) error {
 		out.Item = &item
 		ans = ep.Similar(item, k)
 	} else {
-		ans = ep.Query(q, k, r.TextEmbedder())
+		ans = ep.Query(q, k, embed)
 	}
 	out.Method, out.Classes, out.Results = ans.Method, ans.Classes, ans.Results
 	return c.JSON(http.StatusOK, out)

@@ -14,7 +14,7 @@ const SEARCH_REFRESH_MS = 1000; // re-ask at most this often as epochs change
 // story for the summary's tooltip.
 const SEARCH_HOW = {
   features: ['by their words', 'Matched by the words and letter groups of the texts themselves, not by the encoder, so these results stay the same every epoch. Click one to see its neighbours in the embedding.'],
-  encoder: ['by the encoder', 'The query was embedded by the encoder and the nearest items found.'],
+  encoder: ['by the encoder', 'The query was embedded by the encoder as trained so far and the nearest items found among the embeddings of the same epoch (the newest), whichever epoch is on screen.'],
   names: ['by name, then nearest', 'Items whose name contains the words, then the items nearest to the best match in the embedding.'],
   labels: ['most typical first', 'Items of the matching class, the nearest to their class mean in the embedding first.'],
   embedding: ['nearest in the embedding', 'The items nearest in the embedding.'],
@@ -133,7 +133,8 @@ export function createSearch(app, { select }) {
       const want = new Set(classes);
       for (let i = 0; i < S.labels.length; i++) if (want.has(S.labels[i])) lit.add(i);
     }
-    S.search = { q, method: ans.method || '', classes, results: found, items, lit: lit.size };
+    const epoch = Number.isInteger(ans.epoch) ? ans.epoch : null;
+    S.search = { q, method: ans.method || '', classes, results: found, items, lit: lit.size, epoch };
     if (app.scatter) app.scatter.setMatches(lit);
     render();
   }
@@ -165,6 +166,9 @@ export function createSearch(app, { select }) {
       text = `Class ${names} lit up (${sr.lit} items)`;
       if (n > 0) text += `; ${n} ${how ? how[0] : ''}:`;
     } else if (n > 0 && how) text += `, ${how[0]}`;
+    // A text query is embedded with the newest weights, so it is ranked
+    // among the newest epoch's embeddings, whichever epoch is on screen.
+    if (n > 0 && sr.method === 'encoder' && sr.epoch != null && sr.epoch !== S.viewing) text += ` (as of epoch ${sr.epoch})`;
     summary.textContent = text;
     summary.title = n > 0 && how ? how[1] : '';
     results.replaceChildren(
