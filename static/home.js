@@ -7,6 +7,7 @@
 
 import { request, saveToken } from './api.js';
 import { enhanceUpload } from './datasets.js';
+import { applyPreset, controlsOf, offerLink, presetURL } from './preset.js';
 
 const $ = (id, root = document) => root.querySelector(`[data-testid="${id}"]`);
 
@@ -207,6 +208,78 @@ function clearError(form, field, testid) {
   if (f && f.removeAttribute) f.removeAttribute('aria-invalid');
 }
 
+/**
+ * presets sets the form from the page's query string (hiding and locking
+ * what it says), shows what could not be applied, and wires "Copy link to
+ * this setup", which keeps the exercise's hide and lock lists.
+ */
+function presets(form) {
+  const params = new URLSearchParams(location.search);
+  const notices = applyPreset(form, params, crossCheck);
+  applicability(form);
+  crossCheck(form);
+  const box = $('preset-notice');
+  if (box && notices.length) {
+    const ul = document.createElement('ul');
+    for (const n of notices) {
+      const li = document.createElement('li');
+      li.textContent = n;
+      ul.append(li);
+    }
+    box.replaceChildren(ul);
+    box.hidden = false;
+  }
+  const list = (name) => (params.get(name) || '').split(',').map((x) => x.trim()).filter(Boolean);
+  const extra = { hide: list('hide'), lock: list('lock') };
+  const copy = $('copy-link', form);
+  const out = $('setup-link', form);
+  if (copy && out) copy.addEventListener('click', () => offerLink(out, presetURL(configOf(form), extra)));
+}
+
+/**
+ * teach adds a hide and a lock box to every control of the teacher's page
+ * and keeps the exercise's link up to date.
+ */
+function teach(form) {
+  const out = $('teacher-link');
+  const boxes = [];
+  for (const [name, c] of controlsOf(form)) {
+    const at = Array.isArray(c) ? c[0].closest('fieldset')?.querySelector(':scope > legend') : c.closest('.field')?.querySelector(':scope > label');
+    if (!at) continue;
+    const span = document.createElement('span');
+    span.className = 'teacher-boxes';
+    for (const kind of ['hide', 'lock']) {
+      const label = document.createElement('label');
+      const box = document.createElement('input');
+      box.type = 'checkbox';
+      box.dataset.teacher = kind;
+      box.dataset.control = name;
+      box.dataset.testid = `teacher-${kind}-${name}`;
+      label.append(box, ` ${kind}`);
+      span.append(label);
+      boxes.push(box);
+    }
+    // Beside the label, not inside it: a click must not reach the control.
+    at.after(span);
+  }
+  const link = () => {
+    const pick = (kind) => boxes.filter((b) => b.checked && b.dataset.teacher === kind).map((b) => b.dataset.control);
+    return presetURL(configOf(form), { hide: pick('hide'), lock: pick('lock') });
+  };
+  const show = () => {
+    if (out) out.textContent = link();
+  };
+  form.addEventListener('input', show);
+  form.addEventListener('change', show);
+  const copy = $('teacher-copy');
+  if (copy && out) copy.addEventListener('click', () => offerLink(out, link()));
+  show();
+}
+
 const form = $('train-form');
-if (form) enhance(form);
+if (form) {
+  enhance(form);
+  presets(form);
+  if (form.classList.contains('teaching')) teach(form);
+}
 enhanceUpload(form);

@@ -24,6 +24,7 @@ import { createOverlay } from './run/overlay.js';
 import { createTimeline } from './run/timeline.js';
 import { bindKeys } from './run/keyboard.js';
 import { connect } from './run/connect.js';
+import { createSetupLink } from './run/setup.js';
 
 /** @type {import('./run/state.js').App} */
 const app = {
@@ -38,6 +39,7 @@ const app = {
 const { S, ui, runID } = app;
 
 app.map = createMap(app);
+createSetupLink(app);
 const metrics = createMetrics(app);
 const status = createStatus(app);
 const controls = createControls(app, status);

@@ -20,6 +20,9 @@ type HomePage struct {
 	Losses      []Choice
 	Pairs       []Choice
 	Groups      []FieldGroup // hyperparameters, in display order
+	// Teacher makes it the teacher's page (/teach): the same form, with a
+	// hide and a lock box on every control and the exercise's link.
+	Teacher bool
 }
 
 // DatasetCard describes one dataset on the home page.

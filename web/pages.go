@@ -30,6 +30,13 @@ func (s *Server) homePage(c *echo.Context) error {
 	return render(c, http.StatusOK, views.Home(s.homeModel(session(c))))
 }
 
+// teachPage is the home page's form for building an exercise's link.
+func (s *Server) teachPage(c *echo.Context) error {
+	p := s.homeModel(session(c))
+	p.Teacher = true
+	return render(c, http.StatusOK, views.Home(p))
+}
+
 func (s *Server) runPage(c *echo.Context) error {
 	r, err := s.run(c)
 	if run.ErrorCode(err) == run.NotFound {

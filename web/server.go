@@ -225,6 +225,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	e.GET("/healthz", func(c *echo.Context) error { return c.String(http.StatusOK, "ok") })
 	e.GET("/", s.homePage, sessions, gz)
 	e.GET("/runs", s.runsPage, sessions, gz)
+	e.GET("/teach", s.teachPage, sessions, gz)
 	e.GET("/runs/:id", s.runPage, sessions, gz)
 	e.GET("/static/*", echo.StaticDirectoryHandler(static.FS, false), gz, cacheStatic)
 
