@@ -240,6 +240,21 @@ func (l *Live) Next(ctx context.Context, x []float32, n, d int) (Frame, error) {
 		if warm && l.aff != nil && l.perplexity == opts.Perplexity {
 			prevAff = l.aff
 		}
+		if l.aff != nil && l.aff.dense == nil {
+			// Of the kept affinities only the precisions and the neighbour
+			// graph seed this frame: their P and working buffers become
+			// the new affinities', so one P, not two, is held between
+			// frames (for 12,000 points, about 30 MB less).
+			if l.spare == nil {
+				l.spare = new(affinities)
+			}
+			if l.aff.sparse != nil {
+				l.spare.sparse, l.aff.sparse = l.aff.sparse, nil
+			}
+			if l.aff.buf != nil {
+				l.spare.buf, l.aff.buf = l.aff.buf, nil
+			}
+		}
 		aff := computeAffinitiesInto(pl, x, n, d, opts.Perplexity, false, prevAff, l.spare)
 		l.spare = aff // until the frame succeeds and it becomes l.aff
 		var ybuf []float64
@@ -272,6 +287,19 @@ func (l *Live) Next(ctx context.Context, x []float32, n, d int) (Frame, error) {
 	l.prevN, l.prevMethod, l.aff, l.perplexity = n, method, keep, perp
 	f.Seconds = time.Since(start).Seconds()
 	return f, nil
+}
+
+// Trim releases what l keeps between frames only to make the next one
+// faster: the previous frame's affinities, the optimiser's buffers and the
+// quality figures' scratch (for 12,000 points, about 100 MB). The layout
+// stays, so the next frame still continues from the last picture; it only
+// calibrates its affinities afresh. A run that has nothing more to project
+// trims its projector rather than hold that memory while it is watched.
+func (l *Live) Trim() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.aff, l.spare, l.opt = nil, nil, nil
+	l.quality = scoreBuffers{}
 }
 
 // shrunk returns y scaled so its first coordinate has standard deviation

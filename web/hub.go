@@ -1,6 +1,10 @@
 package web
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/contrastive-explorer/explorer/run"
+)
 
 // A message is one logical websocket message, encoded once and shared by
 // every subscriber: a JSON text message, optionally followed by a binary
@@ -13,6 +17,10 @@ type message struct {
 	live bool
 	// final marks done: the connection closes normally once it is written.
 	final bool
+	// frame, when not nil, is a late joiner's history frame, encoded only
+	// as it is written (and then let go): a history is held once, decoded,
+	// not also as its encoded messages. Such a message is one subscriber's.
+	frame *run.FrameRecord
 }
 
 // maxPending bounds the messages that may wait for one subscriber. Only

@@ -127,8 +127,8 @@ func (s *Server) subscribe(ctx context.Context, r *runner.Run, session string, f
 		}
 		msgs := make([]*message, 0, len(h.Frames)+3)
 		msgs = append(msgs, &message{text: mustJSON(helloJSON{Type: "hello", Run: summaryJSON(h.Summary, session), Dataset: dsJSON})})
-		for i := range h.Frames {
-			msgs = append(msgs, frameMessage(&h.Frames[i]))
+		for _, f := range h.Frames {
+			msgs = append(msgs, &message{frame: &f})
 		}
 		msgs = append(msgs, liveMessage)
 		if h.Done {

@@ -113,6 +113,11 @@ func (s *Server) writeLoop(ctx context.Context, conn *websocket.Conn, sub *subsc
 // write sends one message: its text, then its binary frame if it has one,
 // each within the write timeout.
 func (s *Server) write(ctx context.Context, conn *websocket.Conn, m *message) error {
+	if m.frame != nil {
+		f := m.frame
+		m.frame = nil // written once; its coordinates go as soon as they are sent
+		m = frameMessage(f)
+	}
 	if err := s.writeFrame(ctx, conn, websocket.MessageText, m.text); err != nil {
 		return err
 	}

@@ -56,6 +56,10 @@ type Projector interface {
 	// SetMethod switches to run.MethodPCA or run.MethodTSNE from the next
 	// frame on, keeping the picture continuous.
 	SetMethod(method string) error
+	// Trim releases memory kept only to make the next frame faster; the
+	// next frame still continues from the last one. It is called when the
+	// run has nothing more to project.
+	Trim()
 }
 
 // ProjectorFactory makes a Projector for a method, 2 or 3 dimensions and a

@@ -37,3 +37,6 @@ func (p liveProjector) Project(ctx context.Context, x []float32, n, d int) (Proj
 func (p liveProjector) SetMethod(method string) error {
 	return p.live.SetMethod(projection.Method(method))
 }
+
+// Trim releases the t-SNE state kept between frames (see projection.Live.Trim).
+func (p liveProjector) Trim() { p.live.Trim() }

@@ -440,6 +440,11 @@ func (r *Run) project() {
 				r.complete = true
 				r.publishLocked(EventDone)
 			}
+			if r.finished && r.projector != nil {
+				// Nothing more to project unless the projection is
+				// changed: a watched finished run holds no t-SNE state.
+				r.projector.Trim()
+			}
 			r.projecting = false
 			r.mu.Unlock()
 			return

@@ -344,3 +344,53 @@ func TestEvictAndDelete(t *testing.T) {
 		t.Errorf("deleted run's frames: %v", err)
 	}
 }
+
+// TestCompleteRunTrimsItsProjector checks that a run keeps its projector's
+// state while it trains and lets it go once it has nothing more to project,
+// and again after a change of projection has been projected.
+func TestCompleteRunTrimsItsProjector(t *testing.T) {
+	gate := make(chan struct{})
+	var mu sync.Mutex
+	var made []*runnertest.ColumnProjector
+	m := newManager(t, memory.New(), gate, func(o *runner.Options) {
+		o.NewProjector = func(method string, dims int, seed uint64) (runner.Projector, error) {
+			p, err := runnertest.ColumnProjectors(method, dims, seed)
+			mu.Lock()
+			made = append(made, p.(*runnertest.ColumnProjector))
+			mu.Unlock()
+			return p, err
+		}
+	})
+	r, _, err := m.Create(context.Background(), "a", config(2), digits(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate <- struct{}{}
+	waitFor(t, r, "epoch 1", func(s runner.Summary) bool { return s.Epoch >= 1 })
+	trims := func() (n int) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, p := range made {
+			n += p.Trimmed()
+		}
+		return n
+	}
+	if n := trims(); n != 0 {
+		t.Fatalf("trimmed %d times while training", n)
+	}
+	gate <- struct{}{}
+	complete(t, r)
+	if n := trims(); n != 1 {
+		t.Fatalf("trimmed %d times once complete, want 1", n)
+	}
+	if _, err := r.SetProjection(run.MethodTSNE, 2); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for trims() < 2 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if h := history(t, r); trims() != 2 || h.Frames[0].Method != run.MethodTSNE {
+		t.Errorf("after re-projecting: trimmed %d times, method %s", trims(), h.Frames[0].Method)
+	}
+}

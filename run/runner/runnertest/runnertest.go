@@ -7,6 +7,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/contrastive-explorer/explorer/run/runner"
@@ -115,6 +116,7 @@ func (f *FakeTrainer) Config() trainer.Config { return f.cfg }
 type ColumnProjector struct {
 	method string
 	dims   int
+	trims  atomic.Int32
 }
 
 // ColumnProjectors is a ProjectorFactory of ColumnProjectors.
@@ -133,6 +135,12 @@ func (p *ColumnProjector) Project(ctx context.Context, x []float32, n, d int) (r
 
 // SetMethod only records the method.
 func (p *ColumnProjector) SetMethod(method string) error { p.method = method; return nil }
+
+// Trim counts the calls, for Trimmed.
+func (p *ColumnProjector) Trim() { p.trims.Add(1) }
+
+// Trimmed says how many times Trim was called.
+func (p *ColumnProjector) Trimmed() int { return int(p.trims.Load()) }
 
 // slowProjector is a ColumnProjector that takes delay per frame.
 type slowProjector struct {
