@@ -41,6 +41,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	maxClasses := fs.Int("max-classes", def.MaxClasses, "most distinct labels in an uploaded dataset")
 	maxUploads := fs.Int("max-uploads", 5, "most uploaded datasets one browser session may keep")
 	uploadMemoryMB := fs.Int("upload-memory-mb", 1000, "memory all uploaded datasets together may hold, in `MB`")
+	memoryTargetMB := fs.Int("memory-target-mb", defaultMemoryTargetMB, "memory the server aims to stay under, in `MB`: the garbage collector works harder near it, and allows what is live half again above it when the work needs more (0: off; GOMEMLIMIT, if set, wins)")
 	verbose := fs.Bool("v", false, "log every request")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: explorer serve [flags]")
@@ -70,9 +71,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return usagef("serve: --%s must be at least 1, got %d", f.name, f.v)
 		}
 	}
+	if *memoryTargetMB < 0 {
+		return usagef("serve: --memory-target-mb must be 0 (off) or more, got %d", *memoryTargetMB)
+	}
 	if *maxItems < dataset.MinItems {
 		return usagef("serve: --max-items must be at least %d, got %d", dataset.MinItems, *maxItems)
 	}
+	defer keepMemoryTarget(ctx, int64(*memoryTargetMB)*1_000_000, liveHeap)()
 	store, err := openStore(ctx, *data)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
