@@ -103,6 +103,8 @@ type RunPage struct {
 	Method        string
 	Dims          int
 	Config        []ConfigItem
+	LossTitle     string // the loss's name, e.g. "Triplet"
+	LossNote      string // what to watch for with this loss; "" for none
 }
 
 // ConfigItem is one row of a run's configuration summary.

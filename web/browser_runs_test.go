@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -155,10 +156,21 @@ func TestBrowserFinishedRunReprojects(t *testing.T) {
 	if p := b.evalString(`window.explorer.projection().method`); p != "pca" {
 		t.Fatalf("the run shows %q before the switch, want pca", p)
 	}
+	if note := b.text("loss-note"); !strings.Contains(note, "What to watch for") || !strings.Contains(note, "cluster") {
+		t.Errorf("the loss note reads %q", note)
+	}
+	caveatHidden := `document.querySelector('[data-testid="tsne-caveat"]').hidden`
+	var hidden bool
+	b.eval("caveat with PCA", caveatHidden, &hidden)
+	if !hidden {
+		t.Error("the t-SNE caveat shows beside a PCA picture")
+	}
 	var ignored any
 	b.eval("switch to t-SNE in 3D", `const s = document.querySelector('[data-testid="projection-method"]');
 		s.value = "tsne"; s.dispatchEvent(new Event("change")); true`, &ignored)
 	b.poll("redrawn with t-SNE", `window.explorer.projection().method === "tsne" && window.explorer.epoch() === 2`, 60*time.Second)
+	b.poll("the t-SNE caveat shows", "!"+caveatHidden, 5*time.Second)
+	b.shot("teach-notes")
 	b.poll("the status says so", `!document.querySelector('[data-testid="connection-status"]').textContent.includes("re-projecting")`, 20*time.Second)
 	b.eval("back to PCA in 3D", `const d = document.querySelector('[data-testid="projection-dims"]');
 		document.querySelector('[data-testid="projection-method"]').value = "pca";

@@ -67,6 +67,15 @@ var lossChoices = []views.Choice{
 		Explanation: "Like NT-Xent, but every item of the same class in the batch counts as a right answer, so whole classes are pulled together at once (Khosla et al., 2020). With pairs from augmentations it is NT-Xent."},
 }
 
+// lossNotes say, for each loss, what a learner should see on the run page
+// and which settings change it.
+var lossNotes = map[string]string{
+	trainer.LossContrastive: "Same-class points (or the two views of an item) draw together, and a negative pair is pushed apart only until it is the margin apart: once clusters clear the margin they stop moving away. A larger margin spreads the clusters further; a margin near 2 (the sphere's diameter) keeps pushing everything.",
+	trainer.LossTriplet:     "Clusters form but keep some spread: a triplet whose negative is already the margin farther than its positive teaches nothing, so points that are good enough stay where they are. Mining picks the triplets: hard ones move the picture fastest but can collapse it, semi-hard (the default) is the steady choice.",
+	trainer.LossNTXent:      "Partners meet (alignment falls) while all the points spread over the sphere (uniformity falls too). The temperature sets how much the hardest negatives count: low values sharpen clusters but can split a class, high values blur them. The batch is the number of negatives: bigger batches push harder.",
+	trainer.LossSupCon:      "One tight cluster per class, fast: every item of the same class is a positive, so the nearest-neighbour accuracy should pass the raw-input baseline within a few epochs. The temperature works as in NT-Xent; too low and the classes turn into small islands.",
+}
+
 // pairChoices explain where positive pairs come from.
 var pairChoices = []views.Choice{
 	{Value: trainer.PairsLabels, Title: "From labels (supervised)",
@@ -273,7 +282,19 @@ func runModel(r *runner.Run) views.RunPage {
 		State:         string(sum.State),
 		QueuePosition: sum.QueuePosition,
 		Method:        sum.Config.Projection,
+		LossTitle:     lossTitle(cfg.Loss),
+		LossNote:      lossNotes[cfg.Loss],
 		Dims:          sum.Config.Dims,
 		Config:        rows,
 	}
+}
+
+// lossTitle is the home page's name of a loss.
+func lossTitle(loss string) string {
+	for _, c := range lossChoices {
+		if c.Value == loss {
+			return c.Title
+		}
+	}
+	return loss
 }

@@ -92,6 +92,9 @@ export function createControls(app, { setConn, showError, clearError }) {
 
   function setProjection(p) {
     if (!p) return;
+    // The caveat on reading t-SNE goes with a t-SNE picture.
+    const caveat = app.root.querySelector('[data-testid="tsne-caveat"]');
+    if (caveat && p.method) caveat.hidden = p.method !== 'tsne';
     if (p.method) ensureOption(ui.method, p.method, p.method === 'tsne' ? 't-SNE' : p.method.toUpperCase());
     if (p.dims) ensureOption(ui.dims, String(p.dims), `${p.dims}D`);
   }
