@@ -48,6 +48,9 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("epoch counter reads %q, want \"epoch e / E\"", counter)
 	}
 
+	// The owner sees how many have the run open: this page.
+	poll("viewer count", `document.querySelector('[data-testid="viewer-count"]').textContent === "1 watching"`, 10*time.Second)
+
 	// 3. The scatter shows points in several palette colours.
 	var dataURL string
 	eval("snapshot", `window.explorer.snapshot()`, &dataURL)

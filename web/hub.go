@@ -2,6 +2,7 @@ package web
 
 import (
 	"sync"
+	"time"
 
 	"github.com/contrastive-explorer/explorer/run"
 )
@@ -17,6 +18,9 @@ type message struct {
 	live bool
 	// final marks done: the connection closes normally once it is written.
 	final bool
+	// viewers marks a viewer count: like a live frame, a newer one
+	// replaces one still pending.
+	viewers bool
 	// frame, when not nil, is a late joiner's history frame, encoded only
 	// as it is written (and then let go): a history is held once, decoded,
 	// not also as its encoded messages. Such a message is one subscriber's.
@@ -36,24 +40,56 @@ const maxPending = 8192
 // that a late joiner's history and the live messages neither overlap nor
 // leave a gap.
 type hub struct {
-	mu   sync.Mutex
-	subs map[*subscriber]struct{}
+	mu      sync.Mutex
+	subs    map[*subscriber]struct{}
+	counted bool // a viewer count is due (countEvery after the first change)
 }
 
 func newHub() *hub { return &hub{subs: make(map[*subscriber]struct{})} }
+
+// countEvery is how often, at most, viewers hear how many they are: a
+// classroom joining at once sends one count, not forty.
+const countEvery = 250 * time.Millisecond
 
 // add registers s to receive every message published from now on.
 func (h *hub) add(s *subscriber) {
 	h.mu.Lock()
 	h.subs[s] = struct{}{}
+	h.countLocked()
 	h.mu.Unlock()
 }
 
 // remove unregisters s.
 func (h *hub) remove(s *subscriber) {
 	h.mu.Lock()
-	delete(h.subs, s)
+	if _, ok := h.subs[s]; ok {
+		delete(h.subs, s)
+		h.countLocked()
+	}
 	h.mu.Unlock()
+}
+
+// countLocked schedules a viewer count unless one is due.
+func (h *hub) countLocked() {
+	if h.counted {
+		return
+	}
+	h.counted = true
+	time.AfterFunc(countEvery, func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.counted = false
+		m := &message{text: mustJSON(viewersJSON{Type: "viewers", Viewers: len(h.subs)}), viewers: true}
+		for s := range h.subs {
+			s.push(m)
+		}
+	})
+}
+
+// viewersJSON tells a run's viewers how many they are.
+type viewersJSON struct {
+	Type    string `json:"type"`
+	Viewers int    `json:"viewers"`
 }
 
 // len returns the number of subscribers.
@@ -98,13 +134,15 @@ func newSubscriber(initial []*message) *subscriber {
 // gap). Nothing else is ever dropped.
 func (s *subscriber) push(m *message) {
 	s.mu.Lock()
-	if m.live {
+	if m.live || m.viewers {
 		for i := len(s.queue) - 1; i >= 0; i-- {
-			if s.queue[i].live {
+			if q := s.queue[i]; (m.live && q.live) || (m.viewers && q.viewers) {
 				// Remove rather than overwrite in place: m happened after
 				// whatever was queued since, and must stay behind it.
 				s.queue = append(s.queue[:i], s.queue[i+1:]...)
-				s.skipped++
+				if m.live {
+					s.skipped++
+				}
 				break
 			}
 		}

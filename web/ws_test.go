@@ -34,6 +34,7 @@ type wsMsg struct {
 	Frame         frameInfo       `json:"frame"`
 	Metrics       json.RawMessage `json:"metrics"`
 	SentMS        int64           `json:"sent_ms"`
+	Viewers       *int            `json:"viewers"`
 	coords        []float32
 }
 
@@ -210,6 +211,10 @@ func checkStream(t *testing.T, msgs []wsMsg, status websocket.StatusCode, epochs
 					t.Fatalf("live epoch %d after %d", m.Epoch, lastLive)
 				}
 				lastLive = m.Epoch
+			}
+		case "viewers":
+			if !live || m.Viewers == nil || *m.Viewers < 0 {
+				t.Fatalf("viewer count %v (after live: %v)", m.Viewers, live)
 			}
 		case "state", "projection", "error":
 		default:
@@ -624,4 +629,36 @@ func TestProjectionChange(t *testing.T) {
 		t.Errorf("hello after the change: projection %+v", hello.Run.Projection)
 	}
 	checkHistory(t, ts, c.ID, epochs, 1797)
+}
+
+// TestViewerCount checks that a run's viewers hear how many they are when
+// one joins or leaves, one count per burst.
+func TestViewerCount(t *testing.T) {
+	gate := make(chan struct{})
+	ts := newTestServer(t, Options{NewTrainer: runnertest.Trainers(gate), NewProjector: runnertest.ColumnProjectors})
+	c := createRun(t, ts, quickConfig(5))
+	first := dial(t, ts, c.ID, dialOptions{})
+	waitCount := func(conn *websocket.Conn, want int) {
+		t.Helper()
+		for {
+			m, _, ok := next(t, conn)
+			if !ok {
+				t.Fatalf("the stream ended before a count of %d", want)
+			}
+			if m.Type == "viewers" && *m.Viewers == want {
+				return
+			}
+		}
+	}
+	waitCount(first, 1)
+	var others []*websocket.Conn
+	for range 3 {
+		others = append(others, dial(t, ts, c.ID, dialOptions{}))
+	}
+	waitCount(first, 4)
+	for _, o := range others {
+		o.Close(websocket.StatusNormalClosure, "")
+	}
+	waitCount(first, 1)
+	close(gate)
 }

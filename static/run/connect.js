@@ -29,6 +29,14 @@ export function connect(app, { status, controls, timeline, metrics, selection, p
   const { setConn, showError } = status;
   const { setState, setProjection } = controls;
   let helloSeen = false;
+  // The owner sees how many have the run open (this page included).
+  const viewerCount = root.querySelector('[data-testid="viewer-count"]');
+  const showViewers = (n) => {
+    if (!viewerCount || !S.run || !S.run.owner || !Number.isInteger(n)) return;
+    viewerCount.textContent = `${n} watching`;
+    viewerCount.title = 'Browsers with this run open, this one included';
+    viewerCount.hidden = false;
+  };
 
   return new RunStream(
     runID,
@@ -58,6 +66,7 @@ export function connect(app, { status, controls, timeline, metrics, selection, p
           }
         }
         if (S.run) {
+          showViewers(S.run.viewers);
           setProjection(S.run.projection);
           setState(S.run.state, S.run.queue_position);
         }
@@ -97,6 +106,9 @@ export function connect(app, { status, controls, timeline, metrics, selection, p
       state(msg) {
         setState(msg.state, msg.queue_position);
         setConn(`run ${STATE_TEXT[msg.state] || msg.state}`, 'ok');
+      },
+      viewers(msg) {
+        showViewers(msg.viewers);
       },
       projection(msg) {
         S.run = { ...(S.run || {}), projection: { method: msg.method, dims: msg.dims } };
