@@ -105,5 +105,10 @@ window.explorer = Object.freeze({
     const e = S.viewing == null ? null : S.epochs.get(S.viewing);
     return e && e.frame ? { method: e.frame.method, dims: e.frame.dims } : null;
   },
+  // The stream's connections: the from= each asked for; drop() cuts the
+  // socket as a network failure would.
+  stream: () => ({ connects: [...stream.connects], live: S.isLive }),
+  drop: () => stream.drop(),
+  has: (e) => S.epochs.has(e),
   search: () => (S.search ? { q: S.search.q, method: S.search.method, items: [...S.search.items] } : null),
 });

@@ -2,9 +2,10 @@
 // history of epochs, live, then epochs, state changes and done. Each epoch is
 // a JSON message followed by a binary coordinate frame; the two are matched
 // by the epoch number in the frame's header, not by arrival order. If the
-// connection drops before done, the client reconnects with backoff; the
-// server then resends hello and the whole history, which the caller merges
-// by epoch number.
+// connection drops before done, the client reconnects with backoff, asking
+// (?from=N, resumeFrom) only for the epochs after those it holds; the
+// server then resends hello and that part of the history, which the caller
+// merges by epoch number.
 //
 // For large runs the socket itself lives on a worker thread where the
 // browser allows it (socket-worker.js): drawing many points on a slow
@@ -28,12 +29,18 @@ const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 15000];
  * does the run still exist?) and worker (receive on a worker thread).
  */
 export class RunStream {
-  constructor(runID, handlers, { url, checkRun, worker = false } = {}) {
+  constructor(runID, handlers, { url, checkRun, worker = false, resumeFrom } = {}) {
     this.runID = runID;
     this.h = handlers;
     this.url = url || defaultURL(runID);
     this.worker = worker; // receive on a worker thread
     this.checkRun = checkRun; // async () => boolean: does the run still exist?
+    // () => the first epoch a reconnection needs (the client holds the
+    // rest), or 0 for the whole history.
+    this.resumeFrom = resumeFrom || (() => 0);
+    this.full = true; // the next connection asks for the whole history
+    this.connects = []; // the from= of every connection, for the tests
+
     this.ws = null;
     this.pending = new Map(); // epoch -> JSON half waiting for its frame
     this.finished = false;
@@ -59,7 +66,28 @@ export class RunStream {
     if (this.closed || !this.finished) return;
     this.finished = false;
     this.failures = 0;
+    this.full = true;
     this.connect();
+  }
+
+  /**
+   * restart connects again for the whole history, e.g. when the
+   * projection changed while a reconnection was away and the epochs the
+   * client holds are in the old one.
+   */
+  restart() {
+    if (this.closed) return;
+    this.full = true;
+    this.finished = false;
+    const ws = this.ws;
+    this.ws = null; // its close must not schedule a retry
+    if (ws) ws.close(1000, 'restart');
+    this.connect();
+  }
+
+  /** drop closes the socket as a network failure would (tests, debugging). */
+  drop() {
+    if (this.ws) this.ws.close(4000, 'dropped');
   }
 
   /** close stops the client for good (page teardown). */
@@ -76,7 +104,11 @@ export class RunStream {
     this.call('status', this.failures ? 'reconnecting…' : 'connecting…', 'warn');
     let ws;
     try {
-      ws = openSocket(this.url, this.worker);
+      // A reconnection resumes after the epochs the client has: ?from=N.
+      const from = this.full ? 0 : Math.max(0, Math.floor(this.resumeFrom() || 0));
+      this.from = from;
+      this.connects.push(from);
+      ws = openSocket(from > 0 ? `${this.url}${this.url.includes('?') ? '&' : '?'}from=${from}` : this.url, this.worker);
     } catch (err) {
       this.call('status', `cannot open the live feed: ${err.message}`, 'error');
       return;
@@ -132,6 +164,7 @@ export class RunStream {
     switch (msg.type) {
       case 'hello':
         this.failures = 0;
+        this.full = false; // from now on a reconnection resumes
         this.call('status', 'connected', 'ok');
         this.call('hello', msg);
         break;

@@ -51,6 +51,23 @@ func TestBrowser(t *testing.T) {
 	// The owner sees how many have the run open: this page.
 	poll("viewer count", `document.querySelector('[data-testid="viewer-count"]').textContent === "1 watching"`, 10*time.Second)
 
+	// A dropped connection resumes after the epochs the page has, not from
+	// the whole history again.
+	var held, gap int
+	eval("drop the connection", `(() => {
+		window.explorer.drop();
+		let e = 0;
+		while (window.explorer.has(e)) e++;
+		return [window.explorer.newest(), e];
+	})()`, &[]*int{&held, &gap})
+	poll("reconnected", `window.explorer.stream().connects.length === 2 && window.explorer.stream().live`, 20*time.Second)
+	var from []int
+	eval("from", `window.explorer.stream().connects`, &from)
+	if from[0] != 0 || from[1] != gap || gap == 0 {
+		t.Errorf("connections asked for epochs from %v; the second should start at %d, the first the page lacks (newest %d)", from, gap, held)
+	}
+	poll("epochs after the reconnection", fmt.Sprintf(`window.explorer.newest() > %d`, held+1), 20*time.Second)
+
 	// 3. The scatter shows points in several palette colours.
 	var dataURL string
 	eval("snapshot", `window.explorer.snapshot()`, &dataURL)

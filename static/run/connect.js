@@ -38,7 +38,22 @@ export function connect(app, { status, controls, timeline, metrics, selection, p
     viewerCount.hidden = false;
   };
 
-  return new RunStream(
+  // A reconnection asks only for the epochs after those held without a
+  // gap, unless the projection is changing (then the whole history).
+  const resumeFrom = () => {
+    if (S.reprojecting) return 0;
+    let e = 0;
+    while (S.epochs.has(e)) e++;
+    return e;
+  };
+  // The projection of the frames held: a resumed stream in another one
+  // needs the whole history again.
+  const heldProjection = () => {
+    const e = S.epochs.get(newest(S));
+    return e && e.frame ? `${e.frame.method}/${e.frame.dims}` : '';
+  };
+
+  const stream = new RunStream(
     runID,
     {
       hello(msg) {
@@ -63,6 +78,13 @@ export function connect(app, { status, controls, timeline, metrics, selection, p
                 selection.render();
               })
               .catch((err) => setConn(`no item pictures: ${err.message}`, 'warn'));
+          }
+        }
+        if (stream.from > 0 && S.run && S.run.projection) {
+          const p = S.run.projection;
+          if (heldProjection() && heldProjection() !== `${p.method}/${p.dims}`) {
+            stream.restart();
+            return;
           }
         }
         if (S.run) {
@@ -148,6 +170,7 @@ export function connect(app, { status, controls, timeline, metrics, selection, p
       url: root.dataset.wsUrl
         ? new URL(root.dataset.wsUrl, location.href).href.replace(/^http/, 'ws')
         : undefined,
+      resumeFrom,
       checkRun: async () => {
         try {
           await request('GET', `/api/runs/${encodeURIComponent(runID)}`);
@@ -159,4 +182,5 @@ export function connect(app, { status, controls, timeline, metrics, selection, p
       },
     },
   );
+  return stream;
 }
