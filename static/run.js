@@ -25,6 +25,7 @@ import { createTimeline } from './run/timeline.js';
 import { bindKeys } from './run/keyboard.js';
 import { connect } from './run/connect.js';
 import { createSetupLink } from './run/setup.js';
+import { createFollow } from './run/follow.js';
 
 /** @type {import('./run/state.js').App} */
 const app = {
@@ -46,11 +47,14 @@ const controls = createControls(app, status);
 const selection = createSelection(app);
 const search = createSearch(app, { select: selection.select });
 const pairs = createPairs(app);
+/** @type {ReturnType<typeof createFollow> | null} */
+let follow = null; // made once the timeline it drives exists
 const timeline = createTimeline(app, {
   shown(e) {
     metrics.showEpoch(e);
     selection.epochShown();
     search.epochShown();
+    if (follow) follow.changed(); // a presenter's class follows at once
   },
 });
 bindKeys(app, {
@@ -60,13 +64,20 @@ bindKeys(app, {
   goLive: timeline.goLive,
   select: selection.select,
 });
+follow = createFollow(app, { timeline, selection, search });
 app.map.start({
   hover: selection.hover,
-  click: selection.click,
+  // A learner who picks a point or moves the map looks around on their own.
+  click: (i, ev) => {
+    follow.moved();
+    selection.click(i, ev);
+    follow.changed();
+  },
+  moved: follow.moved,
   overlay: createOverlay(app),
   drawn: (seq) => app.timings.drawn(seq),
 });
-const stream = connect(app, { status, controls, timeline, metrics, selection, pairs });
+const stream = connect(app, { status, controls, timeline, metrics, selection, pairs, follow });
 app.reopen = () => {
   // The run goes on (resumed, or re-projected): the page waits for a new done.
   S.finished = false;
@@ -109,6 +120,10 @@ window.explorer = Object.freeze({
   // socket as a network failure would.
   stream: () => ({ connects: [...stream.connects], live: S.isLive }),
   drop: () => stream.drop(),
+  // Presenting and following (follow.js), the selection and the camera.
+  follow: () => follow.snapshot(),
+  selected: () => [...S.selected],
+  camera: () => (app.scatter ? app.scatter.camera() : null),
   has: (e) => S.epochs.has(e),
   search: () => (S.search ? { q: S.search.q, method: S.search.method, items: [...S.search.items] } : null),
 });

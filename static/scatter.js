@@ -308,6 +308,28 @@ export class Scatter {
     this.changed();
   }
 
+  /** camera returns the view: zoom, pan and, in 3D, the turn. */
+  camera() {
+    return { zoom: this.zoom, pan_x: this.panX, pan_y: this.panY, yaw: this.yaw, pitch: this.pitch };
+  }
+
+  /** setCamera moves the view to c (as camera() returns it). */
+  setCamera(c) {
+    if (!c) return;
+    const num = (v, d) => (Number.isFinite(v) ? v : d);
+    this.zoom = Math.max(0.3, Math.min(60, num(c.zoom, 1)));
+    this.panX = num(c.pan_x, 0);
+    this.panY = num(c.pan_y, 0);
+    this.yaw = num(c.yaw, 0);
+    this.pitch = Math.max(-1.5, Math.min(1.5, num(c.pitch, 0)));
+    this.changed();
+  }
+
+  /** moved tells the page that the learner moved the view themselves. */
+  moved() {
+    if (this.cb.moved) this.cb.moved();
+  }
+
   /** changed schedules a redraw on the next animation frame. */
   changed() {
     this.version++;
@@ -554,6 +576,7 @@ export class Scatter {
         }
         if (this.cb.hover) this.cb.hover(-1, x, y);
         this.changed();
+        this.moved();
         return;
       }
       if (this.cb.hover) this.cb.hover(this.pick(x, y), x, y);
@@ -574,7 +597,10 @@ export class Scatter {
       if (!down && this.cb.hover) this.cb.hover(-1, 0, 0);
     });
     el.addEventListener('contextmenu', (ev) => ev.preventDefault());
-    el.addEventListener('dblclick', () => this.resetView());
+    el.addEventListener('dblclick', () => {
+      this.resetView();
+      this.moved();
+    });
     el.addEventListener(
       'wheel',
       (ev) => {
@@ -582,6 +608,7 @@ export class Scatter {
         const [x, y] = local(ev);
         const delta = ev.deltaMode === 1 ? ev.deltaY * 16 : ev.deltaY;
         this.zoomAt(x, y, Math.exp(-delta * 0.0015));
+        this.moved();
       },
       { passive: false },
     );

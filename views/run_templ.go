@@ -162,7 +162,7 @@ func Run(p RunPage) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "</span> <span class=\"connection-status\" data-testid=\"connection-status\"></span> <span class=\"viewer-count\" data-testid=\"viewer-count\" hidden></span></p><p class=\"error-banner\" data-testid=\"error-banner\" role=\"alert\" hidden></p></header><section class=\"view\"><div class=\"scatter-wrap\"><canvas class=\"scatter\" data-testid=\"scatter\" aria-label=\"Projected embeddings, one point per item\"></canvas><div class=\"tooltip\" data-testid=\"tooltip\" role=\"tooltip\" hidden></div><p class=\"collapse-alert\" data-testid=\"collapse-alert\" role=\"alert\" hidden>Collapse: the encoder maps nearly everything to one point or one line, so the loss can no longer tell items apart. Try a lower learning rate, a higher temperature or another loss.</p></div><aside class=\"side\"><ul class=\"legend\" data-testid=\"legend\"></ul><div class=\"controls\" data-testid=\"controls\"><button type=\"button\" data-testid=\"control-pause\">Pause</button> <button type=\"button\" data-testid=\"control-resume\">Resume</button> <button type=\"button\" data-testid=\"control-step\">Step one epoch</button> <button type=\"button\" data-testid=\"control-stop\">Stop</button> <label>Projection <select data-testid=\"projection-method\"><option value=\"pca\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "</span> <span class=\"connection-status\" data-testid=\"connection-status\"></span> <span class=\"viewer-count\" data-testid=\"viewer-count\" hidden></span></p><p class=\"error-banner\" data-testid=\"error-banner\" role=\"alert\" hidden></p><p class=\"presenting-banner\" data-testid=\"presenting-banner\" role=\"status\" hidden></p></header><section class=\"view\"><div class=\"scatter-wrap\"><canvas class=\"scatter\" data-testid=\"scatter\" aria-label=\"Projected embeddings, one point per item\"></canvas><div class=\"tooltip\" data-testid=\"tooltip\" role=\"tooltip\" hidden></div><p class=\"collapse-alert\" data-testid=\"collapse-alert\" role=\"alert\" hidden>Collapse: the encoder maps nearly everything to one point or one line, so the loss can no longer tell items apart. Try a lower learning rate, a higher temperature or another loss.</p></div><aside class=\"side\"><ul class=\"legend\" data-testid=\"legend\"></ul><div class=\"controls\" data-testid=\"controls\"><button type=\"button\" data-testid=\"control-pause\">Pause</button> <button type=\"button\" data-testid=\"control-resume\">Resume</button> <button type=\"button\" data-testid=\"control-step\">Step one epoch</button> <button type=\"button\" data-testid=\"control-stop\">Stop</button> <button type=\"button\" class=\"present-toggle\" data-testid=\"present-toggle\" aria-pressed=\"false\" hidden>Present to the class</button> <button type=\"button\" class=\"follow-toggle\" data-testid=\"follow-toggle\" hidden>Look around on my own</button> <label>Projection <select data-testid=\"projection-method\"><option value=\"pca\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -214,7 +214,7 @@ func Run(p RunPage) templ.Component {
 				var templ_7745c5c3_Var11 string
 				templ_7745c5c3_Var11, templ_7745c5c3_Err = templ.JoinStringErrs(p.LossTitle)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/run.templ`, Line: 72, Col: 48}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/run.templ`, Line: 75, Col: 48}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var11))
 				if templ_7745c5c3_Err != nil {
@@ -227,7 +227,7 @@ func Run(p RunPage) templ.Component {
 				var templ_7745c5c3_Var12 string
 				templ_7745c5c3_Var12, templ_7745c5c3_Err = templ.JoinStringErrs(p.LossNote)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/run.templ`, Line: 73, Col: 22}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/run.templ`, Line: 76, Col: 22}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var12))
 				if templ_7745c5c3_Err != nil {
@@ -260,7 +260,7 @@ func Run(p RunPage) templ.Component {
 				var templ_7745c5c3_Var13 string
 				templ_7745c5c3_Var13, templ_7745c5c3_Err = templ.JoinStringErrs(c.Label)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/run.templ`, Line: 89, Col: 20}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/run.templ`, Line: 92, Col: 20}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var13))
 				if templ_7745c5c3_Err != nil {
@@ -273,7 +273,7 @@ func Run(p RunPage) templ.Component {
 				var templ_7745c5c3_Var14 string
 				templ_7745c5c3_Var14, templ_7745c5c3_Err = templ.JoinStringErrs(c.Value)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/run.templ`, Line: 90, Col: 20}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/run.templ`, Line: 93, Col: 20}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var14))
 				if templ_7745c5c3_Err != nil {
@@ -346,7 +346,7 @@ func chart(testID, title, caption string) templ.Component {
 		var templ_7745c5c3_Var16 string
 		templ_7745c5c3_Var16, templ_7745c5c3_Err = templruntime.NewAttributeExpression(testID).Resolve(ctx)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/run.templ`, Line: 134, Col: 30}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/run.templ`, Line: 137, Col: 30}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var16)
 		if templ_7745c5c3_Err != nil {
@@ -359,7 +359,7 @@ func chart(testID, title, caption string) templ.Component {
 		var templ_7745c5c3_Var17 string
 		templ_7745c5c3_Var17, templ_7745c5c3_Err = templruntime.NewAttributeExpression(title).Resolve(ctx)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/run.templ`, Line: 134, Col: 51}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/run.templ`, Line: 137, Col: 51}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var17)
 		if templ_7745c5c3_Err != nil {
@@ -372,7 +372,7 @@ func chart(testID, title, caption string) templ.Component {
 		var templ_7745c5c3_Var18 string
 		templ_7745c5c3_Var18, templ_7745c5c3_Err = templ.JoinStringErrs(title)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/run.templ`, Line: 135, Col: 29}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/run.templ`, Line: 138, Col: 29}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var18))
 		if templ_7745c5c3_Err != nil {
@@ -385,7 +385,7 @@ func chart(testID, title, caption string) templ.Component {
 		var templ_7745c5c3_Var19 string
 		templ_7745c5c3_Var19, templ_7745c5c3_Err = templ.JoinStringErrs(caption)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/run.templ`, Line: 135, Col: 51}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/run.templ`, Line: 138, Col: 51}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var19))
 		if templ_7745c5c3_Err != nil {

@@ -171,6 +171,27 @@ func newBrowser(t *testing.T, extra map[string]any) *browser {
 		t.Fatalf("starting %s: %v", chromium, err)
 	}
 	b := &browser{t: t, ctx: ctx, problems: &pageProblems{}}
+	b.listen()
+	return b
+}
+
+// another opens a tab of the same Chromium in a new browser context: its
+// own cookies and storage, as another person's browser has.
+func (b *browser) another() *browser {
+	b.t.Helper()
+	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
+	b.t.Cleanup(cancel)
+	if err := chromedp.Do(ctx); err != nil {
+		b.t.Fatalf("opening another browser context: %v", err)
+	}
+	o := &browser{t: b.t, ctx: ctx, problems: &pageProblems{}}
+	o.listen()
+	return o
+}
+
+// listen records the JavaScript errors of the tab's pages.
+func (b *browser) listen() {
+	ctx := b.ctx
 	go func() {
 		for m, err := range chromedp.Console(ctx) {
 			if err != nil {
@@ -186,7 +207,6 @@ func newBrowser(t *testing.T, extra map[string]any) *browser {
 			}
 		}
 	}()
-	return b
 }
 
 // tid selects the element with a data-testid.

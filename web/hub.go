@@ -18,9 +18,10 @@ type message struct {
 	live bool
 	// final marks done: the connection closes normally once it is written.
 	final bool
-	// viewers marks a viewer count: like a live frame, a newer one
-	// replaces one still pending.
-	viewers bool
+	// replaces, when not empty, names a kind of message of which only the
+	// newest matters (a viewer count, a presenter's view): like a live
+	// frame, it replaces one of its kind still pending.
+	replaces string
 	// frame, when not nil, is a late joiner's history frame, encoded only
 	// as it is written (and then let go): a history is held once, decoded,
 	// not also as its encoded messages. Such a message is one subscriber's.
@@ -79,7 +80,7 @@ func (h *hub) countLocked() {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		h.counted = false
-		m := &message{text: mustJSON(viewersJSON{Type: "viewers", Viewers: len(h.subs)}), viewers: true}
+		m := &message{text: mustJSON(viewersJSON{Type: "viewers", Viewers: len(h.subs)}), replaces: "viewers"}
 		for s := range h.subs {
 			s.push(m)
 		}
@@ -134,9 +135,9 @@ func newSubscriber(initial []*message) *subscriber {
 // gap). Nothing else is ever dropped.
 func (s *subscriber) push(m *message) {
 	s.mu.Lock()
-	if m.live || m.viewers {
+	if m.live || m.replaces != "" {
 		for i := len(s.queue) - 1; i >= 0; i-- {
-			if q := s.queue[i]; (m.live && q.live) || (m.viewers && q.viewers) {
+			if q := s.queue[i]; (m.live && q.live) || (m.replaces != "" && q.replaces == m.replaces) {
 				// Remove rather than overwrite in place: m happened after
 				// whatever was queued since, and must stay behind it.
 				s.queue = append(s.queue[:i], s.queue[i+1:]...)

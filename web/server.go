@@ -148,6 +148,7 @@ type Server struct {
 	log          *slog.Logger
 	datasets     *datasets.Registry
 	hellos       *helloCache
+	follows      follows // presenters' views and their followers, per run
 	sessionKey   []byte
 	origins      *http.CrossOriginProtection
 	writeTimeout time.Duration
@@ -211,15 +212,20 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	// break.
 	gz := middleware.Gzip()
 	limit := middleware.BodyLimit(o.BodyLimit)
-	queries := middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
-		Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
-			Rate: o.QueryRate, Burst: int(2 * o.QueryRate), ExpiresIn: 3 * time.Minute,
-		}),
-		IdentifierExtractor: func(c *echo.Context) (string, error) { return c.RealIP(), nil },
-		DenyHandler: func(*echo.Context, string, error) error {
-			return run.Errorf(run.TooMany, "", "too many requests from your address; wait a moment")
-		},
-	})
+	perAddress := func(rate float64) echo.MiddlewareFunc {
+		return middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
+			Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
+				Rate: rate, Burst: int(2 * rate), ExpiresIn: 3 * time.Minute,
+			}),
+			IdentifierExtractor: func(c *echo.Context) (string, error) { return c.RealIP(), nil },
+			DenyHandler: func(*echo.Context, string, error) error {
+				return run.Errorf(run.TooMany, "", "too many requests from your address; wait a moment")
+			},
+		})
+	}
+	queries := perAddress(o.QueryRate)
+	// A presenter's page posts its view at most every 60 ms.
+	views := perAddress(presentRate)
 	sessions := s.sessions
 
 	e.GET("/healthz", func(c *echo.Context) error { return c.String(http.StatusOK, "ok") })
@@ -248,6 +254,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	api.POST("/runs/:id/resume", s.resumeRun, gz)
 	api.POST("/runs/:id/stop", s.stopRun, gz)
 	api.POST("/runs/:id/projection", s.setProjection, gz)
+	api.POST("/runs/:id/view", s.postView, views)
 	api.GET("/runs/:id/neighbors", s.neighbors, queries, gz)
 	api.GET("/runs/:id/pairs", s.pairs, queries, gz)
 	api.GET("/runs/:id/search", s.search, queries, gz)
@@ -255,6 +262,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	api.GET("/runs/:id/thumbnail.png", s.runThumbnail)
 
 	e.GET("/ws/runs/:id", s.watchRun, sessions)
+	e.GET("/ws/runs/:id/follow", s.followRun, sessions)
 
 	s.echo = e
 	return s, nil

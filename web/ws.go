@@ -25,23 +25,11 @@ func (s *Server) watchRun(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	addr := c.RealIP()
-	if !s.enterViewer(addr) {
-		return run.Errorf(run.TooMany, "", "too many open views of runs from your address (at most %d)", s.maxViewers)
+	conn, done, err := s.acceptViewer(c, r.ID())
+	if conn == nil {
+		return err
 	}
-	defer s.leaveViewer(addr)
-	if !s.group.Enter() {
-		return errShuttingDown
-	}
-	defer s.group.Leave()
-
-	conn, err := websocket.Accept(c.Response(), c.Request(), nil)
-	if err != nil {
-		// Accept has answered the client already.
-		s.log.Debug("websocket handshake failed", "run", r.ID(), "err", err)
-		return nil
-	}
-	defer conn.CloseNow()
+	defer done()
 
 	sub, err := s.subscribe(s.ctx, r, session(c), from)
 	if err != nil {
@@ -50,13 +38,45 @@ func (s *Server) watchRun(c *echo.Context) error {
 		return nil
 	}
 	defer hubOf(r).remove(sub)
+	s.serveSocket(c.Request().Context(), conn, sub)
+	return nil
+}
 
-	// Reading handles pings and the client's close; the returned context
-	// ends when the client goes away. On shutdown the loop below closes
-	// with 1001; a write already under way gets a short grace, then is
-	// abandoned, so a stalled client cannot hold the shutdown for the whole
-	// write timeout.
-	ctx, cancel := context.WithCancel(conn.CloseRead(c.Request().Context()))
+// acceptViewer admits one more websocket of the client's address (429
+// past --max-viewers-per-address) and upgrades the request; done closes
+// the socket and gives the place back. A nil conn with a nil error means
+// the handshake failed and has been answered.
+func (s *Server) acceptViewer(c *echo.Context, runID string) (conn *websocket.Conn, done func(), err error) {
+	addr := c.RealIP()
+	if !s.enterViewer(addr) {
+		return nil, nil, run.Errorf(run.TooMany, "", "too many open views of runs from your address (at most %d)", s.maxViewers)
+	}
+	if !s.group.Enter() {
+		s.leaveViewer(addr)
+		return nil, nil, errShuttingDown
+	}
+	conn, err = websocket.Accept(c.Response(), c.Request(), nil)
+	if err != nil {
+		s.group.Leave()
+		s.leaveViewer(addr)
+		s.log.Debug("websocket handshake failed", "run", runID, "err", err)
+		return nil, nil, nil
+	}
+	return conn, func() {
+		conn.CloseNow()
+		s.group.Leave()
+		s.leaveViewer(addr)
+	}, nil
+}
+
+// serveSocket writes sub's messages to conn until the stream is done, the
+// viewer leaves or the server stops. Reading handles pings and the
+// client's close; the context it gives ends when the client goes away. On
+// shutdown the loop closes with 1001; a write already under way gets a
+// short grace, then is abandoned, so a stalled client cannot hold the
+// shutdown for the whole write timeout.
+func (s *Server) serveSocket(reqCtx context.Context, conn *websocket.Conn, sub *subscriber) {
+	ctx, cancel := context.WithCancel(conn.CloseRead(reqCtx))
 	defer cancel()
 	stopGrace := context.AfterFunc(s.ctx, func() {
 		t := time.NewTimer(shutdownWriteGrace)
@@ -73,7 +93,6 @@ func (s *Server) watchRun(c *echo.Context) error {
 	if status != 0 {
 		conn.Close(status, reason)
 	}
-	return nil
 }
 
 // shutdownWriteGrace is how long a websocket write under way when the

@@ -23,8 +23,9 @@ const WORKER_ITEMS = 5000; // from this many points on, the socket runs on a wor
  * @param {ReturnType<typeof import('./metrics.js').createMetrics>} deps.metrics
  * @param {ReturnType<typeof import('./selection.js').createSelection>} deps.selection
  * @param {ReturnType<typeof import('./pairs.js').createPairs>} deps.pairs
+ * @param {ReturnType<typeof import('./follow.js').createFollow>} deps.follow
  */
-export function connect(app, { status, controls, timeline, metrics, selection, pairs }) {
+export function connect(app, { status, controls, timeline, metrics, selection, pairs, follow }) {
   const { S, root, runID, timings } = app;
   const { setConn, showError } = status;
   const { setState, setProjection } = controls;
@@ -101,6 +102,7 @@ export function connect(app, { status, controls, timeline, metrics, selection, p
         }
         addEpoch(S, ev);
         if (!S.isLive) return; // history: shown once complete
+        follow.epochArrived(ev.epoch);
         if (S.reprojecting && ev.frame && ev.frame.method === S.reprojecting.method && ev.frame.dims === S.reprojecting.dims && (!ev.backfill || ev.epoch === newest(S))) {
           S.reprojecting = null;
           setConn('live', 'ok');

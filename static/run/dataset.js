@@ -56,6 +56,21 @@ export function buildLegend(app) {
 }
 
 /**
+ * setHiddenClasses hides exactly the classes in hidden (as clicking their
+ * legend entries would).
+ * @param {import('./state.js').App} app
+ * @param {Iterable<number>} hidden
+ */
+export function setHiddenClasses(app, hidden) {
+  const { S, ui } = app;
+  S.hidden = new Set(hidden);
+  for (const b of ui.legend.querySelectorAll('button.legend-item')) {
+    b.setAttribute('aria-pressed', String(!S.hidden.has(Number(b.dataset.label))));
+  }
+  if (app.scatter) app.scatter.setHidden(S.hidden);
+}
+
+/**
  * applyDatasetFlags marks synthetic data and sets the page up for
  * precomputed embeddings, which are explored rather than trained.
  * @param {import('./state.js').App} app

@@ -23,7 +23,7 @@ const SEARCH_HOW = {
 /**
  * createSearch wires the search box, moving its panel beside the map, and
  * returns {epochShown}, which searches again for the epoch now shown when
- * the results depend on the embedding.
+ * the results depend on the embedding, setQuery and query.
  * @param {import('./state.js').App} app
  * @param {{select: (i: number, add: boolean) => void}} deps
  */
@@ -198,5 +198,18 @@ export function createSearch(app, { select }) {
     );
   }
 
-  return { epochShown };
+  /** setQuery searches for q at once ('' clears), as typing it would. */
+  function setQuery(q) {
+    if (input.value.trim() === q.trim()) return;
+    input.value = q;
+    clearTimeout(timer);
+    timer = 0;
+    if (q.trim() === '') clear();
+    else run();
+  }
+
+  /** query is the search box's text. */
+  const query = () => input.value.trim();
+
+  return { epochShown, setQuery, query };
 }

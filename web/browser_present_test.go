@@ -1,0 +1,92 @@
+package web_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/contrastive-explorer/explorer/web"
+)
+
+// TestBrowserPresenting has a teacher present a finished run to a student
+// in another browser context: the student's epoch and selection follow the
+// teacher's within 200 ms, "look around on my own" frees them, following
+// again catches up, and presenting ends for them when the teacher stops.
+func TestBrowserPresenting(t *testing.T) {
+	base := startExplorer(t, web.Options{})
+	teacher := newBrowser(t, nil)
+	teacher.step("home", 15*time.Second, chromedp.Navigate(base+"/"), chromedp.WaitVisible(tid("train-button")))
+	id := teacher.startRun(`{dataset: "digits", epochs: 6}`)
+	teacher.poll("finished", `document.querySelector('[data-testid="run-state"]').dataset.state === "done" && window.explorer.epoch() === 6`, 60*time.Second)
+
+	student := teacher.another()
+	student.step("student opens the link", 15*time.Second, chromedp.Navigate(base+"/runs/"+id))
+	student.poll("student sees the run", `window.explorer && window.explorer.epoch() === 6`, 30*time.Second)
+	if s := student.evalString(`String(document.querySelector('[data-testid="present-toggle"]').hidden)`); s != "true" {
+		t.Error("a student is offered to present someone else's run")
+	}
+
+	teacher.step("present", 10*time.Second, chromedp.Click(tid("present-toggle")))
+	student.poll("student follows", `window.explorer.follow().followed && window.explorer.follow().following`, 5*time.Second)
+	student.poll("follow toggle offered", `!document.querySelector('[data-testid="follow-toggle"]').hidden`, 5*time.Second)
+
+	// within measures, in the pages' shared wall clock, from the teacher's
+	// action to the student applying it.
+	within := func(what, action, done string) {
+		t.Helper()
+		var t0 int64
+		teacher.eval(what, `(() => { const t0 = Date.now(); `+action+`; return t0; })()`, &t0)
+		student.poll(what+" followed", done, 5*time.Second)
+		var at int64
+		student.eval("applied at", `window.explorer.follow().appliedAt`, &at)
+		if d := time.Duration(at-t0) * time.Millisecond; d > 200*time.Millisecond {
+			t.Errorf("%s: the student followed after %v, want within 200 ms", what, d)
+		} else {
+			t.Logf("%s: followed after %v", what, d)
+		}
+	}
+	within("step back an epoch", `document.dispatchEvent(new KeyboardEvent("keydown", {key: "ArrowLeft", bubbles: true}))`,
+		`window.explorer.epoch() === 5`)
+	teacher.poll("points settled", `window.explorer.settled()`, 10*time.Second)
+	var at struct{ X, Y float64 }
+	teacher.eval("a point", `window.explorer.screenOf(42)`, &at)
+	var t0 int64
+	teacher.eval("clock", `Date.now()`, &t0)
+	teacher.step("select a point", 10*time.Second, chromedp.MouseClickXY(at.X, at.Y))
+	student.poll("selection followed", `window.explorer.selected().length === 1`, 5*time.Second)
+	var applied int64
+	student.eval("applied at", `window.explorer.follow().appliedAt`, &applied)
+	if d := time.Duration(applied-t0) * time.Millisecond; d > 200*time.Millisecond {
+		t.Errorf("select a point: the student followed after %v (from before the click), want within 200 ms", d)
+	} else {
+		t.Logf("select a point: followed after %v (from before the click)", d)
+	}
+	var picked []int
+	teacher.eval("teacher's selection", `window.explorer.selected()`, &picked)
+	var followed []int
+	student.eval("student's selection", `window.explorer.selected()`, &followed)
+	if len(picked) != 1 || fmt.Sprint(picked) != fmt.Sprint(followed) {
+		t.Errorf("the teacher selected %v, the student shows %v", picked, followed)
+	}
+
+	// Look around: the student is free; the teacher goes on.
+	student.step("look around", 10*time.Second, chromedp.Click(tid("follow-toggle")))
+	student.poll("free", `!window.explorer.follow().following`, 5*time.Second)
+	teacher.step("teacher steps back again", 10*time.Second, chromedp.KeyEvent(kb.ArrowLeft))
+	teacher.poll("teacher at epoch 4", `window.explorer.epoch() === 4`, 5*time.Second)
+	time.Sleep(300 * time.Millisecond)
+	if e := student.evalString(`String(window.explorer.epoch())`); e != "5" {
+		t.Errorf("a student looking around was moved to epoch %s", e)
+	}
+	student.step("follow again", 10*time.Second, chromedp.Click(tid("follow-toggle")))
+	student.poll("caught up", `window.explorer.follow().following && window.explorer.epoch() === 4`, 5*time.Second)
+	student.shot("student-following")
+
+	teacher.step("stop presenting", 10*time.Second, chromedp.Click(tid("present-toggle")))
+	student.poll("presenting over", `!window.explorer.follow().followed && document.querySelector('[data-testid="follow-toggle"]').hidden`, 5*time.Second)
+	teacher.noProblems()
+	student.noProblems()
+}

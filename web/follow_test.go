@@ -1,0 +1,121 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/contrastive-explorer/explorer/run"
+	"github.com/contrastive-explorer/explorer/run/runner/runnertest"
+)
+
+// readView reads the next message of a follow stream, within d.
+func readView(t *testing.T, conn *websocket.Conn, d time.Duration) (viewJSON, bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	typ, b, err := conn.Read(ctx)
+	if err != nil {
+		return viewJSON{}, false
+	}
+	var v viewJSON
+	if typ != websocket.MessageText || json.Unmarshal(b, &v) != nil || v.Type != "view" {
+		t.Fatalf("follow stream sent %v %s", typ, b)
+	}
+	return v, true
+}
+
+// TestPresenting follows a finished run: the owner's views reach every
+// follower at once, a late follower starts from the view being presented,
+// and presenting ends for all.
+func TestPresenting(t *testing.T) {
+	ts := newTestServer(t, Options{NewTrainer: runnertest.Trainers(nil), NewProjector: runnertest.ColumnProjectors})
+	c := createRun(t, ts, quickConfig(3))
+	waitState(t, ts, c.ID, run.Done)
+
+	// (A read that times out closes the connection, so silence is only
+	// checked last: here the first view heard must be the first sent.)
+	early := dial(t, ts, c.ID, dialOptions{suffix: "/follow"})
+	time.Sleep(50 * time.Millisecond) // the follower is registered
+	epoch := 2
+	view := map[string]any{
+		"present": true, "epoch": epoch, "camera": map[string]any{"zoom": 2.5, "pan_x": 0.1, "pan_y": -0.2, "yaw": 0, "pitch": 0},
+		"selected": []int{7}, "hidden": []int{3}, "search": "7",
+	}
+	sent := time.Now()
+	if a := call(t, ts, "POST", "/api/runs/"+c.ID+"/view", view, c.Token); a.status != http.StatusNoContent {
+		t.Fatalf("POST view: %d %s", a.status, a.body)
+	}
+	v, ok := readView(t, early, 2*time.Second)
+	if !ok {
+		t.Fatal("the follower heard nothing of the view")
+	}
+	if lag := time.Since(sent); lag > 200*time.Millisecond {
+		t.Errorf("the view took %v to reach a follower on loopback", lag)
+	}
+	if !v.Present || v.Epoch == nil || *v.Epoch != 2 || v.Camera == nil || v.Camera.Zoom != 2.5 || len(v.Selected) != 1 || v.Selected[0] != 7 ||
+		len(v.Hidden) != 1 || v.Hidden[0] != 3 || v.Search != "7" || v.Seq != 1 || v.SentMS == 0 {
+		t.Errorf("the follower got %+v", v)
+	}
+	late := dial(t, ts, c.ID, dialOptions{suffix: "/follow"})
+	if v, ok := readView(t, late, 2*time.Second); !ok || v.Seq != 1 || !v.Present {
+		t.Errorf("a late follower starts with %+v (%v), want the view being presented", v, ok)
+	}
+
+	if a := call(t, ts, "POST", "/api/runs/"+c.ID+"/view", map[string]any{"present": false}, c.Token); a.status != http.StatusNoContent {
+		t.Fatalf("POST view: %d %s", a.status, a.body)
+	}
+	for _, conn := range []*websocket.Conn{early, late} {
+		if v, ok := readView(t, conn, 2*time.Second); !ok || v.Present {
+			t.Errorf("presenting ended, a follower got %+v (%v)", v, ok)
+		}
+	}
+	after := dial(t, ts, c.ID, dialOptions{suffix: "/follow"})
+	if v, ok := readView(t, after, 300*time.Millisecond); ok {
+		t.Errorf("after presenting ended, a new follower heard %+v", v)
+	}
+}
+
+// TestPresentingIsTheOwners refuses views without the token and views the
+// run cannot show.
+func TestPresentingIsTheOwners(t *testing.T) {
+	ts := newTestServer(t, Options{NewTrainer: runnertest.Trainers(nil), NewProjector: runnertest.ColumnProjectors})
+	c := createRun(t, ts, quickConfig(3))
+	waitState(t, ts, c.ID, run.Done)
+	path := "/api/runs/" + c.ID + "/view"
+	if a := call(t, ts, "POST", path, map[string]any{"present": true}, ""); a.status != http.StatusForbidden {
+		t.Errorf("without the token: %d %s", a.status, a.body)
+	}
+	if a := call(t, ts, "POST", "/api/runs/nope/view", map[string]any{"present": true}, c.Token); a.status != http.StatusNotFound {
+		t.Errorf("an unknown run: %d", a.status)
+	}
+	for _, tc := range []struct {
+		body  any
+		field string
+	}{
+		{map[string]any{"present": true, "epoch": 4}, "epoch"},
+		{map[string]any{"present": true, "epoch": -1}, "epoch"},
+		{map[string]any{"present": true, "camera": map[string]any{"zoom": 100}}, "camera"},
+		{map[string]any{"present": true, "camera": map[string]any{"zoom": 1, "pan_x": 1e9}}, "camera"},
+		{map[string]any{"present": true, "camera": map[string]any{"zoom": 1, "pitch": 3}}, "camera"},
+		{map[string]any{"present": true, "selected": []int{1797}}, "selected"},
+		{map[string]any{"present": true, "selected": make([]int, 17)}, "selected"},
+		{map[string]any{"present": true, "hidden": []int{10}}, "hidden"},
+		{map[string]any{"present": true, "search": string(make([]rune, 201))}, "search"},
+		{`{"present": true, "epoch": "two"}`, "epoch"},
+	} {
+		a := call(t, ts, "POST", path, tc.body, c.Token)
+		var e struct{ Field string }
+		_ = json.Unmarshal(a.body, &e)
+		if a.status != http.StatusBadRequest || e.Field != tc.field {
+			t.Errorf("view %v: %d %s, want 400 naming %q", tc.body, a.status, a.body, tc.field)
+		}
+	}
+	if a := call(t, ts, "GET", "/healthz", nil, ""); a.status != http.StatusOK {
+		t.Errorf("server unhealthy after bad views: %d", a.status)
+	}
+}
