@@ -20,7 +20,7 @@ const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 15000];
 /**
  * RunStream connects to /ws/runs/{id} and calls the handlers it is given:
  *   hello(msg), epoch({epoch, metrics, frame, coords, dims, n, live, backfill, received, sentMs}),
- *   live(), state(msg), projection(msg), viewers(msg), done(msg), error(msg),
+ *   live(), state(msg), projection(msg), done(msg), error(msg),
  *   status(text, kind),
  *   gone() when the run does not exist.
  * kind is "ok", "warn" or "error"; received is the performance.now() at
@@ -180,9 +180,6 @@ export class RunStream {
         break;
       case 'projection':
         this.call('projection', msg);
-        break;
-      case 'viewers':
-        this.call('viewers', msg);
         break;
       case 'done':
         this.finished = true;

@@ -105,6 +105,7 @@ type RunPage struct {
 	Config        []ConfigItem
 	LossTitle     string // the loss's name, e.g. "Triplet"
 	LossNote      string // what to watch for with this loss; "" for none
+	Projector     bool   // the projector layout: large type, the map first
 }
 
 // ConfigItem is one row of a run's configuration summary.

@@ -15,7 +15,8 @@ import (
 // search) with POST /api/runs/{id}/view, and every page that follows gets
 // it on /ws/runs/{id}/follow. The follow stream is apart from the run's
 // frames: it stays open after the run is done, because a class most often
-// follows a run prepared the evening before.
+// follows a run prepared the evening before. It also carries the count of
+// the pages that have the run open.
 
 // viewJSON is what a presenter shows, as posted and as followers get it.
 type viewJSON struct {
@@ -124,7 +125,7 @@ func (f *follows) get(id string) *followHub {
 	}
 	h, ok := f.hubs[id]
 	if !ok {
-		h = &followHub{hub: *newHub()}
+		h = &followHub{hub: hub{subs: make(map[*subscriber]struct{}), counts: true}}
 		f.hubs[id] = h
 	}
 	return h
@@ -178,6 +179,7 @@ func (h *followHub) follower() *subscriber {
 	}
 	s := newSubscriber(initial)
 	h.subs[s] = struct{}{}
+	h.countLocked()
 	return s
 }
 

@@ -13,20 +13,25 @@ import (
 	"github.com/contrastive-explorer/explorer/run/runner/runnertest"
 )
 
-// readView reads the next message of a follow stream, within d.
+// readView reads the next view of a follow stream (skipping viewer
+// counts), within d.
 func readView(t *testing.T, conn *websocket.Conn, d time.Duration) (viewJSON, bool) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
-	typ, b, err := conn.Read(ctx)
-	if err != nil {
-		return viewJSON{}, false
+	for {
+		typ, b, err := conn.Read(ctx)
+		if err != nil {
+			return viewJSON{}, false
+		}
+		var v viewJSON
+		if typ != websocket.MessageText || json.Unmarshal(b, &v) != nil || (v.Type != "view" && v.Type != "viewers") {
+			t.Fatalf("follow stream sent %v %s", typ, b)
+		}
+		if v.Type == "view" {
+			return v, true
+		}
 	}
-	var v viewJSON
-	if typ != websocket.MessageText || json.Unmarshal(b, &v) != nil || v.Type != "view" {
-		t.Fatalf("follow stream sent %v %s", typ, b)
-	}
-	return v, true
 }
 
 // TestPresenting follows a finished run: the owner's views reach every
@@ -118,4 +123,42 @@ func TestPresentingIsTheOwners(t *testing.T) {
 	if a := call(t, ts, "GET", "/healthz", nil, ""); a.status != http.StatusOK {
 		t.Errorf("server unhealthy after bad views: %d", a.status)
 	}
+}
+
+// TestViewerCount checks that a run's pages hear, on the follow stream,
+// how many they are when one joins or leaves, done or not.
+func TestViewerCount(t *testing.T) {
+	gate := make(chan struct{})
+	ts := newTestServer(t, Options{NewTrainer: runnertest.Trainers(gate), NewProjector: runnertest.ColumnProjectors})
+	c := createRun(t, ts, quickConfig(5))
+	first := dial(t, ts, c.ID, dialOptions{suffix: "/follow"})
+	waitCount := func(conn *websocket.Conn, want int) {
+		t.Helper()
+		for {
+			m, _, ok := next(t, conn)
+			if !ok {
+				t.Fatalf("the stream ended before a count of %d", want)
+			}
+			if m.Type != "viewers" {
+				t.Fatalf("the follow stream sent %q with nobody presenting", m.Type)
+			}
+			if *m.Viewers == want {
+				return
+			}
+		}
+	}
+	waitCount(first, 1)
+	var others []*websocket.Conn
+	for range 3 {
+		others = append(others, dial(t, ts, c.ID, dialOptions{suffix: "/follow"}))
+	}
+	waitCount(first, 4)
+	for _, o := range others {
+		o.Close(websocket.StatusNormalClosure, "")
+	}
+	waitCount(first, 1)
+	close(gate)
+	waitState(t, ts, c.ID, run.Done)
+	dial(t, ts, c.ID, dialOptions{suffix: "/follow"})
+	waitCount(first, 2) // a finished run's pages are counted too
 }

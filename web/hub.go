@@ -41,9 +41,12 @@ const maxPending = 8192
 // that a late joiner's history and the live messages neither overlap nor
 // leave a gap.
 type hub struct {
-	mu      sync.Mutex
-	subs    map[*subscriber]struct{}
-	counted bool // a viewer count is due (countEvery after the first change)
+	mu   sync.Mutex
+	subs map[*subscriber]struct{}
+	// counts makes the hub tell its subscribers how many they are (the
+	// follow hub: every page of the run keeps its follow stream open,
+	// done or not); counted says a count is due.
+	counts, counted bool
 }
 
 func newHub() *hub { return &hub{subs: make(map[*subscriber]struct{})} }
@@ -72,7 +75,7 @@ func (h *hub) remove(s *subscriber) {
 
 // countLocked schedules a viewer count unless one is due.
 func (h *hub) countLocked() {
-	if h.counted {
+	if !h.counts || h.counted {
 		return
 	}
 	h.counted = true

@@ -51,7 +51,10 @@ func (s *Server) runPage(c *echo.Context) error {
 	if err := s.runs.Share(c.Request().Context(), r, session(c)); err != nil {
 		s.log.Warn("recording a shared run", "run", r.ID(), "err", err)
 	}
-	return render(c, http.StatusOK, views.Run(runModel(r)))
+	m := runModel(r)
+	// ?layout=projector: large type, the map as the hero, for a room.
+	m.Projector = c.QueryParam("layout") == "projector"
+	return render(c, http.StatusOK, views.Run(m))
 }
 
 // lossChoices explain each loss to a learner, in the order the home page

@@ -30,14 +30,6 @@ export function connect(app, { status, controls, timeline, metrics, selection, p
   const { setConn, showError } = status;
   const { setState, setProjection } = controls;
   let helloSeen = false;
-  // The owner sees how many have the run open (this page included).
-  const viewerCount = root.querySelector('[data-testid="viewer-count"]');
-  const showViewers = (n) => {
-    if (!viewerCount || !S.run || !S.run.owner || !Number.isInteger(n)) return;
-    viewerCount.textContent = `${n} watching`;
-    viewerCount.title = 'Browsers with this run open, this one included';
-    viewerCount.hidden = false;
-  };
 
   // A reconnection asks only for the epochs after those held without a
   // gap, unless the projection is changing (then the whole history).
@@ -89,7 +81,6 @@ export function connect(app, { status, controls, timeline, metrics, selection, p
           }
         }
         if (S.run) {
-          showViewers(S.run.viewers);
           setProjection(S.run.projection);
           setState(S.run.state, S.run.queue_position);
         }
@@ -130,9 +121,6 @@ export function connect(app, { status, controls, timeline, metrics, selection, p
       state(msg) {
         setState(msg.state, msg.queue_position);
         setConn(`run ${STATE_TEXT[msg.state] || msg.state}`, 'ok');
-      },
-      viewers(msg) {
-        showViewers(msg.viewers);
       },
       projection(msg) {
         S.run = { ...(S.run || {}), projection: { method: msg.method, dims: msg.dims } };

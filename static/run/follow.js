@@ -1,4 +1,5 @@
-// Presenting (docs/protocol.md, "Presenting"): the run's owner can share
+// Presenting (docs/protocol.md, "Presenting") and the count of the pages
+// that have the run open, which its owner sees. The run's owner can share
 // what their page shows (the epoch, the camera, the selection, the classes
 // hidden in the legend, the search) and every other page follows it, or
 // looks around on its own. Views go up with POST /api/runs/{id}/view and
@@ -169,6 +170,15 @@ export function createFollow(app, { timeline, selection, search }) {
     if (state.pendingEpoch === e) apply(state.followed);
   }
 
+  // The owner sees how many pages have the run open (this one included).
+  const viewerCount = root.querySelector('[data-testid="viewer-count"]');
+  function showViewers(n) {
+    if (!viewerCount || !token || !Number.isInteger(n)) return;
+    viewerCount.textContent = `${n} watching`;
+    viewerCount.title = 'Pages with this run open, this one included';
+    viewerCount.hidden = false;
+  }
+
   // The follow stream, reconnecting with backoff.
   let failures = 0;
   let ws = null;
@@ -188,6 +198,10 @@ export function createFollow(app, { timeline, selection, search }) {
       try {
         v = JSON.parse(ev.data);
       } catch {
+        return;
+      }
+      if (v.type === 'viewers') {
+        showViewers(v.viewers);
         return;
       }
       if (v.type !== 'view') return;
