@@ -627,4 +627,3 @@ func TestProjectionChange(t *testing.T) {
 	}
 	checkHistory(t, ts, c.ID, epochs, 1797)
 }
-
