@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"github.com/contrastive-explorer/explorer/run"
 	"math"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -148,5 +150,38 @@ func TestEncodeCoordsIgnoresAnOutlier(t *testing.T) {
 	}
 	if nan := decode(encodeCoords(3, append([]float32{float32(math.NaN()), 0}, coords[2:]...), n, 2)); math.IsNaN(float64(nan[2])) {
 		t.Error("a NaN coordinate spoiled the others")
+	}
+}
+
+// BenchmarkEncodeCoords encodes one Fashion-MNIST-sized 2D frame.
+func BenchmarkEncodeCoords(b *testing.B) {
+	const n = 12000
+	coords := make([]float32, 2*n)
+	for i := range coords {
+		coords[i] = float32(math.Sin(float64(i)*0.37) * 30)
+	}
+	b.SetBytes(int64(4 * len(coords)))
+	for b.Loop() {
+		encodeCoords(1, coords, n, 2)
+	}
+}
+
+func TestNth(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for trial := range 200 {
+		n := 1 + r.IntN(300)
+		v := make([]float64, n)
+		for i := range v {
+			v[i] = float64(r.IntN(20)) // many ties
+			if trial%2 == 0 {
+				v[i] = r.NormFloat64()
+			}
+		}
+		sorted := slices.Clone(v)
+		slices.Sort(sorted)
+		k := r.IntN(n)
+		if got := nth(slices.Clone(v), k); got != sorted[k] {
+			t.Fatalf("nth(%v, %d) = %v, want %v", v, k, got, sorted[k])
+		}
 	}
 }
