@@ -1,6 +1,7 @@
 // "Copy link to this setup" on the run page: the start page's link with
 // this run's settings (see ../preset.js), to train it again or hand it out.
 
+import { request } from '../api.js';
 import { offerLink, presetURL } from '../preset.js';
 
 // The settings of the start page's form, by name; a run's summary holds
@@ -41,5 +42,18 @@ export function createSetupLink(app) {
   const button = app.root.querySelector('[data-testid="copy-link"]');
   const out = app.root.querySelector('[data-testid="setup-link"]');
   if (!button || !out) return;
-  button.addEventListener('click', () => offerLink(out, presetURL(setupOf(app.S.run))));
+  button.addEventListener('click', async () => {
+    // Before the stream's hello the page knows the run only by its id.
+    let run = app.S.run;
+    if (!run || !run.config) {
+      try {
+        run = await request('GET', `/api/runs/${encodeURIComponent(app.runID)}`);
+      } catch (err) {
+        out.hidden = false;
+        out.textContent = `no link: ${err.message}`;
+        return;
+      }
+    }
+    offerLink(out, presetURL(setupOf(run)));
+  });
 }
