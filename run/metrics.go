@@ -34,6 +34,7 @@ type Metrics struct {
 	HasKNN               bool   `json:"has_knn"`
 	RecallAt10           Number `json:"recall_at_10,omitempty"`
 	PopularityRecallAt10 Number `json:"popularity_recall_at_10,omitempty"`
+	RandomRecallAt10     Number `json:"random_recall_at_10,omitempty"`
 	HasRecall            bool   `json:"has_recall,omitempty"`
 	Alignment            Number `json:"alignment"`
 	Uniformity           Number `json:"uniformity"`
@@ -74,7 +75,7 @@ func EncodeMetrics(m trainer.Metrics) json.RawMessage {
 	}
 	if m.HasRecall {
 		j.HasRecall = true
-		j.RecallAt10, j.PopularityRecallAt10 = Number(m.RecallAt10), Number(m.PopularityRecallAt10)
+		j.RecallAt10, j.PopularityRecallAt10, j.RandomRecallAt10 = Number(m.RecallAt10), Number(m.PopularityRecallAt10), Number(m.RandomRecallAt10)
 	}
 	b, err := json.Marshal(j)
 	if err != nil {

@@ -139,6 +139,15 @@ export class LineChart extends Chart {
     for (const s of series) this.addLegend(s.name, s.colour, !!s.dash);
   }
 
+  /** setSeries replaces what the chart plots, and its legend. */
+  setSeries(series, { fixed } = {}) {
+    this.series = series;
+    this.fixed = fixed;
+    for (const k of [...this.legend.querySelectorAll('.legend-key')]) k.remove();
+    for (const s of series) this.addLegend(s.name, s.colour, !!s.dash);
+    this.redraw();
+  }
+
   /** set gives the chart its points: [{epoch, metrics}], oldest first. */
   set(data, marker) {
     this.data = data;

@@ -30,6 +30,9 @@ function enhance(form) {
     // Errors show as you type only once a field has been left or submitted:
     // no red text while someone is still typing their first digit.
     if (f.dataset.touched) showValidity(form, f);
+    // Choosing a dataset chooses how it makes pairs (listening histories:
+    // by co-occurrence), unless a link is setting the form.
+    if (f.name === 'dataset' && !form.dataset.presetting) defaultPairsFor(form, f);
     if (f.type === 'radio' || f.tagName === 'SELECT') applicability(form);
     if (f.name === 'dataset' || f.name === 'loss' || f.name === 'pairs') clearError(form, f.name);
     clearError(form, '', 'form-error');
@@ -151,6 +154,17 @@ function crossCheck(form) {
     const w = warmup.valueAsNumber;
     const e = epochs.valueAsNumber;
     warmup.setCustomValidity(Number.isFinite(w) && Number.isFinite(e) && w > e ? `warm-up cannot be longer than the ${e} epochs of training` : '');
+  }
+}
+
+/** defaultPairsFor selects the pairs the chosen dataset card names. */
+function defaultPairsFor(form, radio) {
+  const card = radio.closest('[data-default-pairs]');
+  const want = card && card.dataset.defaultPairs;
+  const pairs = want && form.querySelector(`input[name="pairs"][value="${CSS.escape(want)}"]`);
+  if (pairs && !pairs.disabled && !pairs.checked) {
+    pairs.checked = true;
+    pairs.dispatchEvent(new Event('input', { bubbles: true }));
   }
 }
 

@@ -88,7 +88,11 @@ export function applyPreset(form, params, validate = () => {}) {
       set.push(c);
     }
   }
+  // The page reacts to these as to a learner's changes, except where a
+  // change would choose another (e.g. a dataset its pairs): the link says.
+  form.dataset.presetting = '1';
   for (const f of set) f.dispatchEvent(new Event('input', { bubbles: true }));
+  delete form.dataset.presetting;
   validate(form);
   // Checks across fields (e.g. warm-up within the epochs): a value that
   // breaks one goes back to the default.

@@ -173,3 +173,26 @@ func checkPreset(t *testing.T, what string, link *url.URL, want url.Values) {
 		}
 	}
 }
+
+// TestBrowserDatasetChoosesPairs: choosing listening histories chooses
+// pairs by co-occurrence (before, the form always sent labels), choosing
+// digits again chooses labels, and a link's pairs win over its dataset's.
+func TestBrowserDatasetChoosesPairs(t *testing.T) {
+	base := startExplorer(t, web.Options{})
+	b := newBrowser(t, nil)
+	pairs := `document.querySelector('input[name="pairs"]:checked').value`
+	b.step("home", 15*time.Second, chromedp.Navigate(base+"/"), chromedp.WaitVisible(tid("train-button")),
+		chromedp.Click(chromedp.CSS(`[data-testid="dataset-card"][data-dataset="interactions"]`)))
+	if p := b.evalString(pairs); p != "cooccur" {
+		t.Errorf("listening histories chosen, pairs %q", p)
+	}
+	b.step("digits", 10*time.Second, chromedp.Click(chromedp.CSS(`[data-testid="dataset-card"][data-dataset="digits"]`)))
+	if p := b.evalString(pairs); p != "labels" {
+		t.Errorf("digits chosen again, pairs %q", p)
+	}
+	b.step("a link", 15*time.Second, chromedp.Navigate(base+"/?pairs=augment&dataset=fashion"), chromedp.WaitVisible(tid("train-button")))
+	if p := b.evalString(pairs); p != "augment" {
+		t.Errorf("a link with pairs=augment&dataset=fashion gives pairs %q", p)
+	}
+	b.noProblems()
+}

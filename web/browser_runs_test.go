@@ -178,3 +178,24 @@ func TestBrowserFinishedRunReprojects(t *testing.T) {
 	b.poll("redrawn in 3D", `(p => p.method === "pca" && p.dims === 3)(window.explorer.projection())`, 60*time.Second)
 	b.noProblems()
 }
+
+// TestBrowserRecallChart: a run on listening histories is judged as a
+// recommender: its accuracy chart shows recall@10 against the most popular
+// tracks and chance.
+func TestBrowserRecallChart(t *testing.T) {
+	url := startExplorer(t, web.Options{})
+	b := newBrowser(t, nil)
+	b.step("home page", 15*time.Second, chromedp.Navigate(url+"/"), chromedp.WaitVisible(tid("train-button")))
+	b.startRun(`{dataset: "interactions", pairs: "cooccur", epochs: 2}`)
+	b.poll("finished", `document.querySelector('[data-testid="run-state"]').dataset.state === "done"`, 60*time.Second)
+	fig := `document.querySelector('[data-testid="chart-knn"]').closest('figure')`
+	b.poll("recall chart", fig+`.querySelector('figcaption').textContent.startsWith("Recall@10.")`, 10*time.Second)
+	keys := b.evalString(`[...` + fig + `.querySelectorAll('.legend-key')].map((k) => k.textContent).join("|")`)
+	if keys != "recall@10|most popular|random" {
+		t.Errorf("the recall chart's legend reads %q", keys)
+	}
+	if v := b.evalString(fig + `.querySelector('.chart-value').textContent`); v == "" || v == "0" {
+		t.Errorf("the recall chart shows the value %q", v)
+	}
+	b.noProblems()
+}

@@ -74,6 +74,28 @@ func TestEncodeMetrics(t *testing.T) {
 	}
 }
 
+// TestEncodeRecall: interactions' metrics carry recall@10 and both its
+// baselines; other datasets' carry none of them.
+func TestEncodeRecall(t *testing.T) {
+	var m map[string]any
+	raw := run.EncodeMetrics(trainer.Metrics{HasRecall: true, RecallAt10: 0.12, PopularityRecallAt10: 0.09, RandomRecallAt10: 0.005})
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m["has_recall"] != true || m["recall_at_10"] != 0.12 || m["popularity_recall_at_10"] != 0.09 || m["random_recall_at_10"] != 0.005 {
+		t.Errorf("interactions' metrics %s", raw)
+	}
+	m = nil
+	if err := json.Unmarshal(run.EncodeMetrics(trainer.Metrics{KNNAccuracy: 0.9}), &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"has_recall", "recall_at_10", "popularity_recall_at_10", "random_recall_at_10"} {
+		if _, ok := m[k]; ok {
+			t.Errorf("metrics without recall carry %s", k)
+		}
+	}
+}
+
 func TestHiddenList(t *testing.T) {
 	tests := []struct {
 		in   string

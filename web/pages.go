@@ -134,6 +134,7 @@ func (s *Server) homeModel(sess string) views.HomePage {
 			Items: in.Items, Train: in.Train, Test: in.Test, Classes: in.Classes,
 			Source: in.Source, License: in.License, Checked: i == 0,
 			Uploaded: e.Uploaded, Synthetic: e.Synthetic, Precomputed: e.Precomputed,
+			DefaultPairs: pairsOf(e.Dataset),
 		}
 		if in.Kind == dataset.Images && in.Width > 0 && in.Height > 0 {
 			card.Size = strconv.Itoa(in.Width) + "×" + strconv.Itoa(in.Height) + " pixels"
@@ -300,4 +301,19 @@ func lossTitle(loss string) string {
 		}
 	}
 	return loss
+}
+
+// pairsOf is how a dataset makes pairs when the run does not say:
+// trainer.DefaultPairs of the data, or, in a listing that did not load it,
+// the same rule read off its summary.
+func pairsOf(d run.Dataset) string {
+	switch {
+	case d.Data != nil:
+		return trainer.DefaultPairs(d.Data)
+	case d.Info.Kind == dataset.Interactions:
+		return trainer.PairsCooccur
+	case d.Info.Classes > 0:
+		return trainer.PairsLabels
+	}
+	return trainer.PairsAugment
 }

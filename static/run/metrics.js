@@ -43,8 +43,29 @@ export function createMetrics(app) {
     rank: new LineChart(chartCanvas('chart-rank'), [{ name: 'effective rank', colour: '#332288', get: (m) => m.effective_rank }]),
   };
 
+  // Listening histories are judged by recommendation: the accuracy chart
+  // becomes recall@10 against popularity and chance once the run says so.
+  let recall = false;
+  function showRecall() {
+    recall = true;
+    charts.knn.setSeries([
+      { name: 'recall@10', colour: '#009E73', get: (m) => m.recall_at_10 },
+      { name: 'most popular', colour: '#555555', dash: true, get: (m) => m.popularity_recall_at_10 },
+      { name: 'random', colour: '#999999', dash: true, get: (m) => m.random_recall_at_10 },
+    ]);
+    const caption = charts.knn.canvas.closest('figure')?.querySelector('figcaption');
+    if (caption) {
+      const strong = el('strong', { text: 'Recall@10.' });
+      caption.replaceChildren(
+        strong,
+        " How often a listener's held-out track is among the 10 tracks nearest to what they played (leaving out what they played), against recommending the 10 most popular tracks and 10 at random: the recommender's test.",
+      );
+    }
+  }
+
   function update() {
     const data = S.order.map((e) => ({ epoch: e, metrics: S.epochs.get(e).metrics }));
+    if (!recall && data.some((d) => d.metrics && d.metrics.has_recall)) showRecall();
     for (const k of ['loss', 'knn', 'geometry', 'rank']) charts[k].set(data, S.viewing);
     const cur = S.viewing != null ? S.epochs.get(S.viewing) : null;
     charts.distances.set(cur && cur.metrics, marginOf(S));
