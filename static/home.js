@@ -32,7 +32,7 @@ function enhance(form) {
     if (f.dataset.touched) showValidity(form, f);
     // Choosing a dataset chooses how it makes pairs (listening histories:
     // by co-occurrence), unless a link is setting the form.
-    if (f.name === 'dataset' && !form.dataset.presetting) defaultPairsFor(form, f);
+    if (f.name === 'dataset' && !form.dataset.presetting) datasetDefaults(form, f);
     if (f.type === 'radio' || f.tagName === 'SELECT') applicability(form);
     if (f.name === 'dataset' || f.name === 'loss' || f.name === 'pairs') clearError(form, f.name);
     clearError(form, '', 'form-error');
@@ -157,14 +157,32 @@ function crossCheck(form) {
   }
 }
 
-/** defaultPairsFor selects the pairs the chosen dataset card names. */
-function defaultPairsFor(form, radio) {
-  const card = radio.closest('[data-default-pairs]');
-  const want = card && card.dataset.defaultPairs;
-  const pairs = want && form.querySelector(`input[name="pairs"][value="${CSS.escape(want)}"]`);
-  if (pairs && !pairs.disabled && !pairs.checked) {
-    pairs.checked = true;
-    pairs.dispatchEvent(new Event('input', { bubbles: true }));
+/**
+ * datasetDefaults sets the settings the chosen dataset's defaults change
+ * (its card's data-defaults: pairs, epochs, learning rate, schedule,
+ * temperature), as POST /api/runs and the CLI would choose them.
+ */
+function datasetDefaults(form, radio) {
+  const card = radio.closest('[data-defaults]');
+  let defaults = {};
+  try {
+    defaults = JSON.parse((card && card.dataset.defaults) || '{}');
+  } catch {
+    return;
+  }
+  for (const [name, value] of Object.entries(defaults)) {
+    const f = form.elements.namedItem(name);
+    if (!f || (f.dataset && f.dataset.locked)) continue;
+    if (f instanceof RadioNodeList) {
+      const r = [...f].find((x) => x.value === value);
+      if (r && !r.disabled && !r.checked) {
+        r.checked = true;
+        r.dispatchEvent(new Event('input', { bubbles: true }));
+      }
+    } else if (f.value !== value) {
+      f.value = value;
+      f.dispatchEvent(new Event('input', { bubbles: true }));
+    }
   }
 }
 
@@ -229,6 +247,15 @@ function clearError(form, field, testid) {
  */
 function presets(form) {
   const params = new URLSearchParams(location.search);
+  // The dataset's defaults first (the link's dataset, if the form has it),
+  // then what the link says.
+  const named = params.get('dataset');
+  const linked = named && [...form.querySelectorAll('input[name="dataset"]')].find((r) => r.value === named);
+  const chosen = linked || form.querySelector('input[name="dataset"]:checked');
+  if (chosen) {
+    chosen.checked = true;
+    datasetDefaults(form, chosen);
+  }
   const notices = applyPreset(form, params, crossCheck);
   applicability(form);
   crossCheck(form);

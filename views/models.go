@@ -43,10 +43,10 @@ type DatasetCard struct {
 	Uploaded    bool // uploaded by this browser
 	Synthetic   bool // made-up data, labelled as such
 	Precomputed bool // finished embeddings, shown without training
-	// DefaultPairs is how this dataset makes pairs unless told otherwise
-	// (listening histories: by co-occurrence); choosing the dataset
-	// chooses them.
-	DefaultPairs string
+	// Defaults is the JSON object of the settings this dataset's defaults
+	// change ({"pairs","epochs","lr","schedule","temperature"}, as form
+	// values): choosing the dataset sets them.
+	Defaults string
 }
 
 // Choice is one radio option with a short explanation for a learner.

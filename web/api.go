@@ -216,7 +216,13 @@ func decodeJSON(c *echo.Context, v any) error {
 		// send without asking: refuse it before reading it.
 		return run.Errorf(run.Unsupported, "", "send the body as JSON, with Content-Type: application/json")
 	}
-	dec := json.NewDecoder(req.Body)
+	return decodeJSONFrom(req.Body, v)
+}
+
+// decodeJSONFrom is decodeJSON's reading of r, with its answers to bad
+// JSON.
+func decodeJSONFrom(r io.Reader, v any) error {
+	dec := json.NewDecoder(r)
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
 	if err == nil && dec.More() {
@@ -279,24 +285,40 @@ type createResponse struct {
 }
 
 func (s *Server) createRun(c *echo.Context) error {
-	def := trainer.DefaultConfig()
-	req := runRequest{Config: def, Hidden: def.Hidden, Projection: defaultProjection, Dims: 2}
-	req.Dataset = s.datasets.FirstBundled()
-	if err := decodeJSON(c, &req); err != nil {
+	var raw json.RawMessage
+	if err := decodeJSON(c, &raw); err != nil {
 		return err
 	}
-	cfg := run.Config{Config: req.Config, Projection: req.Projection, Dims: req.Dims}
-	cfg.Hidden = []int(req.Hidden)
-	if cfg.Dataset == "" {
+	// What the request leaves out comes from its dataset's defaults
+	// (trainer.DefaultConfigFor), so the dataset is read first; a value of
+	// the wrong type is reported by the full decoding below.
+	var fields map[string]json.RawMessage
+	_ = json.Unmarshal(raw, &fields)
+	name := s.datasets.FirstBundled()
+	if v, ok := fields["dataset"]; ok {
+		name = ""
+		_ = json.Unmarshal(v, &name)
+	}
+	if name == "" {
 		return badInput("dataset", "choose a dataset")
 	}
 	// Another session's upload is as unknown as a name nobody uses.
-	d, err := s.datasets.Get(session(c), cfg.Dataset)
+	d, err := s.datasets.Get(session(c), name)
 	if datasets.IsUnknown(err) {
-		return badInput("dataset", "there is no dataset %q", clipName(cfg.Dataset))
+		return badInput("dataset", "there is no dataset %q", clipName(name))
 	} else if err != nil {
 		return err
 	}
+	def := trainer.DefaultConfigFor(d.Data)
+	req := runRequest{Config: def, Hidden: def.Hidden, Projection: defaultProjection, Dims: 2}
+	req.Dataset = name
+	if len(raw) > 0 {
+		if err := decodeJSONFrom(bytes.NewReader(raw), &req); err != nil {
+			return err
+		}
+	}
+	cfg := run.Config{Config: req.Config, Projection: req.Projection, Dims: req.Dims}
+	cfg.Hidden = []int(req.Hidden)
 	r, token, err := s.runs.Create(c.Request().Context(), session(c), cfg, d.Dataset)
 	if err != nil {
 		return err

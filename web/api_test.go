@@ -488,3 +488,31 @@ func TestSparseDatasets(t *testing.T) {
 		})
 	}
 }
+
+// TestCreateRunDatasetDefaults: what a request leaves out comes from its
+// dataset's defaults (trainer.DefaultConfigFor), as on the home page and in
+// the CLI; what it gives wins.
+func TestCreateRunDatasetDefaults(t *testing.T) {
+	ts := newTestServer(t, Options{NewTrainer: runnertest.Trainers(nil), NewProjector: runnertest.ColumnProjectors})
+	for _, tc := range []struct {
+		body map[string]any
+		want map[string]any
+	}{
+		{map[string]any{"dataset": "interactions"}, map[string]any{"pairs": "cooccur", "temperature": 0.1, "epochs": 5.0, "schedule": "cosine"}},
+		{map[string]any{"dataset": "wordnet"}, map[string]any{"lr": 0.003, "schedule": "cosine", "epochs": 20.0}},
+		{map[string]any{"dataset": "interactions", "epochs": 2, "temperature": 0.5}, map[string]any{"epochs": 2.0, "temperature": 0.5}},
+		{map[string]any{}, map[string]any{"dataset": "digits", "pairs": "labels", "schedule": "cosine"}},
+	} {
+		a := call(t, ts, "POST", "/api/runs", tc.body, "")
+		if a.status != http.StatusCreated {
+			t.Fatalf("POST %v: %d %s", tc.body, a.status, a.body)
+		}
+		var got struct{ Config map[string]any }
+		a.json(t, &got)
+		for k, v := range tc.want {
+			if got.Config[k] != v {
+				t.Errorf("POST %v: %s = %v, want %v", tc.body, k, got.Config[k], v)
+			}
+		}
+	}
+}

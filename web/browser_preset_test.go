@@ -174,9 +174,10 @@ func checkPreset(t *testing.T, what string, link *url.URL, want url.Values) {
 	}
 }
 
-// TestBrowserDatasetChoosesPairs: choosing listening histories chooses
-// pairs by co-occurrence (before, the form always sent labels), choosing
-// digits again chooses labels, and a link's pairs win over its dataset's.
+// TestBrowserDatasetChoosesPairs: choosing a dataset chooses its defaults:
+// listening histories pairs by co-occurrence (before, the form always sent
+// labels), temperature 0.1 and 5 epochs; WordNet its learning rate; digits
+// again labels. A link's pairs win over its dataset's.
 func TestBrowserDatasetChoosesPairs(t *testing.T) {
 	base := startExplorer(t, web.Options{})
 	b := newBrowser(t, nil)
@@ -185,6 +186,16 @@ func TestBrowserDatasetChoosesPairs(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`[data-testid="dataset-card"][data-dataset="interactions"]`)))
 	if p := b.evalString(pairs); p != "cooccur" {
 		t.Errorf("listening histories chosen, pairs %q", p)
+	}
+	field := func(name string) string {
+		return b.evalString(`document.querySelector('[data-testid="field-` + name + `"]').value`)
+	}
+	if e, temp, sch := field("epochs"), field("temperature"), field("schedule"); e != "5" || temp != "0.1" || sch != "cosine" {
+		t.Errorf("listening histories chosen: epochs %q, temperature %q, schedule %q; want their defaults 5, 0.1, cosine", e, temp, sch)
+	}
+	b.step("wordnet", 10*time.Second, chromedp.Click(chromedp.CSS(`[data-testid="dataset-card"][data-dataset="wordnet"]`)))
+	if lr, e, temp := field("lr"), field("epochs"), field("temperature"); lr != "0.003" || e != "20" || temp != "" {
+		t.Errorf("WordNet chosen: lr %q, epochs %q, temperature %q; want 0.003, 20 and the loss's default", lr, e, temp)
 	}
 	b.step("digits", 10*time.Second, chromedp.Click(chromedp.CSS(`[data-testid="dataset-card"][data-dataset="digits"]`)))
 	if p := b.evalString(pairs); p != "labels" {

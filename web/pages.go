@@ -134,7 +134,7 @@ func (s *Server) homeModel(sess string) views.HomePage {
 			Items: in.Items, Train: in.Train, Test: in.Test, Classes: in.Classes,
 			Source: in.Source, License: in.License, Checked: i == 0,
 			Uploaded: e.Uploaded, Synthetic: e.Synthetic, Precomputed: e.Precomputed,
-			DefaultPairs: pairsOf(e.Dataset),
+			Defaults: defaultsOf(e.Dataset),
 		}
 		if in.Kind == dataset.Images && in.Width > 0 && in.Height > 0 {
 			card.Size = strconv.Itoa(in.Width) + "×" + strconv.Itoa(in.Height) + " pixels"
@@ -303,17 +303,31 @@ func lossTitle(loss string) string {
 	return loss
 }
 
-// pairsOf is how a dataset makes pairs when the run does not say:
-// trainer.DefaultPairs of the data, or, in a listing that did not load it,
-// the same rule read off its summary.
-func pairsOf(d run.Dataset) string {
-	switch {
-	case d.Data != nil:
-		return trainer.DefaultPairs(d.Data)
-	case d.Info.Kind == dataset.Interactions:
-		return trainer.PairsCooccur
-	case d.Info.Classes > 0:
-		return trainer.PairsLabels
+// defaultsOf is the JSON of the settings a dataset's defaults change
+// (trainer.DefaultConfigFor): the home page sets them when the dataset is
+// chosen. A listing that did not load the data is read off its summary.
+func defaultsOf(d run.Dataset) string {
+	data := d.Data
+	if data == nil {
+		data = &dataset.Dataset{Kind: d.Info.Kind}
 	}
-	return trainer.PairsAugment
+	c := trainer.DefaultConfigFor(data)
+	if d.Data == nil {
+		switch {
+		case d.Info.Kind == dataset.Interactions:
+			c.Pairs = trainer.PairsCooccur
+		case d.Info.Classes > 0:
+			c.Pairs = trainer.PairsLabels
+		default:
+			c.Pairs = trainer.PairsAugment
+		}
+	}
+	temperature := "" // the loss's default
+	if c.Temperature != 0 {
+		temperature = formatFloat(c.Temperature)
+	}
+	return string(mustJSON(map[string]string{
+		"pairs": c.Pairs, "epochs": strconv.Itoa(c.Epochs), "lr": formatFloat(c.LR),
+		"schedule": c.Schedule, "temperature": temperature,
+	}))
 }

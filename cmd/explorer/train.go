@@ -46,6 +46,10 @@ Texts (wordnet) are read as hashed word and character n-grams through an
 embedding bag of --embed columns; interactions train one embedding per item
 id the same way, from items played by the same user (--pairs cooccur).
 
+Defaults suit the dataset (as on the home page): a cosine schedule; for texts
+--lr 0.003; for interactions --temperature 0.1 and --epochs 5. A flag given
+overrides them; the defaults printed below are those of other data.
+
 Pair sources (--pairs; the default suits the dataset: cooccur for
 interactions, labels for labelled data, augment otherwise):
   labels          items of the same class are positives
@@ -173,6 +177,20 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	d, err := f.load()
 	if err != nil {
 		return err
+	}
+	// What the flags leave out comes from the dataset's defaults, as on
+	// the home page and in POST /api/runs.
+	def := trainer.DefaultConfigFor(d)
+	for name, apply := range map[string]func(){
+		"pairs":       func() { f.cfg.Pairs = def.Pairs },
+		"epochs":      func() { f.cfg.Epochs = def.Epochs },
+		"lr":          func() { f.cfg.LR = def.LR },
+		"schedule":    func() { f.cfg.Schedule = def.Schedule },
+		"temperature": func() { f.cfg.Temperature = def.Temperature },
+	} {
+		if !set[name] {
+			apply()
+		}
 	}
 	r, err := trainer.New(f.cfg, d)
 	var fe *trainer.FieldError
