@@ -17,6 +17,9 @@ const layoutProblems = `(() => {
 	const sel = 'button, select, input, [data-testid="legend"] li, .run-header h1, .run-status > span:not([hidden]), .run-status > a, label';
 	const els = [...document.querySelectorAll(sel)].filter((e) => {
 		if (e.closest('[hidden]') || e.type === 'hidden') return false;
+		// The content of a closed <details> keeps its boxes but is not drawn.
+		const closed = e.closest('details:not([open])');
+		if (closed && !e.closest('summary')) return false;
 		const r = e.getBoundingClientRect();
 		return r.width > 0 && r.height > 0 && getComputedStyle(e).visibility !== 'hidden';
 	});
@@ -88,5 +91,28 @@ func TestBrowserProjectorLayout(t *testing.T) {
 		t.Errorf("the way back reads %q", s)
 	}
 	_ = id
+	b.noProblems()
+}
+
+// TestBrowserPhoneLayout opens the start page and a finished run's page at
+// phone size (390x844): nothing overlaps, nothing is cut off, no page
+// scrolls sideways.
+func TestBrowserPhoneLayout(t *testing.T) {
+	base := startExplorer(t, web.Options{})
+	b := newBrowser(t, nil)
+	b.step("home", 15*time.Second, chromedp.EmulateViewport(390, 844), chromedp.Navigate(base+"/"), chromedp.WaitVisible(tid("train-button")))
+	var problems []string
+	b.eval("home layout", layoutProblems, &problems)
+	if len(problems) > 0 {
+		t.Errorf("start page at 390x844:\n%s", strings.Join(problems, "\n"))
+	}
+	b.shot("phone-home")
+	b.startRun(`{dataset: "digits", epochs: 2}`)
+	b.poll("finished", `document.querySelector('[data-testid="run-state"]').dataset.state === "done" && window.explorer.epoch() === 2`, 60*time.Second)
+	b.eval("run layout", layoutProblems, &problems)
+	if len(problems) > 0 {
+		t.Errorf("run page at 390x844:\n%s", strings.Join(problems, "\n"))
+	}
+	b.shot("phone-run")
 	b.noProblems()
 }
