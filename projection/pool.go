@@ -46,7 +46,7 @@ func (p *pool) loop() {
 // server's websocket writers need the CPU for microseconds at a time and
 // would otherwise wait for the scheduler's 10 ms preemption: with 300
 // viewers of a t-SNE run, yielding took the p99 of frame delivery from
-// 101 to 61 ms (docs/benchmarks.md, "Viewers at scale").
+// 101 to 54 ms (docs/benchmarks.md, "Viewers at scale").
 const yieldEvery = 500 * time.Microsecond
 
 func (p *pool) drain() {

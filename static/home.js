@@ -7,7 +7,7 @@
 
 import { request, saveToken } from './api.js';
 import { enhanceUpload } from './datasets.js';
-import { applyPreset, controlsOf, offerLink, presetURL } from './preset.js';
+import { applyPreset, controlsOf, listParam, offerLink, presetURL } from './preset.js';
 
 const $ = (id, root = document) => root.querySelector(`[data-testid="${id}"]`);
 
@@ -270,8 +270,7 @@ function presets(form) {
     box.replaceChildren(ul);
     box.hidden = false;
   }
-  const list = (name) => (params.get(name) || '').split(',').map((x) => x.trim()).filter(Boolean);
-  const extra = { hide: list('hide'), lock: list('lock') };
+  const extra = { hide: listParam(params, 'hide'), lock: listParam(params, 'lock') };
   const copy = $('copy-link', form);
   const out = $('setup-link', form);
   if (copy && out) copy.addEventListener('click', () => offerLink(out, presetURL(configOf(form), extra)));

@@ -30,7 +30,7 @@ export function controlsOf(form) {
 }
 
 /** listParam splits a comma-separated parameter into names. */
-function listParam(params, name) {
+export function listParam(params, name) {
   return (params.get(name) || '')
     .split(',')
     .map((s) => s.trim())

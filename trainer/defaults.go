@@ -14,13 +14,36 @@ import "github.com/contrastive-explorer/explorer/trainer/dataset"
 //     (WordNet passes raw n-grams at epoch 3 instead of 6 for SupCon, 5
 //     instead of 10 for NT-Xent);
 //   - interactions: temperature 0.1, at which NT-Xent recommends (recall@10
-//     0.230 after the 5 epochs against popularity's 0.089, where 0.5 gave 0.070), and 5
-//     epochs, since recall passes popularity at the first.
+//     0.230 after 5 epochs against popularity's 0.089, where 0.5 gave
+//     0.070), and 5 epochs, since recall passes popularity at the first.
 func DefaultConfigFor(d *dataset.Dataset) Config {
-	c := DefaultConfig()
+	c := kindDefaults(d.Kind)
 	c.Pairs = DefaultPairs(d)
+	return c
+}
+
+// DefaultConfigForInfo is DefaultConfigFor from a dataset's summary, for a
+// listing that has not loaded the data: the pairs are those DefaultPairs
+// chooses when the labels are usable, as they are in any dataset with two
+// classes or more that has passed dataset validation.
+func DefaultConfigForInfo(in dataset.Info) Config {
+	c := kindDefaults(in.Kind)
+	switch {
+	case in.Kind == dataset.Interactions:
+		c.Pairs = PairsCooccur
+	case in.Classes >= 2:
+		c.Pairs = PairsLabels
+	default:
+		c.Pairs = PairsAugment
+	}
+	return c
+}
+
+// kindDefaults is DefaultConfig with what a kind of data changes.
+func kindDefaults(k dataset.Kind) Config {
+	c := DefaultConfig()
 	c.Schedule = "cosine"
-	switch d.Kind {
+	switch k {
 	case dataset.Text:
 		c.LR = 3e-3
 	case dataset.Interactions:

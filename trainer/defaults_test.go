@@ -51,3 +51,18 @@ func TestDefaultsBeatBaselines(t *testing.T) {
 		})
 	}
 }
+
+// TestDefaultsFromInfo: the home page's listing, which has not loaded the
+// data, gets the same defaults as the loaded dataset for every bundled one.
+func TestDefaultsFromInfo(t *testing.T) {
+	for _, in := range sampledata.List() {
+		d, err := sampledata.Load(in.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, want := DefaultConfigForInfo(in), DefaultConfigFor(d)
+		if got.Pairs != want.Pairs || got.Epochs != want.Epochs || got.LR != want.LR || got.Schedule != want.Schedule || got.Temperature != want.Temperature {
+			t.Errorf("%s: from its summary %+v, loaded %+v", in.Name, got, want)
+		}
+	}
+}

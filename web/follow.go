@@ -112,8 +112,19 @@ type follows struct {
 // following gets it first.
 type followHub struct {
 	hub
-	last *message
-	seq  int64
+	last    *message
+	seq     int64
+	counted bool // a count of the followers is due
+}
+
+// countEvery is how often, at most, a run's pages hear how many they are:
+// a classroom joining at once sends one count, not forty.
+const countEvery = 250 * time.Millisecond
+
+// viewersJSON tells a run's pages how many they are.
+type viewersJSON struct {
+	Type    string `json:"type"`
+	Viewers int    `json:"viewers"`
 }
 
 // get returns run id's hub, made if missing.
@@ -125,7 +136,7 @@ func (f *follows) get(id string) *followHub {
 	}
 	h, ok := f.hubs[id]
 	if !ok {
-		h = &followHub{hub: hub{subs: make(map[*subscriber]struct{}), counts: true}}
+		h = &followHub{hub: *newHub()}
 		f.hubs[id] = h
 	}
 	return h
@@ -163,9 +174,7 @@ func (h *followHub) present(v viewJSON) {
 	if v.Present {
 		h.last = m
 	}
-	for s := range h.subs {
-		s.push(m)
-	}
+	h.publishLocked(m)
 }
 
 // follower returns a new follower's queue, holding the view being
@@ -183,6 +192,28 @@ func (h *followHub) follower() *subscriber {
 	return s
 }
 
+// leave unregisters a follower.
+func (h *followHub) leave(s *subscriber) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.subs, s)
+	h.countLocked()
+}
+
+// countLocked schedules a count of the followers unless one is due.
+func (h *followHub) countLocked() {
+	if h.counted {
+		return
+	}
+	h.counted = true
+	time.AfterFunc(countEvery, func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.counted = false
+		h.publishLocked(&message{text: mustJSON(viewersJSON{Type: "viewers", Viewers: len(h.subs)}), replaces: "viewers"})
+	})
+}
+
 // postView is POST /api/runs/{id}/view: the owner's page shares its view.
 func (s *Server) postView(c *echo.Context) error {
 	r, err := s.controlledRun(c)
@@ -193,12 +224,8 @@ func (s *Server) postView(c *echo.Context) error {
 	if err := decodeJSON(c, &v); err != nil {
 		return err
 	}
-	d := r.Dataset().Data
-	classes := len(d.ClassNames)
-	for _, l := range d.Labels {
-		classes = max(classes, int(l)+1)
-	}
-	if err := v.check(d.Len(), classes, r.Summary().Config.Epochs); err != nil {
+	d := r.Dataset().Data // its labels index ClassNames (dataset.Validate)
+	if err := v.check(d.Len(), len(d.ClassNames), r.Summary().Config.Epochs); err != nil {
 		return err
 	}
 	s.follows.get(r.ID()).present(v)
@@ -221,7 +248,7 @@ func (s *Server) followRun(c *echo.Context) error {
 	h := s.follows.get(r.ID())
 	sub := h.follower()
 	defer s.follows.release(r.ID())
-	defer h.remove(sub)
+	defer h.leave(sub)
 	s.serveSocket(c.Request().Context(), conn, sub)
 	return nil
 }

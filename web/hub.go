@@ -2,7 +2,6 @@ package web
 
 import (
 	"sync"
-	"time"
 
 	"github.com/contrastive-explorer/explorer/run"
 )
@@ -43,57 +42,22 @@ const maxPending = 8192
 type hub struct {
 	mu   sync.Mutex
 	subs map[*subscriber]struct{}
-	// counts makes the hub tell its subscribers how many they are (the
-	// follow hub: every page of the run keeps its follow stream open,
-	// done or not); counted says a count is due.
-	counts, counted bool
 }
 
 func newHub() *hub { return &hub{subs: make(map[*subscriber]struct{})} }
-
-// countEvery is how often, at most, viewers hear how many they are: a
-// classroom joining at once sends one count, not forty.
-const countEvery = 250 * time.Millisecond
 
 // add registers s to receive every message published from now on.
 func (h *hub) add(s *subscriber) {
 	h.mu.Lock()
 	h.subs[s] = struct{}{}
-	h.countLocked()
 	h.mu.Unlock()
 }
 
 // remove unregisters s.
 func (h *hub) remove(s *subscriber) {
 	h.mu.Lock()
-	if _, ok := h.subs[s]; ok {
-		delete(h.subs, s)
-		h.countLocked()
-	}
+	delete(h.subs, s)
 	h.mu.Unlock()
-}
-
-// countLocked schedules a viewer count unless one is due.
-func (h *hub) countLocked() {
-	if !h.counts || h.counted {
-		return
-	}
-	h.counted = true
-	time.AfterFunc(countEvery, func() {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		h.counted = false
-		m := &message{text: mustJSON(viewersJSON{Type: "viewers", Viewers: len(h.subs)}), replaces: "viewers"}
-		for s := range h.subs {
-			s.push(m)
-		}
-	})
-}
-
-// viewersJSON tells a run's viewers how many they are.
-type viewersJSON struct {
-	Type    string `json:"type"`
-	Viewers int    `json:"viewers"`
 }
 
 // len returns the number of subscribers.
@@ -107,6 +71,11 @@ func (h *hub) len() int {
 func (h *hub) publish(m *message) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.publishLocked(m)
+}
+
+// publishLocked is publish with h.mu held.
+func (h *hub) publishLocked(m *message) {
 	for s := range h.subs {
 		s.push(m)
 	}

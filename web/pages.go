@@ -307,20 +307,9 @@ func lossTitle(loss string) string {
 // (trainer.DefaultConfigFor): the home page sets them when the dataset is
 // chosen. A listing that did not load the data is read off its summary.
 func defaultsOf(d run.Dataset) string {
-	data := d.Data
-	if data == nil {
-		data = &dataset.Dataset{Kind: d.Info.Kind}
-	}
-	c := trainer.DefaultConfigFor(data)
-	if d.Data == nil {
-		switch {
-		case d.Info.Kind == dataset.Interactions:
-			c.Pairs = trainer.PairsCooccur
-		case d.Info.Classes > 0:
-			c.Pairs = trainer.PairsLabels
-		default:
-			c.Pairs = trainer.PairsAugment
-		}
+	c := trainer.DefaultConfigForInfo(d.Info)
+	if d.Data != nil {
+		c = trainer.DefaultConfigFor(d.Data)
 	}
 	temperature := "" // the loss's default
 	if c.Temperature != 0 {

@@ -8,7 +8,6 @@ import (
 	"github.com/labstack/echo/v5"
 
 	"github.com/contrastive-explorer/explorer/run/search"
-	"github.com/contrastive-explorer/explorer/trainer/dataset"
 )
 
 // This file is the search endpoint, GET /api/runs/{id}/search
@@ -65,7 +64,7 @@ func (s *Server) search(c *echo.Context) error {
 	}
 
 	var embed search.TextEmbedder
-	if !hasItem && ds.Kind == dataset.Text {
+	if !hasItem && search.EmbedsQueries(ds) {
 		if e := r.TextEmbedder(); e != nil {
 			embed = e
 			// The query can only be embedded with the encoder's newest

@@ -41,7 +41,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	maxClasses := fs.Int("max-classes", def.MaxClasses, "most distinct labels in an uploaded dataset")
 	maxUploads := fs.Int("max-uploads", 5, "most uploaded datasets one browser session may keep")
 	uploadMemoryMB := fs.Int("upload-memory-mb", 1000, "memory all uploaded datasets together may hold, in `MB`")
-	memoryTargetMB := fs.Int("memory-target-mb", defaultMemoryTargetMB, "memory the server aims to stay under, in `MB`: the garbage collector works harder near it, and allows what is live half again above it when the work needs more (0: off; GOMEMLIMIT, if set, wins)")
+	memoryTargetMB := fs.Int("memory-target-mb", defaultMemoryTargetMB, "memory the server aims to stay under, in `MB`: the garbage collector works harder near it, and allows what is live a quarter again above it when the work needs more (0: off; GOMEMLIMIT, if set, wins)")
 	verbose := fs.Bool("v", false, "log every request")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: explorer serve [flags]")

@@ -76,7 +76,7 @@ func (e *Epoch) Query(q string, k int, embed TextEmbedder) Answer {
 	ds := e.Data
 	var a Answer
 	switch {
-	case ds.Kind == dataset.Text && ds.Sparse != nil:
+	case EmbedsQueries(ds):
 		a.Method, a.Results = e.byText(embed, q, k)
 	case ds.Kind == dataset.Interactions:
 		a.Method, a.Results = ByNames, e.byNames(q, ds.ItemNames, k, true)
@@ -94,6 +94,13 @@ func (e *Epoch) Query(q string, k int, embed TextEmbedder) Answer {
 		a.Results = []Result{}
 	}
 	return a
+}
+
+// EmbedsQueries says whether a query on d is embedded by the run's encoder
+// (texts): then it can only be ranked among the embeddings of the epoch
+// whose weights embedded it.
+func EmbedsQueries(d *dataset.Dataset) bool {
+	return d.Kind == dataset.Text && d.Sparse != nil
 }
 
 // Similar returns the k items whose embeddings are most similar to item's.

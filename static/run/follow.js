@@ -30,7 +30,6 @@ export function createFollow(app, { timeline, selection, search }) {
     followed: null, // the presenter's newest view, when someone presents
     following: true, // this page follows the presenter (when there is one)
     applied: 0, // seq of the last view applied
-    lagMs: null, // from the server's send to applying, for the last view
     appliedAt: null, // Date.now() when the last view was applied
     pendingEpoch: null, // an epoch the presenter shows that this page lacks yet
   };
@@ -135,7 +134,6 @@ export function createFollow(app, { timeline, selection, search }) {
     if (v.seq > state.applied) {
       state.applied = v.seq;
       state.appliedAt = Date.now();
-      if (Number.isFinite(v.sent_ms)) state.lagMs = state.appliedAt - v.sent_ms;
     }
   }
 
@@ -245,7 +243,6 @@ export function createFollow(app, { timeline, selection, search }) {
       followed: !!(state.followed && state.followed.present),
       following: state.following,
       applied: state.applied,
-      lagMs: state.lagMs,
       appliedAt: state.appliedAt,
     }),
   };

@@ -64,12 +64,7 @@ export function createOverlay({ S, ui }) {
     }
     for (const i of S.selected) {
       const p = view.screenOf(i);
-      ctx.lineWidth = 6;
-      ctx.strokeStyle = 'rgba(255,255,255,0.9)';
-      ring(ctx, p.x, p.y, r + 6);
-      ctx.lineWidth = 3;
-      ctx.strokeStyle = '#111';
-      ring(ctx, p.x, p.y, r + 6);
+      haloRing(ctx, p.x, p.y, r + 6, 3, 0.9);
     }
     if (S.hover >= 0) {
       const p = view.screenOf(S.hover);
@@ -124,13 +119,21 @@ function drawSearch(ctx, view, S) {
       ctx.fillStyle = colourOf(S.labels[i]);
       ctx.fill();
     }
-    ctx.lineWidth = 4;
-    ctx.strokeStyle = 'rgba(255,255,255,0.95)';
-    ring(ctx, p.x, p.y, r + 2);
-    ctx.lineWidth = 2;
-    ctx.strokeStyle = '#111';
-    ring(ctx, p.x, p.y, r + 2);
+    haloRing(ctx, p.x, p.y, r + 2, 2, 0.95);
   }
+}
+
+/**
+ * haloRing draws a dark ring of width w inside a white halo twice as wide
+ * (of opacity alpha), visible on any colour.
+ */
+function haloRing(ctx, x, y, radius, w, alpha) {
+  ctx.lineWidth = 2 * w;
+  ctx.strokeStyle = `rgba(255,255,255,${alpha})`;
+  ring(ctx, x, y, radius);
+  ctx.lineWidth = w;
+  ctx.strokeStyle = '#111';
+  ring(ctx, x, y, radius);
 }
 
 /**
