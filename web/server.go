@@ -239,6 +239,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	e.POST("/api/datasets", s.uploadDataset, sessions)
 	api := e.Group("/api", sessions, limit)
 	api.GET("/datasets", s.listDatasets, gz)
+	api.POST("/datasets/inspect", s.inspectUpload, queries, gz)
 	api.DELETE("/datasets/:name", s.deleteDataset)
 	// Pixels are compressed once and kept; PNGs are compressed already.
 	api.GET("/datasets/:name/pixels", s.datasetPixels)

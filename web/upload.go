@@ -10,6 +10,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"os"
+	"path"
 	"strconv"
 	"strings"
 
@@ -190,7 +191,7 @@ func (u *upload) part(p *multipart.Part) error {
 		return u.file(p)
 	case "metadata":
 		return u.metadata(p)
-	case "format", "label_column", "text_column", "scale", "side", "invert", "delimiter":
+	case "format", "label_column", "text_column", "id_column", "ignore_columns", "decimal_comma", "scale", "side", "invert", "delimiter":
 		if u.fileSeen {
 			return badInput(name, "send the option %s before the file", name)
 		}
@@ -224,6 +225,21 @@ func (u *upload) option(name, v string) error {
 		o.LabelColumn = v
 	case "text_column":
 		o.TextColumn = v
+	case "id_column":
+		o.IDColumn = v
+	case "ignore_columns":
+		o.IgnoreColumns = nil
+		for _, c := range strings.Split(v, ",") {
+			if c = strings.TrimSpace(c); c != "" {
+				o.IgnoreColumns = append(o.IgnoreColumns, c)
+			}
+		}
+	case "decimal_comma":
+		b, ok := parseBool(v)
+		if !ok {
+			return badInput(name, "must be true or false, got %q", v)
+		}
+		o.DecimalComma = b
 	case "scale":
 		switch strings.ToLower(v) {
 		case "", "none":
@@ -249,14 +265,11 @@ func (u *upload) option(name, v string) error {
 		}
 		o.Side = side
 	case "invert":
-		switch strings.ToLower(v) {
-		case "", "false", "0", "off", "no":
-			o.Invert = false
-		case "true", "1", "on", "yes":
-			o.Invert = true
-		default:
+		b, ok := parseBool(v)
+		if !ok {
 			return badInput(name, "must be true or false, got %q", v)
 		}
+		o.Invert = b
 	case "delimiter":
 		switch v {
 		case "":
@@ -270,6 +283,17 @@ func (u *upload) option(name, v string) error {
 		}
 	}
 	return nil
+}
+
+// parseBool reads a form's true or false.
+func parseBool(v string) (b, ok bool) {
+	switch strings.ToLower(v) {
+	case "", "false", "0", "off", "no":
+		return false, true
+	case "true", "1", "on", "yes":
+		return true, true
+	}
+	return false, false
 }
 
 // file reads the file part: the format is told from its name and first
@@ -288,8 +312,7 @@ func (u *upload) file(p *multipart.Part) error {
 	if u.format == dataset.FormatUnknown {
 		u.format = dataset.Detect(u.fileName, head)
 		if u.format == dataset.FormatUnknown && len(strings.TrimSpace(string(head))) > 0 {
-			return run.Errorf(run.Unsupported, "file", "%s: the explorer cannot read this type of file: upload a CSV or TSV table, a text file, "+
-				"a zip of images in one folder per class, user,item interactions or Embedding Projector vectors", u.fileName)
+			return unreadable(u.fileName)
 		}
 	}
 	if u.format == dataset.FormatProjector && u.meta == nil {
@@ -369,7 +392,7 @@ func (u *upload) parseFrom(r io.Reader) error {
 		if u.meta != nil && pe.File == u.metaName && pe.File != u.fileName {
 			field = "metadata"
 		}
-		return badInput(field, "%s", pe.Error())
+		return badInput(field, "%s", pe.Human())
 	}
 	if err != nil {
 		return err
@@ -544,4 +567,87 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 		b.slow = true
 	}
 	return n, err
+}
+
+// inspectBytes is how much of a file POST /api/datasets/inspect looks at.
+const inspectBytes = 64 << 10
+
+// inspectJSON is the answer of POST /api/datasets/inspect.
+type inspectJSON struct {
+	Format       dataset.Format `json:"format"`
+	Delimiter    string         `json:"delimiter,omitempty"`
+	DecimalComma bool           `json:"decimal_comma,omitempty"`
+	Rows         int            `json:"rows,omitempty"`
+	Columns      []columnJSON   `json:"columns,omitempty"`
+	NeedsChoice  bool           `json:"needs_choice"`
+}
+
+type columnJSON struct {
+	Name     string             `json:"name"`
+	Role     dataset.ColumnRole `json:"role"`
+	Guessed  bool               `json:"guessed,omitempty"`
+	Numeric  bool               `json:"numeric"`
+	Distinct int                `json:"distinct"`
+	Examples []string           `json:"examples"`
+}
+
+// inspectUpload answers POST /api/datasets/inspect?name=FILE: from the
+// file's first 64 KiB (the body), its format and, for a table, its
+// columns with the role each would have and a guess for the rest, so the
+// page can ask before uploading what only a person can decide. The
+// query takes the upload's options (delimiter, decimal_comma and the
+// column choices).
+func (s *Server) inspectUpload(c *echo.Context) error {
+	req := c.Request()
+	name := uploadName(c.QueryParam("name"))
+	head, err := io.ReadAll(io.LimitReader(req.Body, inspectBytes))
+	if err != nil {
+		return badInput("file", "could not read the start of %s: %v", name, err)
+	}
+	u := &upload{s: s}
+	for _, o := range []string{"format", "label_column", "text_column", "id_column", "ignore_columns", "decimal_comma", "delimiter"} {
+		if v := c.QueryParam(o); v != "" {
+			if err := u.option(o, strings.TrimSpace(clipName(v))); err != nil {
+				return err
+			}
+		}
+	}
+	format := u.opts.Format
+	if format == dataset.FormatUnknown {
+		format = dataset.Detect(name, head)
+	}
+	if format == dataset.FormatUnknown {
+		return unreadable(name)
+	}
+	ans := inspectJSON{Format: format}
+	if format != dataset.FormatCSV {
+		return c.JSON(http.StatusOK, ans)
+	}
+	opts := u.opts
+	opts.Limits = s.limits
+	tab, err := dataset.InspectTable(name, head, opts)
+	var pe *dataset.ParseError
+	if errors.As(err, &pe) {
+		return badInput("file", "%s", pe.Human())
+	} else if err != nil {
+		return err
+	}
+	ans.Delimiter, ans.DecimalComma, ans.Rows, ans.NeedsChoice = string(tab.Delimiter), tab.DecimalComma, tab.Rows, tab.NeedsChoice()
+	for _, col := range tab.Columns {
+		ans.Columns = append(ans.Columns, columnJSON{Name: col.Name, Role: col.Role, Guessed: col.Guessed, Numeric: col.Numeric, Distinct: col.Distinct, Examples: col.Examples})
+	}
+	return c.JSON(http.StatusOK, ans)
+}
+
+// unreadable is the refusal of a file of a type the explorer cannot read,
+// with what to do instead.
+func unreadable(name string) error {
+	switch strings.ToLower(path.Ext(name)) {
+	case ".xlsx", ".xls", ".ods", ".numbers":
+		return run.Errorf(run.Unsupported, "file", "%s is a spreadsheet workbook, which the explorer cannot read: save the sheet as CSV (in Excel, File › Save a Copy › CSV) and upload the .csv file", name)
+	case ".png", ".jpg", ".jpeg", ".gif", ".webp":
+		return run.Errorf(run.Unsupported, "file", "%s is a single picture: put your pictures in a zip, one folder per class (cats/1.png, dogs/2.png …), and upload the zip", name)
+	}
+	return run.Errorf(run.Unsupported, "file", "the explorer cannot read %s: upload a CSV or TSV table, a text file, "+
+		"a zip of images in one folder per class, user,item listening histories or Embedding Projector vectors", name)
 }

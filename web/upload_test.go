@@ -500,3 +500,46 @@ func TestSyntheticAndHomePage(t *testing.T) {
 		t.Errorf("another session's home page shows the upload")
 	}
 }
+
+// TestInspectUpload answers the columns of a table from its first bytes,
+// with roles guessed for its columns of words, and the format of others.
+func TestInspectUpload(t *testing.T) {
+	s := newTestServer(t, Options{DataDir: t.TempDir()})
+	var sb strings.Builder
+	sb.WriteString("sepal,petal,species\n")
+	for i := range 300 {
+		sb.WriteString(strings.Repeat("1", 1+i%3) + ".5,0.2," + []string{"setosa", "versicolor", "virginica"}[i%3] + "\n")
+	}
+	a := callAs(t, s, sessionA, "POST", "/api/datasets/inspect?name=iris.csv", []byte(sb.String()), "text/csv")
+	var got inspectJSON
+	a.json(t, &got)
+	if a.status != 200 || got.Format != dataset.FormatCSV || got.Delimiter != "," || !got.NeedsChoice || len(got.Columns) != 3 {
+		t.Fatalf("got %d %+v", a.status, got)
+	}
+	if c := got.Columns[2]; c.Name != "species" || c.Role != dataset.RoleLabel || !c.Guessed || c.Distinct != 3 {
+		t.Errorf("species: %+v, want a guessed label of 3 classes", c)
+	}
+	// The options of the page change the answer: species chosen as the
+	// label is no longer a guess.
+	a = callAs(t, s, sessionA, "POST", "/api/datasets/inspect?name=iris.csv&label_column=species", []byte(sb.String()), "text/csv")
+	got = inspectJSON{}
+	a.json(t, &got)
+	if got.NeedsChoice || got.Columns[2].Guessed {
+		t.Errorf("with label_column=species: %+v", got)
+	}
+	for _, tt := range []struct {
+		name, body string
+		status     int
+		want       string
+	}{
+		{"notes.txt", "hello\nworld\n", 200, `"format":"text"`},
+		{"grades.xlsx", "PK\x03\x04rest", 415, "save the sheet as CSV"},
+		{"cat.png", "\x89PNG\r\n", 415, "put your pictures in a zip"},
+		{"nums.csv", "1,2\n3,4\n", 400, "header"},
+	} {
+		a := callAs(t, s, sessionA, "POST", "/api/datasets/inspect?name="+tt.name, []byte(tt.body), "application/octet-stream")
+		if a.status != tt.status || !strings.Contains(string(a.body), tt.want) {
+			t.Errorf("%s: %d %s, want %d with %q", tt.name, a.status, a.body, tt.status, tt.want)
+		}
+	}
+}

@@ -161,6 +161,18 @@ type ParseOptions struct {
 	// file. Empty picks a column named text (for metadata: the first
 	// column that is not the label); "-" means none.
 	TextColumn string
+	// IDColumn names a CSV column that names each item (shown beside it
+	// when there is no text column) and is not a feature. Empty picks a
+	// column named id; "-" means none.
+	IDColumn string
+	// IgnoreColumns names CSV columns that are read past, neither features
+	// nor label, text or id (case-insensitive).
+	IgnoreColumns []string
+	// DecimalComma reads "3,5" as 3.5 in CSV feature columns, as
+	// spreadsheets in much of Europe write numbers. Files separated by
+	// semicolons or tabs are read so without it (a comma cannot be their
+	// separator); a comma-separated file cannot have decimal commas.
+	DecimalComma bool
 	// Delimiter forces the CSV field separator; 0 sniffs it from the first
 	// line (comma, semicolon or tab), falling back on the file extension.
 	Delimiter rune
@@ -217,6 +229,18 @@ func (e *ParseError) Error() string {
 	}
 }
 
+// Human is Error in a person's words: "data.csv, line 12, column 3: msg".
+func (e *ParseError) Human() string {
+	switch {
+	case e.Line > 0 && e.Column > 0:
+		return fmt.Sprintf("%s, line %d, column %d: %s", e.File, e.Line, e.Column, e.Msg)
+	case e.Line > 0:
+		return fmt.Sprintf("%s, line %d: %s", e.File, e.Line, e.Msg)
+	default:
+		return fmt.Sprintf("%s: %s", e.File, e.Msg)
+	}
+}
+
 // MinItems is the fewest items Parse accepts.
 const MinItems = 10
 
@@ -233,6 +257,11 @@ const sniffBytes = 4096
 // lone images.
 func Detect(name string, head []byte) Format {
 	ext := strings.ToLower(path.Ext(baseName(name)))
+	switch ext {
+	case ".xlsx", ".xls", ".ods", ".numbers", ".docx", ".pptx", ".jar", ".apk", ".epub":
+		// Zips inside, but not of images.
+		return FormatUnknown
+	}
 	if bytes.HasPrefix(head, []byte("PK\x03\x04")) || bytes.HasPrefix(head, []byte("PK\x05\x06")) || ext == ".zip" {
 		return FormatImages
 	}
@@ -435,6 +464,8 @@ func newParser(name string, r io.Reader, opts ParseOptions) (*parser, error) {
 		return nil, p.fail(0, 0, fmt.Sprintf("unknown scaling %q (want standard or minmax)", opts.Scale))
 	case opts.Delimiter != 0 && opts.Delimiter != ',' && opts.Delimiter != ';' && opts.Delimiter != '\t' && opts.Delimiter != '|':
 		return nil, p.fail(0, 0, fmt.Sprintf("unsupported delimiter %q (want comma, semicolon, tab or |)", opts.Delimiter))
+	case opts.DecimalComma && opts.Delimiter == ',':
+		return nil, p.fail(0, 0, "numbers with decimal commas need another separator than the comma: choose semicolon, tab or |")
 	}
 	if err := opts.Hash.check(); err != nil {
 		return nil, p.fail(0, 0, err.Error())

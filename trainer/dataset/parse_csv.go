@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"path"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -15,7 +16,7 @@ import (
 var (
 	labelNames  = []string{"label", "class", "category"}
 	textNames   = []string{"text"}
-	ignoreNames = []string{"id"}
+	idNames     = []string{"id"}
 )
 
 // csvReader reads delimited records (RFC 4180: fields may be quoted with
@@ -180,7 +181,7 @@ func findColumn(header []string, opt string, defaults []string, what string) (in
 				return i, ""
 			}
 		}
-		return -1, fmt.Sprintf("no %s column named %s", what, quote(opt))
+		return -1, fmt.Sprintf("there is no column named %s to use as the %s: the header names %s", quote(opt), what, headerList(header))
 	}
 	for i, h := range header {
 		if isOneOf(h, defaults) {
@@ -190,9 +191,9 @@ func findColumn(header []string, opt string, defaults []string, what string) (in
 	return -1, ""
 }
 
-// parseCSV reads a table with a header. Columns named as the label and the
-// text are taken as such, "id" columns are ignored, and every other column
-// is a numeric feature. With feature columns the dataset is Kind Vectors
+// parseCSV reads a table with a header. Columns named as the label, the
+// text and the id (by the options, or by default names) are taken as such,
+// ignored ones are skipped, and every other column is a numeric feature. With feature columns the dataset is Kind Vectors
 // (the text column, if any, is the display payload); with only a text
 // column it is Kind Text with hashed features.
 func (p *parser) parseCSV() (*Dataset, error) {
@@ -228,15 +229,39 @@ func (p *parser) parseCSV() (*Dataset, error) {
 	if textCol == labelCol {
 		textCol = -1
 	}
+	idCol, msg := findColumn(header, p.opts.IDColumn, idNames, "id")
+	if msg != "" {
+		return nil, p.fail(1, 0, msg)
+	}
+	if idCol == labelCol || idCol == textCol {
+		idCol = -1
+	}
+	ignored := make([]bool, len(header))
+	for _, name := range p.opts.IgnoreColumns {
+		j := slices.IndexFunc(header, func(h string) bool { return strings.EqualFold(h, strings.TrimSpace(name)) })
+		if j < 0 {
+			return nil, p.fail(1, 0, fmt.Sprintf("there is no column named %s to ignore: the header names %s", quote(name), headerList(header)))
+		}
+		ignored[j] = true
+	}
+	decimalComma := p.opts.DecimalComma || c.delim == ';' || c.delim == '\t'
+	if p.opts.DecimalComma && c.delim == ',' {
+		return nil, p.fail(1, 0, "numbers with decimal commas need another separator than the comma, but this file is separated by commas")
+	}
 	var feats []int // indices of the feature columns
-	for i, h := range header {
-		if i == labelCol || i == textCol || isOneOf(h, ignoreNames) {
+	for i := range header {
+		if i == labelCol || i == textCol || i == idCol || ignored[i] {
 			continue
 		}
 		feats = append(feats, i)
 		if len(feats) > p.lim.MaxDims {
 			return nil, p.fail(1, i+1, fmt.Sprintf("more than %d feature columns", p.lim.MaxDims))
 		}
+	}
+	// Without a text column, the id names each item.
+	shownCol := textCol
+	if textCol < 0 && len(feats) > 0 {
+		shownCol = idCol
 	}
 	if len(feats) == 0 && textCol < 0 {
 		return nil, p.fail(1, 0, "no usable columns: need numeric feature columns or a column named text")
@@ -270,12 +295,21 @@ func (p *parser) parseCSV() (*Dataset, error) {
 			return nil, p.fail(c.line, 0, p.budgetMsg())
 		}
 		for _, j := range feats {
+			f := rec[j]
+			if decimalComma && bytes.IndexByte(f, ',') >= 0 {
+				f = bytes.ReplaceAll(f, []byte{','}, []byte{'.'})
+			}
 			// The conversion copies nothing that lasts: parseNumber keeps no
 			// reference, so a short field goes on the stack.
-			v, msg := parseNumber(string(rec[j]))
+			v, msg := parseNumber(string(f))
 			if msg != "" {
-				if ds.Len() == 0 && strings.HasPrefix(msg, "not a number") {
-					msg += fmt.Sprintf(" (column %s; name it label, text or id, or choose it in the options)", quote(header[j]))
+				if strings.HasPrefix(msg, "not a number") {
+					msg += fmt.Sprintf(" in column %s, which holds numbers in the rows above: ", quote(header[j]))
+					if ds.Len() == 0 {
+						msg = fmt.Sprintf("column %s holds words, not numbers (%s): in the upload options, choose it as the label (if it names each row's class), the text or the name column, or ignore it", quote(header[j]), quote(string(rec[j])))
+					} else {
+						msg += "correct that cell, or ignore the column in the upload options"
+					}
 				}
 				return nil, p.fail(c.fieldLine(j), j+1, msg)
 			}
@@ -291,12 +325,12 @@ func (p *parser) parseCSV() (*Dataset, error) {
 			}
 		}
 		ds.Labels = append(ds.Labels, label)
-		if textCol >= 0 {
-			t := string(bytes.TrimSpace(rec[textCol]))
+		if shownCol >= 0 {
+			t := string(bytes.TrimSpace(rec[shownCol]))
 			if tf != nil {
 				if msg, inText := tf.add(t); msg != "" {
 					if inText {
-						return nil, p.fail(c.fieldLine(textCol), textCol+1, msg)
+						return nil, p.fail(c.fieldLine(shownCol), shownCol+1, msg)
 					}
 					return nil, p.fail(c.line, 0, msg)
 				}
@@ -374,4 +408,17 @@ func scale(x []float32, dim int, s Scaling) {
 			}
 		}
 	}
+}
+
+// headerList names the first columns of a header for a message.
+func headerList(header []string) string {
+	const most = 8
+	names := make([]string, 0, most)
+	for i, h := range header {
+		if i == most {
+			return strings.Join(names, ", ") + fmt.Sprintf(" and %d more", len(header)-most)
+		}
+		names = append(names, quote(h))
+	}
+	return strings.Join(names, ", ")
 }

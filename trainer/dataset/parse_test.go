@@ -44,9 +44,13 @@ func TestParseRejects(t *testing.T) {
 	}{
 		// CSV
 		{"csv not a number", "data.csv", "a,b,c\n" + lines(10, func(int) string { return "1,2,3" }) + "1,2,abc\n", dataset.ParseOptions{},
-			`data.csv:12:3: not a number: "abc"`},
+			`data.csv:12:3: not a number: "abc" in column "c", which holds numbers in the rows above: correct that cell, or ignore the column in the upload options`},
 		{"csv first-row text column", "data.csv", "a,name\n1,x\n", dataset.ParseOptions{},
-			`data.csv:2:2: not a number: "x" (column "name"; name it label, text or id, or choose it in the options)`},
+			`data.csv:2:2: column "name" holds words, not numbers ("x"): in the upload options, choose it as the label (if it names each row's class), the text or the name column, or ignore it`},
+		{"csv decimal comma with comma separator", "data.csv", "a,b\n1,2\n", dataset.ParseOptions{Delimiter: ',', DecimalComma: true},
+			`data.csv: numbers with decimal commas need another separator than the comma: choose semicolon, tab or |`},
+		{"csv no such column to ignore", "data.csv", "a,b\n1,2\n", dataset.ParseOptions{IgnoreColumns: []string{"c"}},
+			`data.csv:1: there is no column named "c" to ignore: the header names "a", "b"`},
 		{"csv NaN", "d.csv", "a,b\n1,NaN\n", dataset.ParseOptions{}, `d.csv:2:2: not a finite number: "NaN"`},
 		{"csv Inf", "d.csv", "a,b\n1,2\n-Inf,2\n", dataset.ParseOptions{}, `d.csv:3:1: not a finite number: "-Inf"`},
 		{"csv out of float32 range", "d.csv", "a,b\n1,1e39\n", dataset.ParseOptions{}, `d.csv:2:2: number out of range: "1e39"`},
@@ -69,7 +73,7 @@ func TestParseRejects(t *testing.T) {
 		{"csv over items", "d.csv", "a,b,label\n" + good(11), dataset.ParseOptions{Limits: small}, `d.csv:12: more than 10 items`},
 		{"csv over dims", "d.csv", "a,b,c\n1,2,3\n", dataset.ParseOptions{Limits: small}, `d.csv:1:3: more than 2 feature columns`},
 		{"csv over classes", "d.csv", "a,b,label\n1,2,x\n1,2,y\n1,2,z\n", dataset.ParseOptions{Limits: small}, `d.csv:4:3: more than 2 distinct labels`},
-		{"csv missing label option", "d.csv", "a,b\n1,2\n", dataset.ParseOptions{LabelColumn: "kind"}, `d.csv:1: no label column named "kind"`},
+		{"csv missing label option", "d.csv", "a,b\n1,2\n", dataset.ParseOptions{LabelColumn: "kind"}, `d.csv:1: there is no column named "kind" to use as the label: the header names "a", "b"`},
 		{"csv text without words", "d.csv", "text,label\nhello,x\n--,y\n", dataset.ParseOptions{}, `d.csv:3:1: text has no letters or digits`},
 
 		// Text
@@ -713,4 +717,44 @@ func ExampleParse() {
 	// vectors 12 items of dimension 2 in classes [setosa virginica]
 	// Uploaded from iris.csv: 12 vectors of 2 numbers in 2 classes.
 	// iris.csv:3:3: row has 3 fields, header has 2
+}
+
+// TestParseCSVColumnRoles reads a table the way a spreadsheet in much of
+// Europe writes it (semicolons, decimal commas), with its class, a name
+// and a notes column given roles by the options.
+func TestParseCSVColumnRoles(t *testing.T) {
+	var sb strings.Builder
+	sb.WriteString("name;sepal;petal;species;notes\n")
+	for i := range 12 {
+		fmt.Fprintf(&sb, "flower %d;%d,5;0,%d;%s;picked by hand\n", i, i, i, []string{"setosa", "virginica"}[i%2])
+	}
+	ds, err := dataset.Parse("iris.csv", strings.NewReader(sb.String()), dataset.ParseOptions{
+		LabelColumn: "species", IDColumn: "name", IgnoreColumns: []string{"Notes"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ds.Dim != 2 || ds.Len() != 12 {
+		t.Fatalf("dim %d, %d items; want 2 features (sepal, petal) of 12 items", ds.Dim, ds.Len())
+	}
+	if got := ds.X[2*3 : 2*3+2]; got[0] != 3.5 || got[1] != 0.3 {
+		t.Errorf("row 3 reads %v, want [3.5 0.3] from the decimal commas", got)
+	}
+	if !slices.Equal(ds.ClassNames, []string{"setosa", "virginica"}) {
+		t.Errorf("classes %v, want the species", ds.ClassNames)
+	}
+	if len(ds.Text) != 12 || ds.Text[4] != "flower 4" {
+		t.Errorf("items are named %q, want the name column", ds.Text)
+	}
+
+	// A pipe-separated file needs the option for its decimal commas; a
+	// comma-separated one cannot have them.
+	pipe := strings.ReplaceAll(strings.ReplaceAll(sb.String(), ";", "|"), "|picked by hand", "")
+	pipe = strings.Replace(pipe, "|notes", "", 1)
+	if _, err := dataset.Parse("iris.csv", strings.NewReader(pipe), dataset.ParseOptions{Delimiter: '|', LabelColumn: "species", IDColumn: "name"}); err == nil {
+		t.Error("decimal commas in a |-separated file read without the option")
+	}
+	if _, err := dataset.Parse("iris.csv", strings.NewReader(pipe), dataset.ParseOptions{Delimiter: '|', DecimalComma: true, LabelColumn: "species", IDColumn: "name"}); err != nil {
+		t.Errorf("with the option: %v", err)
+	}
 }
