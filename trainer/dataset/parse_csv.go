@@ -14,9 +14,9 @@ import (
 // Column names that take a role in a CSV without being chosen by an option,
 // compared case-insensitively.
 var (
-	labelNames  = []string{"label", "class", "category"}
-	textNames   = []string{"text"}
-	idNames     = []string{"id"}
+	labelNames = []string{"label", "class", "category"}
+	textNames  = []string{"text"}
+	idNames    = []string{"id"}
 )
 
 // csvReader reads delimited records (RFC 4180: fields may be quoted with
