@@ -17,19 +17,21 @@ export class APIError extends Error {
  * request sends one API call and returns the decoded JSON answer.
  * @param {string} method
  * @param {string} path
- * @param {{body?: any, token?: string, signal?: AbortSignal}} [opts]
+ * opts.raw sends bytes (a Blob) as they are, with opts.contentType.
+ * @param {{body?: any, raw?: Blob, contentType?: string, token?: string, signal?: AbortSignal}} [opts]
  * @throws {APIError} for an error status, with the server's message.
  */
 export async function request(method, path, opts = {}) {
   const headers = { Accept: 'application/json' };
   if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
+  if (opts.raw !== undefined) headers['Content-Type'] = opts.contentType || 'application/octet-stream';
   if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
   let res;
   try {
     res = await fetch(path, {
       method,
       headers,
-      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+      body: opts.raw !== undefined ? opts.raw : opts.body === undefined ? undefined : JSON.stringify(opts.body),
       signal: opts.signal,
     });
   } catch (err) {

@@ -5,6 +5,7 @@
 // (docs/protocol.md, "Uploads and sessions" and "Page contract").
 
 import { request } from './api.js';
+import { columnsStep } from './upload-options.js';
 
 const $ = (id, root = document) => root.querySelector(`[data-testid="${id}"]`);
 
@@ -56,14 +57,10 @@ export function enhanceUpload(form) {
   // A projector metadata.tsv goes with its vectors: picked here first, or
   // dropped together with them.
   const metaInput = el('input', { type: 'file', accept: '.tsv,.txt', 'data-testid': 'upload-metadata' });
-  const metaNote = el(
-    'details',
-    { class: 'upload-metadata' },
-    el('summary', { text: 'Embedding Projector vectors with a metadata.tsv?' }),
-    el('p', { text: 'Choose the metadata.tsv here first, then the vectors.tsv above; or drop both files at once.' }),
-    el('label', {}, 'metadata.tsv: ', metaInput),
-  );
-  list.before(metaNote);
+  const metaNote = el('label', { class: 'upload-metadata', title: 'Choose the metadata.tsv here first, then the vectors.tsv; or drop both files at once.' }, 'Embedding Projector metadata.tsv (choose it before the vectors.tsv)', metaInput);
+  const grid = zone.querySelector('.upload-options-grid');
+  if (grid) grid.append(metaNote);
+  else list.before(metaNote);
 
   let busy = false;
 
@@ -94,19 +91,45 @@ export function enhanceUpload(form) {
       return;
     }
     if (!file) return;
-    upload(file, metadata);
+    prepare(file, metadata);
   };
 
-  const upload = (file, metadata) => {
+  // A table's columns may need a person's choice first.
+  const prepare = async (file, metadata) => {
+    busy = true;
+    let extra = {};
+    if (!metadata) {
+      setStatus(`Reading the start of ${file.name}…`, 'busy');
+      try {
+        extra = await columnsStep(zone, file, setStatus);
+      } catch (err) {
+        busy = false;
+        input.value = '';
+        setStatus(err.message, 'error');
+        return;
+      }
+    }
+    if (extra === null) {
+      busy = false;
+      input.value = '';
+      return;
+    }
+    upload(file, metadata, extra);
+  };
+
+  const upload = (file, metadata, extra) => {
     busy = true;
     zone.classList.add('busy');
     const fd = new FormData();
     // Options first: the server checks the file as it streams in.
+    const options = {};
     for (const f of zone.querySelectorAll('input[name], select[name]')) {
       if (f.type === 'file' || f.disabled || f.value === '') continue;
       if ((f.type === 'checkbox' || f.type === 'radio') && !f.checked) continue;
-      fd.append(f.name, f.value);
+      options[f.name] = f.value;
     }
+    Object.assign(options, extra);
+    for (const [name, value] of Object.entries(options)) fd.append(name, value);
     if (metadata) fd.append('metadata', metadata, metadata.name);
     fd.append('file', file, file.name);
 
@@ -275,13 +298,23 @@ function addCard(form, d) {
   if (d.width > 0 && d.height > 0) size.push(`${d.width}×${d.height} pixels`);
   const card = el(
     'label',
-    { class: 'dataset-card', 'data-testid': 'dataset-card', 'data-dataset': id },
+    {
+      class: 'dataset-card',
+      'data-testid': 'dataset-card',
+      'data-dataset': id,
+      'data-defaults': JSON.stringify(d.defaults || {}),
+      'data-unusable': JSON.stringify(d.unusable_pairs || {}),
+    },
     el('input', { type: 'radio', name: 'dataset', value: id }),
     d.preview_url ? el('img', { class: 'dataset-preview', 'data-testid': 'dataset-preview', src: d.preview_url, alt: `Sample items of ${d.title || d.name}` }) : null,
-    el('span', { class: 'dataset-title', text: d.title || d.name }),
-    el('span', { class: 'dataset-description', text: describe(d) }),
-    el('span', { class: 'dataset-size', text: size.join(' · ') }),
-    el('span', { class: 'dataset-source', text: `Uploaded from ${d.name || 'a file'}; only this browser session can train on it.` }),
+    el(
+      'span',
+      { class: 'dataset-text' },
+      el('span', { class: 'dataset-head' }, el('span', { class: 'dataset-title', text: d.title || d.name })),
+      el('span', { class: 'dataset-size', text: size.join(' · ') }),
+      el('span', { class: 'dataset-description', text: describe(d) }),
+      el('span', { class: 'dataset-source', text: `Uploaded from ${d.name || 'a file'}; only this browser session can train on it.` }),
+    ),
   );
   holder.append(card);
   markCard(card, { ...d, uploaded: true });

@@ -170,6 +170,8 @@ function datasetDefaults(form, radio) {
   } catch {
     return;
   }
+  usablePairs(form, card);
+  batchNote(form, defaults.batch);
   for (const [name, value] of Object.entries(defaults)) {
     const f = form.elements.namedItem(name);
     if (!f || (f.dataset && f.dataset.locked)) continue;
@@ -184,6 +186,46 @@ function datasetDefaults(form, radio) {
       f.dispatchEvent(new Event('input', { bubbles: true }));
     }
   }
+}
+
+/**
+ * usablePairs disables the pair sources the chosen dataset cannot make
+ * (its card's data-unusable), each with the reason beside it.
+ */
+export function usablePairs(form, card) {
+  let unusable = {};
+  try {
+    unusable = JSON.parse((card && card.dataset.unusable) || '{}');
+  } catch {
+    unusable = {};
+  }
+  for (const label of form.querySelectorAll('[data-testid="pairs-option"]')) {
+    const radio = label.querySelector('input');
+    const why = unusable[label.dataset.value] || '';
+    radio.disabled = why !== '';
+    label.classList.toggle('unusable', why !== '');
+    let note = label.querySelector('.choice-unusable');
+    if (why && !note) {
+      note = document.createElement('span');
+      note.className = 'choice-unusable';
+      note.dataset.testid = 'pairs-unusable';
+      label.append(note);
+    }
+    if (note) {
+      note.textContent = why ? `Not for this dataset: ${why}.` : '';
+      note.hidden = !why;
+    }
+  }
+}
+
+/** batchNote says when the batch was cut to fit a small dataset. */
+function batchNote(form, batch) {
+  const help = form.querySelector('[data-testid="field-batch"]')?.closest('.field')?.querySelector('.field-help');
+  if (!help) return;
+  if (!help.dataset.plain) help.dataset.plain = help.textContent;
+  const n = Number(batch);
+  const def = Number(form.querySelector('[data-testid="field-batch"]').defaultValue);
+  help.textContent = Number.isFinite(n) && n < def ? `${help.dataset.plain} Set to ${n}: all of this dataset's training items, as it has fewer than ${def}.` : help.dataset.plain;
 }
 
 /** applicability disables the fields the current choices do not use. */
@@ -225,6 +267,9 @@ function showError(form, field, msg, testid) {
   if (p) {
     p.textContent = msg;
     p.hidden = false;
+    // A folded setting with an error unfolds.
+    const folded = p.closest('details');
+    if (folded) folded.open = true;
   }
   const f = field && form.elements.namedItem(field);
   if (f && f.setAttribute) f.setAttribute('aria-invalid', 'true');

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/contrastive-explorer/explorer/trainer/dataset"
@@ -155,9 +156,13 @@ func DefaultConfig() Config {
 // FieldError is a Config value that is out of range or unknown. Field is the
 // JSON name of the field (and so the flag name, with - for _); Msg says what
 // is wrong in words a learner can act on.
+//
+// Suggest, when set, is a value of Field that would work (the pair source
+// the data can make, say), for a caller to offer as the fix.
 type FieldError struct {
-	Field string
-	Msg   string
+	Field   string
+	Msg     string
+	Suggest string
 }
 
 // Error returns "field: msg".
@@ -186,7 +191,7 @@ func (c Config) Validate(d *dataset.Dataset) error {
 		return fieldErr("dataset", "%v", err)
 	}
 	if d.Precomputed {
-		return fieldErr("dataset", "%s holds precomputed embeddings, which are explored as they are; there is no encoder to train", d.Name)
+		return fieldErr("dataset", "%s holds precomputed embeddings, which are explored as they are; there is no encoder to train", title(d))
 	}
 	if c.Dataset != "" && c.Dataset != d.Name {
 		return fieldErr("dataset", "config names %q but the dataset is %q", c.Dataset, d.Name)
@@ -210,7 +215,9 @@ func (c Config) Validate(d *dataset.Dataset) error {
 		return fieldErr("dataset", "needs at least 2 training items, has %d", ntrain)
 	}
 	if c.Batch < 2 || c.Batch > ntrain {
-		return fieldErr("batch", "must be between 2 and the %d training items of %s, got %d", ntrain, d.Name, c.Batch)
+		e := fieldErr("batch", "a batch of %d items does not fit: %s has %d training items, so choose a batch from 2 to %d", c.Batch, title(d), ntrain, ntrain)
+		e.Suggest = strconv.Itoa(min(max(c.Batch, 2), ntrain))
+		return e
 	}
 	if !finite(c.LR) || c.LR <= 0 || c.LR >= MaxLR {
 		return fieldErr("lr", "must be > 0 and < %d, got %v", MaxLR, c.LR)
@@ -286,7 +293,7 @@ func (c Config) validateAugment(d *dataset.Dataset) error {
 		}
 	}
 	if d.Sparse != nil {
-		return fieldErr("aug_shift", "the aug-* settings augment images and vectors; %s is %s, whose views are set by augment (a strength)", d.Name, d.Kind)
+		return fieldErr("aug_shift", "shifts, rotations, noise and masks distort images and tables; %s holds %s, whose views are set by the augmentation strength alone", title(d), d.Kind)
 	}
 	if d.Kind != dataset.Images {
 		for _, f := range []struct {
@@ -294,7 +301,7 @@ func (c Config) validateAugment(d *dataset.Dataset) error {
 			set   bool
 		}{{"aug_shift", a.Shift != 0}, {"aug_rotate", a.Rotate != 0}, {"aug_cutout", a.Cutout != 0}} {
 			if f.set {
-				return fieldErr(f.field, "shifts, rotations and cutouts need images; %s is %s (use aug_noise or aug_mask)", d.Name, d.Kind)
+				return fieldErr(f.field, "shifts, rotations and cutouts need images; %s holds %s: use noise or masking instead", title(d), d.Kind)
 			}
 		}
 	}
@@ -304,32 +311,96 @@ func (c Config) validateAugment(d *dataset.Dataset) error {
 // validatePairs checks that the pair source can work on d.
 func (c Config) validatePairs(d *dataset.Dataset) error {
 	pairs := c.pairs(d)
-	switch pairs {
+	if err := pairsUsable(pairs, d); err != nil {
+		return err
+	}
+	if (pairs == PairsAugment || pairs == PairsLabelsAugment) && c.Augment == 0 && !c.explicitAugment() {
+		e := fieldErr("augment", "%s need an augmentation strength above 0: two identical views teach nothing", quoteTitle(pairs))
+		e.Suggest = "0.5"
+		return e
+	}
+	return nil
+}
+
+// PairTitles name the pair sources in a learner's words, as the home page's
+// choices do.
+var PairTitles = map[string]string{
+	PairsLabels:        "From labels",
+	PairsLabelsAugment: "Labels and distorted views",
+	PairsAugment:       "From distorted views",
+	PairsHeadword:      "A word and its definition",
+	PairsCooccur:       "Played by the same listener",
+}
+
+func quoteTitle(pairs string) string { return "“" + PairTitles[pairs] + "”" }
+
+// title names d for a message: its title, which for an upload is the
+// file's name, never its internal id.
+func title(d *dataset.Dataset) string {
+	if d.Title != "" {
+		return "“" + d.Title + "”"
+	}
+	return "this dataset"
+}
+
+// UnusablePairs returns, for each pair source d cannot make, why in a few
+// words ("needs listening histories"); sources d can make are not in the
+// map. Validate's message says the same at length, with what to choose
+// instead.
+func UnusablePairs(d *dataset.Dataset) map[string]string {
+	out := map[string]string{}
+	for _, p := range PairModes {
+		var pe *pairsError
+		if errors.As(pairsUsable(p, d), &pe) {
+			out[p] = pe.short
+		}
+	}
+	return out
+}
+
+// pairsError is a pair source d cannot make: a FieldError for "pairs",
+// and the reason in a few words.
+type pairsError struct {
+	*FieldError
+	short string
+}
+
+func (e *pairsError) Unwrap() error { return e.FieldError }
+
+// pairsUsable reports whether d can make the pairs of source p: a
+// *FieldError for "pairs" suggesting a source that works, or nil.
+func pairsUsable(p string, d *dataset.Dataset) error {
+	fail := func(short, format string, args ...any) error {
+		e := fieldErr("pairs", format, args...)
+		if alt := DefaultPairs(d); alt != p {
+			e.Msg += ": choose " + quoteTitle(alt) + " instead"
+			e.Suggest = alt
+		}
+		return &pairsError{FieldError: e, short: short}
+	}
+	switch p {
 	case PairsLabels:
-		return checkLabels(d)
+		return labelsUsable(d, fail)
 	case PairsAugment, PairsLabelsAugment:
 		if d.Kind == dataset.Interactions {
-			return fieldErr("pairs", "an item id has no augmented views; use pairs=cooccur (items played by the same user) or pairs=labels")
+			return fail("item ids cannot be distorted", "%s has only item ids, which cannot be distorted into two views", title(d))
 		}
-		if c.Augment == 0 && !c.explicitAugment() {
-			return fieldErr("augment", "pairs=%s needs a strength above 0 (or aug-* settings): identical views teach nothing", pairs)
-		}
-		if pairs == PairsLabelsAugment {
-			return checkLabels(d)
+		if p == PairsLabelsAugment {
+			return labelsUsable(d, fail)
 		}
 	case PairsHeadword:
 		if d.Kind != dataset.Text || d.Headwords == nil {
-			return fieldErr("pairs", "pairs=headword pairs a word with its definition and needs a text dataset with headwords (such as wordnet); %s has none", d.Name)
+			return fail("needs a dictionary, such as WordNet", "%s pairs a word with its definition, so it needs a dictionary (texts that are definitions of words, such as WordNet's), and %s is not one", quoteTitle(p), title(d))
 		}
 		if n := len(headwordItems(d, dataset.Train)); n < 2 {
-			return fieldErr("pairs", "pairs=headword needs at least 2 training items with headwords, %s has %d", d.Name, n)
+			return fail("needs defined words", "%s needs at least 2 defined words among the training items, and %s has %d", quoteTitle(p), title(d), n)
 		}
 	case PairsCooccur:
 		if d.Kind != dataset.Interactions {
-			return fieldErr("pairs", "pairs=cooccur pairs items played by the same user and needs an interactions dataset; %s is %s", d.Name, d.Kind)
+			return fail("needs listening histories", "%s needs listening or shopping histories (user,item rows), and %s holds %s", quoteTitle(p), title(d), d.Kind)
 		}
 		if n := countPlays(d); n < 2 {
-			return fieldErr("pairs", "pairs=cooccur needs users with at least two training plays; %s has none", d.Name)
+			return fail("needs listeners with two plays", "%s needs listeners with at least two training plays, and %s has none: upload histories in which listeners play two items or more", quoteTitle(p), title(d))
 		}
 	}
 	return nil
@@ -405,20 +476,31 @@ func (c Config) LossConfig() LossConfig {
 	return lc
 }
 
-// checkLabels refuses pairs=labels on data whose training items are not all
+// checkLabels refuses label pairs on data whose training items are not all
 // labelled, or that has no class with two training items (no positives) or
 // only one class (no negatives).
 func checkLabels(d *dataset.Dataset) error {
+	return labelsUsable(d, func(_, format string, args ...any) error { return fieldErr("pairs", format, args...) })
+}
+
+func labelsUsable(d *dataset.Dataset, fail func(short, format string, args ...any) error) error {
 	counts := make([]int, len(d.ClassNames))
+	unlabelled := 0
 	for i, s := range d.Splits {
 		if s != dataset.Train {
 			continue
 		}
-		l := d.Labels[i]
-		if l == dataset.NoLabel {
-			return fieldErr("pairs", "label pairs need labels, but %s has unlabelled training items; use pairs=augment", d.Name)
+		if l := d.Labels[i]; l == dataset.NoLabel {
+			unlabelled++
+		} else {
+			counts[l]++
 		}
-		counts[l]++
+	}
+	if unlabelled > 0 {
+		if len(d.ClassNames) == 0 {
+			return fail("needs labels", "pairs from labels need labels, and %s has none", title(d))
+		}
+		return fail("needs a label on every item", "pairs from labels need a label on every training item, and %d of those in %s have none", unlabelled, title(d))
 	}
 	classes, pairable := 0, false
 	for _, n := range counts {
@@ -430,9 +512,16 @@ func checkLabels(d *dataset.Dataset) error {
 		}
 	}
 	if classes < 2 || !pairable {
-		return fieldErr("pairs", "label pairs need at least two classes and a class with two training items; use pairs=augment")
+		return fail("needs two classes", "pairs from labels need at least two classes and a class with two training items, and %s has %d %s", title(d), classes, plural(classes, "class", "classes"))
 	}
 	return nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // resolved returns c with the dataset name, the pair source, the bag width

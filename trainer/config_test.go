@@ -190,3 +190,78 @@ func TestConfigAugmentation(t *testing.T) {
 		t.Errorf("explicit: %+v, want %+v (no rotation or cutout)", got, want)
 	}
 }
+
+// TestMessagesSpeakToPeople checks every message about pairs and the batch
+// on data uploaded as a file: in a learner's words (no internal id, no
+// API or flag spelling), naming the file, and saying what to do instead.
+func TestMessagesSpeakToPeople(t *testing.T) {
+	upload := func(d *dataset.Dataset) *dataset.Dataset {
+		d.Name, d.Title = "u-2216ca550028baee", "flowers.csv"
+		return d
+	}
+	labelled := upload(blobs(100, 4, 3, 1))
+	unlabelled := upload(blobs(100, 4, 3, 1))
+	for i := range unlabelled.Labels {
+		unlabelled.Labels[i] = dataset.NoLabel
+	}
+	unlabelled.ClassNames = nil
+	partly := upload(blobs(100, 4, 3, 1))
+	partly.Labels[0] = dataset.NoLabel
+	oneClass := upload(blobs(100, 4, 1, 1))
+	plays := upload(&dataset.Dataset{
+		Kind: dataset.Interactions, Dim: 2,
+		Labels: []int32{dataset.NoLabel, dataset.NoLabel}, Splits: []dataset.Split{dataset.Train, dataset.Train},
+		Sparse: dataset.Identity(2), Users: [][]int32{{0}, {1}}, HeldOut: []int32{dataset.NoLabel, dataset.NoLabel},
+	})
+	text := glosses(40, 1<<10)
+	text.Headwords = nil
+	upload(text)
+	played := upload(&dataset.Dataset{
+		Kind: dataset.Interactions, Dim: 2,
+		Labels: []int32{dataset.NoLabel, dataset.NoLabel}, Splits: []dataset.Split{dataset.Train, dataset.Train},
+		Sparse: dataset.Identity(2), Users: [][]int32{{0, 1}}, HeldOut: []int32{dataset.NoLabel},
+	})
+	tests := []struct {
+		name  string
+		edit  func(c *Config)
+		data  *dataset.Dataset
+		field string
+		fix   string // what the message says to do
+	}{
+		{"batch over the data", func(c *Config) { c.Batch = 256 }, labelled, "batch", "choose a batch from 2 to 80"},
+		{"labels without labels", func(c *Config) {}, unlabelled, "pairs", "choose “From distorted views” instead"},
+		{"labels with unlabelled items", func(c *Config) {}, partly, "pairs", "choose “From distorted views” instead"},
+		{"labels with one class", func(c *Config) {}, oneClass, "pairs", "choose “From distorted views” instead"},
+		{"labels+augment without labels", func(c *Config) { c.Pairs = PairsLabelsAugment }, unlabelled, "pairs", "choose “From distorted views” instead"},
+		{"augment on item ids", func(c *Config) { c.Pairs = PairsAugment; c.Batch = 2 }, played, "pairs", "choose “Played by the same listener” instead"},
+		{"augment without strength", func(c *Config) { c.Pairs = PairsAugment; c.Augment = 0 }, labelled, "augment", "above 0"},
+		{"headword without a dictionary", func(c *Config) { c.Pairs = PairsHeadword; c.Batch = 8 }, text, "pairs", "instead"},
+		{"cooccur on a table", func(c *Config) { c.Pairs = PairsCooccur }, labelled, "pairs", "choose “From labels” instead"},
+		{"cooccur without two plays", func(c *Config) { c.Pairs = PairsCooccur; c.Batch = 2 }, plays, "pairs", "upload histories in which listeners play two items or more"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := DefaultConfig()
+			c.Batch = 32
+			tt.edit(&c)
+			var fe *FieldError
+			if err := c.Validate(tt.data); !errors.As(err, &fe) || fe.Field != tt.field {
+				t.Fatalf("Validate = %v, want a %s error", err, tt.field)
+			}
+			for _, bad := range []string{"u-2216", "pairs=", "labels+augment", "cooccur", "headword", "aug_", "aug-", "--"} {
+				if strings.Contains(fe.Msg, bad) {
+					t.Errorf("%q speaks of %q", fe.Msg, bad)
+				}
+			}
+			if (fe.Field != "augment" && !strings.Contains(fe.Msg, "flowers.csv")) || !strings.Contains(fe.Msg, tt.fix) {
+				t.Errorf("%q does not name the file and say %q", fe.Msg, tt.fix)
+			}
+			if fe.Field == "pairs" && fe.Suggest != "" {
+				c.Pairs = fe.Suggest
+				if err := pairsUsable(c.Pairs, tt.data); err != nil {
+					t.Errorf("the suggested pairs %q do not work either: %v", fe.Suggest, err)
+				}
+			}
+		})
+	}
+}

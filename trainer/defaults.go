@@ -16,10 +16,23 @@ import "github.com/contrastive-explorer/explorer/trainer/dataset"
 //   - interactions: temperature 0.1, at which NT-Xent recommends (recall@10
 //     0.230 after 5 epochs against popularity's 0.089, where 0.5 gave
 //     0.070), and 5 epochs, since recall passes popularity at the first.
+//
+// The batch fits the data: a dataset with fewer training items than
+// DefaultConfig's batch trains on all of them in each step.
 func DefaultConfigFor(d *dataset.Dataset) Config {
 	c := kindDefaults(d.Kind)
 	c.Pairs = DefaultPairs(d)
+	c.Batch = fitBatch(c.Batch, len(d.Indices(dataset.Train)))
 	return c
+}
+
+// fitBatch is batch, or the training items when they are fewer (and at
+// least 2, the smallest batch).
+func fitBatch(batch, train int) int {
+	if train >= 2 && train < batch {
+		return train
+	}
+	return batch
 }
 
 // DefaultConfigForInfo is DefaultConfigFor from a dataset's summary, for a
@@ -36,6 +49,7 @@ func DefaultConfigForInfo(in dataset.Info) Config {
 	default:
 		c.Pairs = PairsAugment
 	}
+	c.Batch = fitBatch(c.Batch, in.Train)
 	return c
 }
 

@@ -66,3 +66,35 @@ func TestDefaultsFromInfo(t *testing.T) {
 		}
 	}
 }
+
+// TestUnusablePairsOfBundled: each bundled dataset is offered the pair
+// sources it can make, and no other.
+func TestUnusablePairsOfBundled(t *testing.T) {
+	for name, want := range map[string][]string{
+		"digits":       {PairsHeadword, PairsCooccur},
+		"fashion":      {PairsHeadword, PairsCooccur},
+		"wordnet":      {PairsCooccur},
+		"interactions": {PairsLabelsAugment, PairsAugment, PairsHeadword},
+	} {
+		d, err := sampledata.Load(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := UnusablePairs(d)
+		if len(got) != len(want) {
+			t.Errorf("%s: unusable %v, want %v", name, got, want)
+		}
+		for _, p := range want {
+			if got[p] == "" {
+				t.Errorf("%s: %s is offered, want it refused with a reason", name, p)
+			}
+		}
+		for _, p := range PairModes {
+			cfg := DefaultConfigFor(d)
+			cfg.Pairs = p
+			if err := cfg.Validate(d); (err != nil) != (got[p] != "") {
+				t.Errorf("%s with %s: Validate says %v, UnusablePairs %q", name, p, err, got[p])
+			}
+		}
+	}
+}

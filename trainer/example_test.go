@@ -29,7 +29,7 @@ func ExampleConfig_Validate() {
 	// Output:
 	// <nil>
 	// batch
-	// batch: must be between 2 and the 1438 training items of digits, got 5000
+	// batch: a batch of 5000 items does not fit: “Handwritten digits (UCI)” has 1438 training items, so choose a batch from 2 to 1438
 }
 
 // A run trains in the goroutine that calls Run and publishes epoch 0 (the

@@ -423,8 +423,11 @@ func (e *evaluator) probeMetrics(m *Metrics, z []float32, rows, d int, groups []
 }
 
 // spread fills the collapse fields of m from the embeddings of all items
-// (n×d).
-func spread(m *Metrics, emb []float32, n, d int) {
+// (n×d). classes is the number of classes the pairs pull together (0 when
+// the pairs do not come from labels): two or three classes, drawn each to
+// its own point, span a line or a plane, which is success, not collapse, so
+// only the spread alarm applies to them.
+func spread(m *Metrics, emb []float32, n, d, classes int) {
 	if n < 2 {
 		return
 	}
@@ -457,7 +460,8 @@ func spread(m *Metrics, emb []float32, n, d int) {
 	}
 	m.MeanStd = stdSum / float64(d)
 	m.EffectiveRank = effectiveRank(cov)
-	m.Collapsed = m.EffectiveRank < CollapseRank || m.MeanStd < CollapseStd
+	flat := m.EffectiveRank < CollapseRank && (classes == 0 || classes > 3)
+	m.Collapsed = flat || m.MeanStd < CollapseStd
 }
 
 // effectiveRank is exp(−Σ pᵢ log pᵢ) with pᵢ the covariance's eigenvalues

@@ -191,12 +191,17 @@ func TestCollapseAlarm(t *testing.T) {
 	nearest.Unit(point, d)
 	nearest.Unit(sphere, d)
 	for _, tt := range []struct {
-		name string
-		emb  []float32
-		want bool
-	}{{"point", point, true}, {"line", line, true}, {"sphere", sphere, false}} {
+		name    string
+		emb     []float32
+		classes int
+		want    bool
+	}{
+		{"point", point, 0, true}, {"line", line, 0, true}, {"sphere", sphere, 0, false},
+		// Two classes pulled each to its own point is what label pairs ask.
+		{"two classes on a line", line, 2, false}, {"two classes in a point", point, 2, true}, {"line of ten classes", line, 10, true},
+	} {
 		var m Metrics
-		spread(&m, tt.emb, n, d)
+		spread(&m, tt.emb, n, d, tt.classes)
 		if m.Collapsed != tt.want {
 			t.Errorf("%s: Collapsed %v (effective rank %.3f, mean std %.2g), want %v", tt.name, m.Collapsed, m.EffectiveRank, m.MeanStd, tt.want)
 		}

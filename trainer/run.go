@@ -335,13 +335,16 @@ type training struct {
 	bagOpt *rowOptimizer // the bag's touched rows (sparse datasets)
 	pairs  *pairMaker
 	eval   *evaluator
-	probe  *batch
-	bufs   [2]*batch // alternate so ExamplePairs can read the last one
-	cur    int
-	grad   []float32
-	step   int // steps taken, for the schedule
-	total  int // steps in the whole run
-	warm   int // warmup steps
+	// labelClasses is the classes label pairs pull together, 0 for other
+	// pairs (see spread).
+	labelClasses int
+	probe        *batch
+	bufs         [2]*batch // alternate so ExamplePairs can read the last one
+	cur          int
+	grad         []float32
+	step         int // steps taken, for the schedule
+	total        int // steps in the whole run
+	warm         int // warmup steps
 
 	// The sources of the pair maker's streams, whose states a checkpoint
 	// keeps: the only random streams that advance from epoch to epoch.
@@ -380,6 +383,9 @@ func (r *Run) newTraining() *training {
 		t.enc.bag.reserve(t.pairs.rows * t.sp.maxNNZ)
 	}
 	t.eval = newEvaluator(d)
+	if cfg.Pairs == PairsLabels || cfg.Pairs == PairsLabelsAugment {
+		t.labelClasses = len(d.ClassNames)
+	}
 	t.probe = newProbe(cfg, d, t.sp, pcg(cfg.Seed, streamProbe))
 	rows := t.pairs.rows
 	t.bufs = [2]*batch{newRunBatch(rows, d, t.sp, cfg.Dim, cfg.Pairs), newRunBatch(rows, d, t.sp, cfg.Dim, cfg.Pairs)}
@@ -578,7 +584,7 @@ func (r *Run) finishEpoch(ctx context.Context, t *training, epoch int, m Metrics
 		t.enc.embedSparse(&t.probe.sp, t.probe.z)
 	}
 	t.eval.probeMetrics(&m, t.probe.z, rows, d, t.probe.groups)
-	spread(&m, emb, n, d)
+	spread(&m, emb, n, d, t.labelClasses)
 	e := Epoch{Epoch: epoch, Metrics: m, Embeddings: emb, Dim: d}
 	if t.ckpt != nil {
 		e.Checkpoint = t.ckpt.encode(t, epoch)

@@ -47,12 +47,16 @@ type DatasetCard struct {
 	// change ({"pairs","epochs","lr","schedule","temperature"}, as form
 	// values): choosing the dataset sets them.
 	Defaults string
+	// Unusable is the JSON object of the pair sources this dataset cannot
+	// make, each with the reason, for the form to disable them.
+	Unusable string
 }
 
 // Choice is one radio option with a short explanation for a learner.
 type Choice struct {
 	Value       string
 	Title       string
+	Tag         string // a word or two beside the title: "supervised"
 	Explanation string
 	Checked     bool
 }

@@ -52,6 +52,12 @@ type datasetJSON struct {
 	Uploaded    bool     `json:"uploaded"`
 	Precomputed bool     `json:"precomputed"`
 	Synthetic   bool     `json:"synthetic"`
+	// Defaults are the form settings the dataset's defaults change
+	// (trainer.DefaultConfigFor), as the form's field names and values.
+	Defaults map[string]string `json:"defaults"`
+	// UnusablePairs says, for each pair source the dataset cannot make,
+	// why (trainer.UnusablePairs).
+	UnusablePairs map[string]string `json:"unusable_pairs"`
 }
 
 // entryJSON describes a loaded registry entry.
@@ -63,6 +69,7 @@ func entryJSON(e datasets.Entry) datasetJSON {
 		Classes: in.Classes, ClassNames: e.Data.ClassNames, Width: in.Width, Height: in.Height,
 		Source: in.Source, License: in.License,
 		Uploaded: e.Uploaded, Precomputed: e.Precomputed, Synthetic: e.Synthetic,
+		Defaults: formDefaults(e.Data), UnusablePairs: trainer.UnusablePairs(e.Data),
 	}
 	if j.ClassNames == nil {
 		j.ClassNames = []string{}
@@ -75,9 +82,23 @@ func entryJSON(e datasets.Entry) datasetJSON {
 }
 
 func (s *Server) listDatasets(c *echo.Context) error {
-	sess := session(c)
-	entries := s.datasets.List(sess)
+	entries, err := s.loadedDatasets(session(c))
+	if err != nil {
+		return err
+	}
 	out := make([]datasetJSON, 0, len(entries))
+	for _, e := range entries {
+		out = append(out, entryJSON(e))
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// loadedDatasets lists the datasets sess sees, each loaded (their
+// defaults and the pairs they can make depend on the data). An upload that
+// cannot be read now is left out and logged.
+func (s *Server) loadedDatasets(sess string) ([]datasets.Entry, error) {
+	entries := s.datasets.List(sess)
+	out := entries[:0]
 	for _, e := range entries {
 		if e.Data == nil && e.Uploaded {
 			l, err := s.datasets.Get(sess, e.ID)
@@ -92,13 +113,13 @@ func (s *Server) listDatasets(c *echo.Context) error {
 		if e.Data == nil {
 			d, err := s.datasets.Catalog().Load(e.ID)
 			if err != nil {
-				return fmt.Errorf("loading dataset %s: %w", e.ID, err)
+				return nil, fmt.Errorf("loading dataset %s: %w", e.ID, err)
 			}
 			e.Data = d
 		}
-		out = append(out, entryJSON(e))
+		out = append(out, e)
 	}
-	return c.JSON(http.StatusOK, out)
+	return out, nil
 }
 
 // servePixels answers a pixels request: gzipped when the client accepts

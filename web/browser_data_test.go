@@ -281,3 +281,73 @@ func writeProjector(t *testing.T, vectors, meta string, n int) {
 		t.Fatal(err)
 	}
 }
+
+// TestBrowserUploadColumns is a newcomer's first upload at both the
+// projector's and a phone's size: an iris-like table of 300 rows whose
+// class is in a column named species. The options panel opens with the
+// columns; the learner chooses species as the label there, uploads, and
+// one press of Train starts a run (the batch fits the 240 training rows
+// by itself) that colours the points by species.
+func TestBrowserUploadColumns(t *testing.T) {
+	url := startExplorer(t, web.Options{MaxRuns: 2})
+	dir := t.TempDir()
+	file := filepath.Join(dir, "iris.csv")
+	var sb strings.Builder
+	sb.WriteString("sepal_length,sepal_width,petal_length,species\n")
+	rng := rand.New(rand.NewPCG(3, 4))
+	species := []string{"setosa", "versicolor", "virginica"}
+	for i := range 300 {
+		k := i % 3
+		fmt.Fprintf(&sb, "%.2f,%.2f,%.2f,%s\n", 5+float64(k)+rng.NormFloat64()*0.3, 3-0.5*float64(k)+rng.NormFloat64()*0.3,
+			1.5+2*float64(k)+rng.NormFloat64()*0.3, species[k])
+	}
+	if err := os.WriteFile(file, []byte(sb.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range []struct {
+		name string
+		w, h int64
+	}{{"projector", 1366, 768}, {"phone", 390, 844}} {
+		t.Run(size.name, func(t *testing.T) {
+			b := newBrowser(t, nil)
+			b.step("home", 15*time.Second, chromedp.EmulateViewport(size.w, size.h), chromedp.Navigate(url+"/"), chromedp.WaitVisible(tid("upload-zone")))
+			b.step("choose the file", 10*time.Second, chromedp.SetUploadFiles(tid("upload-input"), []string{file}))
+			b.poll("columns shown", `!document.querySelector('[data-testid="upload-columns"]').hidden`, 15*time.Second)
+			if msg := b.text("upload-columns-help"); !strings.Contains(msg, "iris.csv") || !strings.Contains(msg, "species") {
+				t.Errorf("the columns panel says %q, want the file and its column of words", msg)
+			}
+			// The page guessed; the learner says so in the panel.
+			var roles string
+			b.eval("choose species as the label", `(() => {
+				const sel = document.querySelector('[data-testid="upload-role"][data-column="species"]');
+				sel.value = "label";
+				sel.dispatchEvent(new Event("change", {bubbles: true}));
+				return [...document.querySelectorAll('[data-testid="upload-role"]')].map((s) => s.dataset.column + "=" + s.value).join(" ");
+			})()`, &roles)
+			if roles != "species=label sepal_length=feature sepal_width=feature petal_length=feature" {
+				t.Errorf("roles %q", roles)
+			}
+			b.shot("upload-columns-" + size.name)
+			b.step("upload", 10*time.Second, chromedp.Click(tid("upload-confirm")))
+			b.poll("uploaded", `document.querySelector('[data-testid="upload-status"]').dataset.kind === "ok"`, 15*time.Second)
+			if msg := b.text("upload-status"); !strings.Contains(msg, "300 items") || !strings.Contains(msg, "3 classes") {
+				t.Errorf("upload-status reads %q, want 300 items in 3 classes", msg)
+			}
+			var batch string
+			b.eval("batch", `document.querySelector('[data-testid="field-batch"]').value`, &batch)
+			if batch != "240" {
+				t.Errorf("the batch is %s, want the 240 training rows", batch)
+			}
+			b.step("train", 15*time.Second, chromedp.Click(tid("train-button")))
+			b.poll("run page", `location.pathname.startsWith("/runs/") && window.explorer && window.explorer.points() === 300`, 15*time.Second)
+			b.poll("training", `window.explorer.epoch() >= 1`, 60*time.Second)
+			var dataURL string
+			b.eval("snapshot", `window.explorer.snapshot()`, &dataURL)
+			if n, err := paletteColours(dataURL); err != nil || n < 3 {
+				t.Errorf("the map shows %d class colours (%v), want the 3 species'", n, err)
+			}
+			b.shot("upload-columns-run-" + size.name)
+			b.noProblems()
+		})
+	}
+}

@@ -27,12 +27,19 @@ func render(c *echo.Context, status int, component templ.Component) error {
 }
 
 func (s *Server) homePage(c *echo.Context) error {
-	return render(c, http.StatusOK, views.Home(s.homeModel(session(c))))
+	p, err := s.homeModel(session(c))
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.Home(p))
 }
 
 // teachPage is the home page's form for building an exercise's link.
 func (s *Server) teachPage(c *echo.Context) error {
-	p := s.homeModel(session(c))
+	p, err := s.homeModel(session(c))
+	if err != nil {
+		return err
+	}
 	p.Teacher = true
 	return render(c, http.StatusOK, views.Home(p))
 }
@@ -81,15 +88,15 @@ var lossNotes = map[string]string{
 
 // pairChoices explain where positive pairs come from.
 var pairChoices = []views.Choice{
-	{Value: trainer.PairsLabels, Title: "From labels (supervised)",
+	{Value: trainer.PairsLabels, Title: trainer.PairTitles[trainer.PairsLabels], Tag: "supervised",
 		Explanation: "Two items are similar when they carry the same label: two pictures of a 3 are a positive pair, a 3 and a 7 a negative pair. The encoder learns what the labels mean."},
-	{Value: trainer.PairsLabelsAugment, Title: "Labels and distorted views (supervised)",
+	{Value: trainer.PairsLabelsAugment, Title: trainer.PairTitles[trainer.PairsLabelsAugment], Tag: "supervised",
 		Explanation: "Every item enters the batch as two distorted versions; its positives are its other version and every item of its class. The distortions keep the encoder from memorising the training items (Khosla et al., 2020)."},
-	{Value: trainer.PairsAugment, Title: "From distorted views (self-supervised)",
+	{Value: trainer.PairsAugment, Title: trainer.PairTitles[trainer.PairsAugment], Tag: "self-supervised",
 		Explanation: "No labels are used. Each item is distorted twice (shifted, turned, noised, partly hidden; texts lose some words) and the two versions are a positive pair; every other item is a negative. Clusters appear without anyone naming them (SimCLR)."},
-	{Value: trainer.PairsHeadword, Title: "A word and its definition (dictionary text)",
+	{Value: trainer.PairsHeadword, Title: trainer.PairTitles[trainer.PairsHeadword], Tag: "dictionaries",
 		Explanation: "For dictionary datasets such as WordNet: a word and its own definition are a positive pair, so each definition learns to sit near the word it defines. No labels are used."},
-	{Value: trainer.PairsCooccur, Title: "Played by the same listener (listening histories)",
+	{Value: trainer.PairsCooccur, Title: trainer.PairTitles[trainer.PairsCooccur], Tag: "histories",
 		Explanation: "For listening histories: two tracks played by the same listener are a positive pair (item2vec). Tracks that share an audience end up close, which is what a recommender needs."},
 }
 
@@ -123,18 +130,26 @@ func joinInts(xs []int) string {
 // homeModel builds the home page of a session: the bundled datasets and
 // the session's uploads, and the trainer's choices, with
 // trainer.DefaultConfig's values and its limits as HTML constraints.
-func (s *Server) homeModel(sess string) views.HomePage {
+func (s *Server) homeModel(sess string) (views.HomePage, error) {
 	def := trainer.DefaultConfig()
 	var p views.HomePage
 	maxTrain := 2
-	for i, e := range s.datasets.List(sess) {
+	entries, err := s.loadedDatasets(sess)
+	if err != nil {
+		return views.HomePage{}, err
+	}
+	for i, e := range entries {
 		in := e.Info
 		card := views.DatasetCard{
 			Name: e.ID, Title: in.Title, Description: in.Description, Kind: string(in.Kind),
 			Items: in.Items, Train: in.Train, Test: in.Test, Classes: in.Classes,
 			Source: in.Source, License: in.License, Checked: i == 0,
 			Uploaded: e.Uploaded, Synthetic: e.Synthetic, Precomputed: e.Precomputed,
-			Defaults: defaultsOf(e.Dataset),
+			Defaults: string(mustJSON(formDefaults(e.Data))), Unusable: string(mustJSON(trainer.UnusablePairs(e.Data))),
+		}
+		if e.Synthetic {
+			// The badge says so: once on a card is enough.
+			card.Title = strings.TrimSpace(strings.TrimSuffix(card.Title, "(synthetic)"))
 		}
 		if in.Kind == dataset.Images && in.Width > 0 && in.Height > 0 {
 			card.Size = strconv.Itoa(in.Width) + "×" + strconv.Itoa(in.Height) + " pixels"
@@ -228,7 +243,7 @@ func (s *Server) homeModel(sess string) views.HomePage {
 			},
 		},
 	}
-	return p
+	return p, nil
 }
 
 // runModel builds the run page of r.
@@ -303,20 +318,17 @@ func lossTitle(loss string) string {
 	return loss
 }
 
-// defaultsOf is the JSON of the settings a dataset's defaults change
-// (trainer.DefaultConfigFor): the home page sets them when the dataset is
-// chosen. A listing that did not load the data is read off its summary.
-func defaultsOf(d run.Dataset) string {
-	c := trainer.DefaultConfigForInfo(d.Info)
-	if d.Data != nil {
-		c = trainer.DefaultConfigFor(d.Data)
-	}
-	temperature := "" // the loss's default
+// formDefaults are the settings d's defaults (trainer.DefaultConfigFor)
+// change on the home page's form, by field name; an empty temperature is
+// the loss's default.
+func formDefaults(d *dataset.Dataset) map[string]string {
+	c := trainer.DefaultConfigFor(d)
+	temperature := ""
 	if c.Temperature != 0 {
 		temperature = formatFloat(c.Temperature)
 	}
-	return string(mustJSON(map[string]string{
-		"pairs": c.Pairs, "epochs": strconv.Itoa(c.Epochs), "lr": formatFloat(c.LR),
+	return map[string]string{
+		"pairs": c.Pairs, "epochs": strconv.Itoa(c.Epochs), "batch": strconv.Itoa(c.Batch), "lr": formatFloat(c.LR),
 		"schedule": c.Schedule, "temperature": temperature,
-	}))
+	}
 }
