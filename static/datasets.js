@@ -253,7 +253,21 @@ function addRemoveButton(li, form, setStatus) {
   if (li.querySelector('.upload-remove')) return;
   const id = li.dataset.dataset;
   const button = el('button', { type: 'button', class: 'upload-remove', text: 'Remove', title: 'Delete this upload from the server' });
+  // Removing deletes the file on the server: the first press asks.
+  let armed = 0;
   button.addEventListener('click', async () => {
+    if (Date.now() - armed > 5000) {
+      armed = Date.now();
+      button.textContent = 'Remove for good?';
+      button.classList.add('armed');
+      setTimeout(() => {
+        if (Date.now() - armed >= 5000) {
+          button.textContent = 'Remove';
+          button.classList.remove('armed');
+        }
+      }, 5000);
+      return;
+    }
     button.disabled = true;
     try {
       await request('DELETE', `/api/datasets/${encodeURIComponent(id)}`);

@@ -32,7 +32,13 @@ function enhance(form) {
     if (f.dataset.touched) showValidity(form, f);
     // Choosing a dataset chooses how it makes pairs (listening histories:
     // by co-occurrence), unless a link is setting the form.
+    if (ev.isTrusted && f.type !== 'radio') f.dataset.edited = '1';
     if (f.name === 'dataset' && !form.dataset.presetting) datasetDefaults(form, f);
+    // Choosing the pairs sets what they need (self-supervised pairs: their
+    // temperature, batch and epochs), keeping what the learner typed.
+    if (f.name === 'pairs' && ev.isTrusted && !form.dataset.presetting) {
+      pairsDefaults(form, form.querySelector('[data-testid="dataset-card"]:has(input:checked)'), true);
+    }
     if (f.type === 'radio' || f.tagName === 'SELECT') applicability(form);
     if (f.name === 'dataset' || f.name === 'loss' || f.name === 'pairs') clearError(form, f.name);
     clearError(form, '', 'form-error');
@@ -159,32 +165,56 @@ function crossCheck(form) {
 
 /**
  * datasetDefaults sets the settings the chosen dataset's defaults change
- * (its card's data-defaults: pairs, epochs, learning rate, schedule,
- * temperature), as POST /api/runs and the CLI would choose them.
+ * (its card's data-defaults: the pair source, and for each source the
+ * epochs, batch, learning rate, schedule, temperature and augmentation),
+ * as POST /api/runs and the CLI would choose them.
  */
 function datasetDefaults(form, radio) {
   const card = radio.closest('[data-defaults]');
-  let defaults = {};
-  try {
-    defaults = JSON.parse((card && card.dataset.defaults) || '{}');
-  } catch {
-    return;
-  }
+  const defaults = defaultsOf(card);
   usablePairs(form, card);
-  batchNote(form, defaults.batch);
-  for (const [name, value] of Object.entries(defaults)) {
+  if (!defaults) return;
+  setField(form, 'pairs', defaults.pairs);
+  pairsDefaults(form, card, false);
+}
+
+function defaultsOf(card) {
+  try {
+    return JSON.parse((card && card.dataset.defaults) || 'null');
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * pairsDefaults sets what the chosen pair source changes on the chosen
+ * dataset; keepEdited leaves the values the learner typed.
+ */
+function pairsDefaults(form, card, keepEdited) {
+  const defaults = defaultsOf(card);
+  const pairs = form.elements.namedItem('pairs');
+  const values = defaults && defaults.by_pairs && pairs && defaults.by_pairs[pairs.value];
+  if (!values) return;
+  for (const [name, value] of Object.entries(values)) {
     const f = form.elements.namedItem(name);
-    if (!f || (f.dataset && f.dataset.locked)) continue;
-    if (f instanceof RadioNodeList) {
-      const r = [...f].find((x) => x.value === value);
-      if (r && !r.disabled && !r.checked) {
-        r.checked = true;
-        r.dispatchEvent(new Event('input', { bubbles: true }));
-      }
-    } else if (f.value !== value) {
-      f.value = value;
-      f.dispatchEvent(new Event('input', { bubbles: true }));
+    if (keepEdited && f && f.dataset && f.dataset.edited) continue;
+    setField(form, name, value);
+  }
+  batchNote(form, values.batch);
+}
+
+function setField(form, name, value) {
+  const f = form.elements.namedItem(name);
+  if (!f || (f.dataset && f.dataset.locked)) return;
+  if (f instanceof RadioNodeList) {
+    const r = [...f].find((x) => x.value === value);
+    if (r && !r.disabled && !r.checked) {
+      r.checked = true;
+      r.dispatchEvent(new Event('input', { bubbles: true }));
     }
+  } else if (f.value !== value) {
+    f.value = value;
+    f.dispatchEvent(new Event('input', { bubbles: true }));
   }
 }
 
@@ -302,6 +332,9 @@ function presets(form) {
     datasetDefaults(form, chosen);
   }
   const notices = applyPreset(form, params, crossCheck);
+  // A link that sets or locks a folded setting shows it.
+  const folded = $('more-settings', form);
+  if (folded && [...params.keys()].some((k) => folded.querySelector(`[name="${CSS.escape(k)}"]`))) folded.open = true;
   applicability(form);
   crossCheck(form);
   const box = $('preset-notice');

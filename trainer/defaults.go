@@ -20,11 +20,27 @@ import "github.com/contrastive-explorer/explorer/trainer/dataset"
 // The batch fits the data: a dataset with fewer training items than
 // DefaultConfig's batch trains on all of them in each step.
 func DefaultConfigFor(d *dataset.Dataset) Config {
+	return DefaultConfigForPairs(d, DefaultPairs(d))
+}
+
+// DefaultConfigForPairs is DefaultConfigFor with the pairs chosen: what
+// the pair source changes on top of the dataset's defaults (see
+// pairsDefaults). An unknown pair source changes nothing.
+func DefaultConfigForPairs(d *dataset.Dataset, pairs string) Config {
 	c := kindDefaults(d.Kind)
-	c.Pairs = DefaultPairs(d)
+	c.Pairs = pairs
+	pairsDefaults(&c, d)
 	c.Batch = fitBatch(c.Batch, len(d.Indices(dataset.Train)))
 	return c
 }
+
+// DefaultedFields are the Config fields (by JSON name) the dataset and
+// pair source change in DefaultConfigForPairs: a form or a command line
+// that leaves one of them out takes it from there.
+var DefaultedFields = []string{"pairs", "epochs", "batch", "lr", "schedule", "temperature", "augment"}
+
+// pairsDefaults sets what self-supervised pairs need on d.
+func pairsDefaults(c *Config, d *dataset.Dataset) {}
 
 // fitBatch is batch, or the training items when they are fewer (and at
 // least 2, the smallest batch).

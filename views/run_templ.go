@@ -216,7 +216,7 @@ func Run(p RunPage) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 16, "\">Desk layout</a>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 16, "\">Desk layout</a> ")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -234,12 +234,12 @@ func Run(p RunPage) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "\" title=\"Large type, the map first: for a projector\">Projector layout</a>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "\" title=\"Large type, the map first: for a projector\">Projector layout</a> ")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "</p><p class=\"error-banner\" data-testid=\"error-banner\" role=\"alert\" hidden></p><p class=\"presenting-banner\" data-testid=\"presenting-banner\" role=\"status\" hidden></p></header><section class=\"view\"><div class=\"scatter-wrap\"><canvas class=\"scatter\" data-testid=\"scatter\" aria-label=\"Projected embeddings, one point per item\"></canvas><div class=\"tooltip\" data-testid=\"tooltip\" role=\"tooltip\" hidden></div><p class=\"collapse-alert\" data-testid=\"collapse-alert\" role=\"alert\" hidden>Collapse: the encoder maps nearly everything to one point or one line, so the loss can no longer tell items apart. Try a lower learning rate, a higher temperature or another loss.</p></div><aside class=\"side\"><ul class=\"legend\" data-testid=\"legend\"></ul><div class=\"controls\" data-testid=\"controls\"><button type=\"button\" data-testid=\"control-pause\">Pause</button> <button type=\"button\" data-testid=\"control-resume\">Resume</button> <button type=\"button\" data-testid=\"control-step\">Step one epoch</button> <button type=\"button\" data-testid=\"control-stop\">Stop</button> <button type=\"button\" class=\"present-toggle\" data-testid=\"present-toggle\" aria-pressed=\"false\" hidden>Present to the class</button> <button type=\"button\" class=\"follow-toggle\" data-testid=\"follow-toggle\" hidden>Look around on my own</button> <label>Projection <select data-testid=\"projection-method\"><option value=\"pca\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "<button type=\"button\" class=\"link-button key-help-button\" data-testid=\"key-help-button\" title=\"Keyboard shortcuts (?)\">Keys ?</button></p><p class=\"error-banner\" data-testid=\"error-banner\" role=\"alert\" hidden></p><p class=\"presenting-banner\" data-testid=\"presenting-banner\" role=\"status\" hidden></p></header><section class=\"view\"><div class=\"scatter-wrap\"><canvas class=\"scatter\" data-testid=\"scatter\" aria-label=\"Projected embeddings, one point per item\"></canvas><div class=\"tooltip\" data-testid=\"tooltip\" role=\"tooltip\" hidden></div><p class=\"collapse-alert\" data-testid=\"collapse-alert\" role=\"alert\" hidden>Collapse: the encoder maps nearly everything to one point or one line, so the loss can no longer tell items apart. Try a lower learning rate, a higher temperature or another loss.</p></div><aside class=\"side\"><ul class=\"legend\" data-testid=\"legend\"></ul><div class=\"controls\" data-testid=\"controls\"><button type=\"button\" data-testid=\"control-pause\">Pause</button> <button type=\"button\" data-testid=\"control-resume\">Resume</button> <button type=\"button\" data-testid=\"control-step\">Step one epoch</button> <button type=\"button\" data-testid=\"control-stop\">Stop</button> <button type=\"button\" class=\"present-toggle\" data-testid=\"present-toggle\" aria-pressed=\"false\" hidden>Present to the class</button> <button type=\"button\" class=\"follow-toggle\" data-testid=\"follow-toggle\" hidden>Look around on my own</button> <label>Projection <select data-testid=\"projection-method\"><option value=\"pca\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -291,7 +291,7 @@ func Run(p RunPage) templ.Component {
 				var templ_7745c5c3_Var15 string
 				templ_7745c5c3_Var15, templ_7745c5c3_Err = templ.JoinStringErrs(p.LossTitle)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/run.templ`, Line: 80, Col: 48}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/run.templ`, Line: 81, Col: 48}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var15))
 				if templ_7745c5c3_Err != nil {
@@ -304,7 +304,7 @@ func Run(p RunPage) templ.Component {
 				var templ_7745c5c3_Var16 string
 				templ_7745c5c3_Var16, templ_7745c5c3_Err = templ.JoinStringErrs(p.LossNote)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/run.templ`, Line: 81, Col: 22}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/run.templ`, Line: 82, Col: 22}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var16))
 				if templ_7745c5c3_Err != nil {
@@ -337,7 +337,7 @@ func Run(p RunPage) templ.Component {
 				var templ_7745c5c3_Var17 string
 				templ_7745c5c3_Var17, templ_7745c5c3_Err = templ.JoinStringErrs(c.Label)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/run.templ`, Line: 97, Col: 20}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/run.templ`, Line: 98, Col: 20}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var17))
 				if templ_7745c5c3_Err != nil {
@@ -350,7 +350,7 @@ func Run(p RunPage) templ.Component {
 				var templ_7745c5c3_Var18 string
 				templ_7745c5c3_Var18, templ_7745c5c3_Err = templ.JoinStringErrs(c.Value)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/run.templ`, Line: 98, Col: 20}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/run.templ`, Line: 99, Col: 20}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var18))
 				if templ_7745c5c3_Err != nil {
@@ -423,7 +423,7 @@ func chart(testID, title, caption string) templ.Component {
 		var templ_7745c5c3_Var20 string
 		templ_7745c5c3_Var20, templ_7745c5c3_Err = templruntime.NewAttributeExpression(testID).Resolve(ctx)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/run.templ`, Line: 142, Col: 30}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/run.templ`, Line: 143, Col: 30}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var20)
 		if templ_7745c5c3_Err != nil {
@@ -436,7 +436,7 @@ func chart(testID, title, caption string) templ.Component {
 		var templ_7745c5c3_Var21 string
 		templ_7745c5c3_Var21, templ_7745c5c3_Err = templruntime.NewAttributeExpression(title).Resolve(ctx)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/run.templ`, Line: 142, Col: 51}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/run.templ`, Line: 143, Col: 51}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var21)
 		if templ_7745c5c3_Err != nil {
@@ -449,7 +449,7 @@ func chart(testID, title, caption string) templ.Component {
 		var templ_7745c5c3_Var22 string
 		templ_7745c5c3_Var22, templ_7745c5c3_Err = templ.JoinStringErrs(title)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/run.templ`, Line: 143, Col: 29}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/run.templ`, Line: 144, Col: 29}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var22))
 		if templ_7745c5c3_Err != nil {
@@ -462,7 +462,7 @@ func chart(testID, title, caption string) templ.Component {
 		var templ_7745c5c3_Var23 string
 		templ_7745c5c3_Var23, templ_7745c5c3_Err = templ.JoinStringErrs(caption)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/run.templ`, Line: 143, Col: 51}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/run.templ`, Line: 144, Col: 51}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var23))
 		if templ_7745c5c3_Err != nil {

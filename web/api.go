@@ -54,7 +54,7 @@ type datasetJSON struct {
 	Synthetic   bool     `json:"synthetic"`
 	// Defaults are the form settings the dataset's defaults change
 	// (trainer.DefaultConfigFor), as the form's field names and values.
-	Defaults map[string]string `json:"defaults"`
+	Defaults map[string]any `json:"defaults"`
 	// UnusablePairs says, for each pair source the dataset cannot make,
 	// why (trainer.UnusablePairs).
 	UnusablePairs map[string]string `json:"unusable_pairs"`
@@ -331,6 +331,12 @@ func (s *Server) createRun(c *echo.Context) error {
 		return err
 	}
 	def := trainer.DefaultConfigFor(d.Data)
+	if v, ok := fields["pairs"]; ok {
+		var pairs string
+		if json.Unmarshal(v, &pairs) == nil && pairs != "" {
+			def = trainer.DefaultConfigForPairs(d.Data, pairs)
+		}
+	}
 	req := runRequest{Config: def, Hidden: def.Hidden, Projection: defaultProjection, Dims: 2}
 	req.Dataset = name
 	if len(raw) > 0 {

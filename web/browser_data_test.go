@@ -177,8 +177,8 @@ func TestBrowserUpload(t *testing.T) {
 	b.problems.allow("status of 400 (Bad Request) (" + url + "/api/datasets")
 	b.step("upload a broken file", 10*time.Second, chromedp.SetUploadFiles(tid("upload-input"), []string{bad}))
 	b.poll("upload refused", `document.querySelector('[data-testid="upload-status"]').dataset.kind === "error"`, 15*time.Second)
-	if msg := b.text("upload-status"); !strings.Contains(msg, "broken.csv:") {
-		t.Errorf("upload-status reads %q, want the server's file:line:col message", msg)
+	if msg := b.text("upload-status"); !strings.Contains(msg, "broken.csv, line 3, column 2:") {
+		t.Errorf("upload-status reads %q, want the server's message naming file, line and column", msg)
 	}
 	b.shot("upload-error")
 
@@ -350,4 +350,33 @@ func TestBrowserUploadColumns(t *testing.T) {
 			b.noProblems()
 		})
 	}
+}
+
+// TestBrowserUnlabelledRun trains on an upload without labels: the
+// accuracy chart says there is nothing to score instead of drawing zeros,
+// and ? lists the page's keys (Escape closes the list).
+func TestBrowserUnlabelledRun(t *testing.T) {
+	url := startExplorer(t, web.Options{MaxRuns: 2})
+	b := newBrowser(t, nil)
+	b.step("home", 15*time.Second, chromedp.Navigate(url+"/"), chromedp.WaitVisible(tid("upload-zone")))
+	var id string
+	b.eval("upload", `(async () => {
+		const rows = ["x,y,z"];
+		for (let i = 0; i < 60; i++) rows.push((i % 3) + "," + ((i * 7) % 5) + "," + (i % 4));
+		const fd = new FormData();
+		fd.append("file", new File([rows.join("\n") + "\n"], "points.csv", {type: "text/csv"}));
+		const r = await fetch("/api/datasets", {method: "POST", body: fd});
+		const j = await r.json();
+		if (!r.ok) throw new Error(j.error);
+		return j.id;
+	})()`, &id)
+	b.startRun(`{dataset: "` + id + `", pairs: "augment", epochs: 2, batch: 16}`)
+	b.poll("finished", `document.querySelector('[data-testid="run-state"]').dataset.state === "done"`, 60*time.Second)
+	b.poll("no accuracy", `(() => { const p = document.querySelector('[data-testid="chart-knn-none"]'); return !!p && p.checkVisibility() && document.querySelector('[data-testid="chart-knn"]').hidden; })()`, 5*time.Second)
+	b.step("? lists the keys", 5*time.Second, chromedp.KeyEvent("?"))
+	b.poll("key list", `document.querySelector('[data-testid="key-help"]')?.checkVisibility() && document.querySelector('[data-testid="key-help"]').textContent.includes("previous or next epoch")`, 5*time.Second)
+	b.shot("unlabelled-run-keys")
+	b.step("Escape closes it", 5*time.Second, chromedp.KeyEvent("\u001b"))
+	b.poll("key list closed", `document.querySelector('[data-testid="key-help"]').hidden`, 5*time.Second)
+	b.noProblems()
 }

@@ -116,3 +116,72 @@ func TestBrowserPhoneLayout(t *testing.T) {
 	b.shot("phone-run")
 	b.noProblems()
 }
+
+// firstScreenMisses lists the visible controls of the home form that are
+// not wholly inside the first screen (the window, unscrolled), and says
+// so when the page scrolls sideways.
+const firstScreenMisses = `(() => {
+	window.scrollTo(0, 0);
+	const out = [];
+	const form = document.querySelector('[data-testid="train-form"]');
+	const controls = [...form.querySelectorAll('input, select, button, label.choice, label.dataset-card')].filter((e) => {
+		const box = e.getBoundingClientRect();
+		const hiddenInput = e.tagName === 'INPUT' && (e.type === 'radio' || getComputedStyle(e).opacity === '0');
+		return !hiddenInput && box.width > 0 && box.height > 0 && e.checkVisibility();
+	});
+	for (const e of controls) {
+		const box = e.getBoundingClientRect();
+		if (box.top < 0 || box.bottom > innerHeight || box.left < 0 || box.right > innerWidth) {
+			out.push((e.dataset.testid || e.name || e.tagName) + " " + (e.dataset.value || e.dataset.dataset || "") + " at " + Math.round(box.left) + "," + Math.round(box.top) + "-" + Math.round(box.bottom));
+		}
+	}
+	if (document.documentElement.scrollWidth > innerWidth + 1) out.push("the page is " + document.documentElement.scrollWidth + " px wide");
+	return out;
+})()`
+
+// TestBrowserHomeOneScreen opens the start page at a classroom
+// projector's 1366x768: the dataset, the loss, the pairs and Train are all
+// inside the first screen, the other settings folded; and at a phone's
+// 390x844 nothing overlaps or scrolls sideways.
+func TestBrowserHomeOneScreen(t *testing.T) {
+	base := startExplorer(t, web.Options{})
+	b := newBrowser(t, nil)
+	b.step("home", 15*time.Second, chromedp.EmulateViewport(1366, 768), chromedp.Navigate(base+"/"), chromedp.WaitVisible(tid("train-button")))
+	var misses []string
+	b.eval("first screen", firstScreenMisses, &misses)
+	if len(misses) > 0 {
+		t.Errorf("controls of the start page outside the first screen at 1366x768:\n%s", strings.Join(misses, "\n"))
+	}
+	var controls int
+	b.eval("controls", `[...document.querySelectorAll('[data-testid="train-form"] label.choice, [data-testid="train-form"] label.dataset-card, [data-testid="train-button"]')].filter((e) => e.checkVisibility()).length`, &controls)
+	if controls < 4+4+5+1 {
+		t.Errorf("%d datasets, choices and buttons visible, want the 4 datasets, 4 losses, 5 pair sources and Train", controls)
+	}
+	var folded bool
+	b.eval("folded", `!document.querySelector('[data-testid="more-settings"]').open && !document.querySelector('[data-testid="field-epochs"]').checkVisibility()`, &folded)
+	if !folded {
+		t.Error("the other settings are not folded")
+	}
+	b.shot("home-1366x768")
+
+	// Choosing the last dataset keeps Train in the first screen.
+	b.step("choose wordnet", 5*time.Second, chromedp.Click(chromedp.CSS(`[data-testid="dataset-card"][data-dataset="wordnet"]`)))
+	b.eval("first screen with wordnet", firstScreenMisses, &misses)
+	if len(misses) > 0 {
+		t.Errorf("with WordNet chosen, outside the first screen:\n%s", strings.Join(misses, "\n"))
+	}
+
+	b.step("phone", 15*time.Second, chromedp.EmulateViewport(390, 844), chromedp.Navigate(base+"/"), chromedp.WaitVisible(tid("train-button")))
+	var problems []string
+	b.eval("phone layout", layoutProblems, &problems)
+	if len(problems) > 0 {
+		t.Errorf("start page at 390x844:\n%s", strings.Join(problems, "\n"))
+	}
+	b.step("unfold", 5*time.Second, chromedp.Click(chromedp.CSS(`[data-testid="more-settings"] > summary`)))
+	b.eval("phone layout unfolded", layoutProblems, &problems)
+	if len(problems) > 0 {
+		t.Errorf("start page at 390x844 with every setting shown:\n%s", strings.Join(problems, "\n"))
+	}
+	b.shot("home-390x844")
+	b.noProblems()
+}

@@ -214,7 +214,7 @@ func (s *Server) homeModel(sess string) (views.HomePage, error) {
 			Fields: []views.Field{
 				{Name: "margin", Label: "Margin (contrastive, triplet)", Kind: views.FieldNumber, Min: "0", Max: "2", Step: "any",
 					Placeholder: "default: contrastive 1, triplet 0.2",
-					Help:        "How far apart (on a sphere of diameter 2) a negative must be before the loss stops pushing it."},
+					Help:        "Contrastive: how far apart a negative pair must be before the loss stops pushing it. Triplet: how much farther from the anchor the negative must be than the positive. Distances are on a sphere of diameter 2."},
 				{Name: "temperature", Label: "Temperature (NT-Xent, SupCon)", Kind: views.FieldNumber, Min: "0.01", Max: "10", Step: "any",
 					Placeholder: "default: NT-Xent 0.5, SupCon 0.1",
 					Help:        "Low values make the loss care mostly about the hardest negatives; high values treat all negatives alike."},
@@ -318,17 +318,26 @@ func lossTitle(loss string) string {
 	return loss
 }
 
-// formDefaults are the settings d's defaults (trainer.DefaultConfigFor)
-// change on the home page's form, by field name; an empty temperature is
-// the loss's default.
-func formDefaults(d *dataset.Dataset) map[string]string {
-	c := trainer.DefaultConfigFor(d)
-	temperature := ""
-	if c.Temperature != 0 {
-		temperature = formatFloat(c.Temperature)
+// formDefaults are the settings d's defaults change on the home page's
+// form: "pairs", the default pair source, and "by_pairs", for each pair
+// source d can make, the values of trainer.DefaultedFields by field name
+// (an empty temperature is the loss's default).
+func formDefaults(d *dataset.Dataset) map[string]any {
+	unusable := trainer.UnusablePairs(d)
+	by := map[string]map[string]string{}
+	for _, p := range trainer.PairModes {
+		if unusable[p] != "" {
+			continue
+		}
+		c := trainer.DefaultConfigForPairs(d, p)
+		temperature := ""
+		if c.Temperature != 0 {
+			temperature = formatFloat(c.Temperature)
+		}
+		by[p] = map[string]string{
+			"epochs": strconv.Itoa(c.Epochs), "batch": strconv.Itoa(c.Batch), "lr": formatFloat(c.LR),
+			"schedule": c.Schedule, "temperature": temperature, "augment": formatFloat(c.Augment),
+		}
 	}
-	return map[string]string{
-		"pairs": c.Pairs, "epochs": strconv.Itoa(c.Epochs), "batch": strconv.Itoa(c.Batch), "lr": formatFloat(c.LR),
-		"schedule": c.Schedule, "temperature": temperature,
-	}
+	return map[string]any{"pairs": trainer.DefaultPairs(d), "by_pairs": by}
 }

@@ -181,8 +181,13 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// What the flags leave out comes from the dataset's defaults, as on
 	// the home page and in POST /api/runs.
 	def := trainer.DefaultConfigFor(d)
+	if set["pairs"] {
+		def = trainer.DefaultConfigForPairs(d, f.cfg.Pairs)
+	}
 	for name, apply := range map[string]func(){
 		"pairs":       func() { f.cfg.Pairs = def.Pairs },
+		"batch":       func() { f.cfg.Batch = def.Batch },
+		"augment":     func() { f.cfg.Augment = def.Augment },
 		"epochs":      func() { f.cfg.Epochs = def.Epochs },
 		"lr":          func() { f.cfg.LR = def.LR },
 		"schedule":    func() { f.cfg.Schedule = def.Schedule },

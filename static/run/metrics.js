@@ -63,9 +63,29 @@ export function createMetrics(app) {
     }
   }
 
+  // Data without labels or histories has no accuracy to score: the chart
+  // says so instead of drawing zeros.
+  let noScore = false;
+  function showNoScore() {
+    noScore = true;
+    const fig = charts.knn.canvas.closest('figure');
+    if (!fig) return;
+    charts.knn.canvas.hidden = true;
+    fig.classList.add('no-data');
+    fig.append(
+      el('p', {
+        class: 'chart-no-data',
+        'data-testid': 'chart-knn-none',
+        text: 'No accuracy to show: the held-out items have no labels to check the neighbours against. The other charts still show the encoder learning.',
+      }),
+    );
+  }
+
   function update() {
     const data = S.order.map((e) => ({ epoch: e, metrics: S.epochs.get(e).metrics }));
     if (!recall && data.some((d) => d.metrics && d.metrics.has_recall)) showRecall();
+    const measured = data.filter((d) => d.metrics);
+    if (!noScore && !recall && measured.length > 0 && !measured.some((d) => d.metrics.has_knn || d.metrics.has_recall)) showNoScore();
     for (const k of ['loss', 'knn', 'geometry', 'rank']) charts[k].set(data, S.viewing);
     const cur = S.viewing != null ? S.epochs.get(S.viewing) : null;
     charts.distances.set(cur && cur.metrics, marginOf(S));
