@@ -79,12 +79,14 @@ func (s *Server) uploadDataset(c *echo.Context) error {
 	req := c.Request()
 	mt, _, err := mime.ParseMediaType(req.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/form-data" {
-		return run.Errorf(run.Unsupported, "", "send the dataset as multipart/form-data with the file in a part named file")
+		// Only API clients get here: the page sends FormData.
+		return run.Errorf(run.Unsupported, "", "send the dataset as multipart/form-data, with the file in a part named file (as a browser's FormData does)")
 	}
 	lim := s.limits
 	bodyMax := 2*lim.MaxBytes + multipartSlack
 	if req.ContentLength > bodyMax {
-		return tooLarge("", "the upload is larger than the limit of %s", dataset.FormatSize(lim.MaxBytes))
+		return tooLarge("", "the upload is larger than the limit of %s: upload a smaller file, "+
+			"such as a sample of its rows, or fewer or smaller pictures", dataset.FormatSize(lim.MaxBytes))
 	}
 	sess := session(c)
 	if err := s.datasets.Reserve(sess); err != nil {
@@ -127,7 +129,7 @@ func (s *Server) uploadDataset(c *echo.Context) error {
 		return errUploadCancelled
 	}
 	if body.over {
-		return tooLarge("", "the upload is larger than the limit of %s", dataset.FormatSize(lim.MaxBytes))
+		return u.bodyTooLarge()
 	}
 	if err != nil {
 		return err
@@ -161,7 +163,9 @@ func (u *upload) read(mr *multipart.Reader) error {
 			break
 		}
 		if err != nil {
-			return badInput("", "the body is not valid multipart/form-data: %v", strings.TrimPrefix(err.Error(), "multipart: "))
+			// Only API clients get here; the multipart reader's words
+			// would tell them little more.
+			return badInput("", "the request is not valid multipart/form-data: send the file as a browser's FormData does")
 		}
 		if err := u.part(part); err != nil {
 			// No Close: it would read the rest of the part, up to the body
@@ -171,7 +175,7 @@ func (u *upload) read(mr *multipart.Reader) error {
 		part.Close()
 	}
 	if !u.fileSeen {
-		return badInput("file", "choose a file to upload (a part named file)")
+		return badInput("file", "no file came with the upload: choose a file and upload it again")
 	}
 	if u.pending != nil {
 		return u.parse(u.pending)
@@ -185,7 +189,8 @@ func (u *upload) part(p *multipart.Part) error {
 	switch name {
 	case "file":
 		if u.fileSeen {
-			return badInput("file", "upload one file at a time")
+			// The page sends one file; only API clients get here.
+			return badInput("file", "two files came in one upload (%s and %s): upload one file at a time", u.fileName, uploadName(p.FileName()))
 		}
 		u.fileSeen = true
 		return u.file(p)
@@ -193,20 +198,46 @@ func (u *upload) part(p *multipart.Part) error {
 		return u.metadata(p)
 	case "format", "label_column", "text_column", "id_column", "ignore_columns", "decimal_comma", "scale", "side", "invert", "delimiter":
 		if u.fileSeen {
-			return badInput(name, "send the option %s before the file", name)
+			// The page sends its options first; only API clients get here.
+			return badInput(name, "send the option %s before the file: the file is read as it arrives, with the options already known", name)
 		}
 		v, err := io.ReadAll(io.LimitReader(p, optionBytes+1))
 		if err != nil {
-			return badInput(name, "could not read the option: %v", err)
+			return badInput(name, "the %s option could not be read: upload the file again", optionLabel(name))
 		}
 		if len(v) > optionBytes {
-			return badInput(name, "too long (at most %d bytes)", optionBytes)
+			return badInput(name, "the %s option is longer than %d bytes, the most it takes: choose a shorter one", optionLabel(name), optionBytes)
 		}
 		return u.option(name, strings.TrimSpace(string(v)))
 	case "":
-		return badInput("", "every part of the upload needs a name")
+		return badInput("", "a part of the upload has no name: name each part file, metadata or one of the options")
 	}
-	return badInput(name, "unknown part %q: the upload takes file, metadata and the options of docs/protocol.md", clipName(name))
+	return badInput(name, "the upload takes no part named %q: send file, metadata and the options listed in docs/protocol.md", clipName(name))
+}
+
+// optionLabel names an option field as the page's upload options do.
+func optionLabel(field string) string {
+	switch field {
+	case "label_column":
+		return "Label column"
+	case "text_column":
+		return "Text column"
+	case "id_column":
+		return "Name column"
+	case "ignore_columns":
+		return "Ignore"
+	case "decimal_comma":
+		return "Decimal comma"
+	case "scale":
+		return "Scaling"
+	case "side":
+		return "Image side"
+	case "invert":
+		return "Invert"
+	case "delimiter":
+		return "Separator"
+	}
+	return field
 }
 
 // option applies one option field.
@@ -219,7 +250,8 @@ func (u *upload) option(name, v string) error {
 			dataset.FormatInteractions, dataset.FormatProjector:
 			o.Format = f
 		default:
-			return badInput(name, "unknown format %q (want csv, images, text, interactions or projector, or leave it out)", v)
+			// The page has no format option: only API clients get here.
+			return badInput(name, "unknown format %q: send csv, images, text, interactions or projector, or leave it out", clipName(v))
 		}
 	case "label_column":
 		o.LabelColumn = v
@@ -237,7 +269,7 @@ func (u *upload) option(name, v string) error {
 	case "decimal_comma":
 		b, ok := parseBool(v)
 		if !ok {
-			return badInput(name, "must be true or false, got %q", v)
+			return badBool(name, v)
 		}
 		o.DecimalComma = b
 	case "scale":
@@ -249,7 +281,7 @@ func (u *upload) option(name, v string) error {
 		case "minmax":
 			o.Scale = dataset.ScaleMinMax
 		default:
-			return badInput(name, "unknown scaling %q (want none, standard or minmax)", v)
+			return badInput(name, "%q is not a Scaling the explorer knows: choose none, standard or minmax in the upload options", clipName(v))
 		}
 	case "side":
 		if v == "" {
@@ -258,16 +290,21 @@ func (u *upload) option(name, v string) error {
 		}
 		side, err := strconv.Atoi(v)
 		if err != nil || side < 4 || side > 64 {
-			return badInput(name, "the image side must be a whole number from 4 to 64, got %q", v)
+			return badInput(name, "the Image side must be a whole number from 4 to 64, not %q: choose one in the upload options", clipName(v))
 		}
-		if side*side > u.s.limits.MaxDims {
-			return badInput(name, "an image side of %d gives %d features, more than the limit of %d", side, side*side, u.s.limits.MaxDims)
+		if max := u.s.limits.MaxDims; side*side > max {
+			most := 4
+			for (most+1)*(most+1) <= max {
+				most++
+			}
+			return badInput(name, "an Image side of %d gives pictures of %d values, more than the limit of %d: "+
+				"choose an Image side of at most %d in the upload options", side, side*side, max, most)
 		}
 		o.Side = side
 	case "invert":
 		b, ok := parseBool(v)
 		if !ok {
-			return badInput(name, "must be true or false, got %q", v)
+			return badBool(name, v)
 		}
 		o.Invert = b
 	case "delimiter":
@@ -279,10 +316,16 @@ func (u *upload) option(name, v string) error {
 		case `\t`, "tab", "TAB", "\t":
 			o.Delimiter = '\t'
 		default:
-			return badInput(name, "unsupported delimiter %q (want , ; | or tab)", v)
+			return badInput(name, "%q cannot be the Separator: choose comma, semicolon, tab or | in the upload options", clipName(v))
 		}
 	}
 	return nil
+}
+
+// badBool refuses a value of a yes-or-no option. The page sends
+// checkboxes, so only API clients get here.
+func badBool(name, v string) error {
+	return badInput(name, "%q is not a value of the %s option: send true or false", clipName(v), optionLabel(name))
 }
 
 // parseBool reads a form's true or false.
@@ -343,7 +386,7 @@ func (u *upload) file(p *multipart.Part) error {
 		}
 	}
 	if cr.over() {
-		return tooLarge("file", "%s: file larger than the limit of %s", u.fileName, dataset.FormatSize(lim))
+		return tooLarge("file", "%s: %s", u.fileName, dataset.TooLargeMsg(u.format, lim))
 	}
 	return err
 }
@@ -351,12 +394,13 @@ func (u *upload) file(p *multipart.Part) error {
 // metadata spools the metadata part, which Parse reads after the vectors.
 func (u *upload) metadata(p *multipart.Part) error {
 	if u.meta != nil {
-		return badInput("metadata", "upload one metadata file at a time")
+		// The page sends one; only API clients get here.
+		return badInput("metadata", "two metadata files came in one upload (%s and %s): send one", u.metaName, uploadName(p.FileName()))
 	}
+	u.metaName = uploadName(p.FileName())
 	if u.fileSeen && u.pending == nil {
 		return u.strayMetadata()
 	}
-	u.metaName = uploadName(p.FileName())
 	f, err := u.spool(p, "metadata")
 	if err != nil {
 		return err
@@ -366,7 +410,8 @@ func (u *upload) metadata(p *multipart.Part) error {
 }
 
 func (u *upload) strayMetadata() error {
-	return badInput("metadata", "a metadata file goes with Embedding Projector vectors (vectors.tsv) only; %s is not one", u.fileName)
+	return badInput("metadata", "%s is a metadata file, which goes with Embedding Projector vectors (vectors.tsv) only, and %s is not one: upload %s without it",
+		u.metaName, u.fileName, u.fileName)
 }
 
 // parse parses the spooled projector vectors.
@@ -391,6 +436,10 @@ func (u *upload) parseFrom(r io.Reader) error {
 		field := "file"
 		if u.meta != nil && pe.File == u.metaName && pe.File != u.fileName {
 			field = "metadata"
+		}
+		if cause := pe.Unwrap(); cause != nil {
+			// The learner gets the words; the log keeps what went wrong.
+			u.s.log.Info("upload refused", "file", pe.File, "err", cause)
 		}
 		return badInput(field, "%s", pe.Human())
 	}
@@ -428,11 +477,11 @@ func (u *upload) spool(r io.Reader, field string) (*os.File, error) {
 		return nil, u.readError(err)
 	}
 	if n > lim {
-		name := u.fileName
 		if field == "metadata" {
-			name = u.metaName
+			return nil, tooLarge(field, "%s: the file is larger than the limit of %s: upload less metadata, such as fewer or shorter columns",
+				u.metaName, dataset.FormatSize(lim))
 		}
-		return nil, tooLarge(field, "%s: file larger than the limit of %s", name, dataset.FormatSize(lim))
+		return nil, tooLarge(field, "%s: %s", u.fileName, dataset.TooLargeMsg(u.format, lim))
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, err
@@ -444,12 +493,24 @@ func (u *upload) spool(r io.Reader, field string) (*os.File, error) {
 func (u *upload) readError(err error) error {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		return tooLarge("", "the upload is larger than the limit of %s", dataset.FormatSize(u.s.limits.MaxBytes))
+		return u.bodyTooLarge()
 	}
 	if errors.Is(err, errTooSlow) {
 		return errUploadTooSlow
 	}
-	return badInput("file", "the upload was cut off: %v", err)
+	u.s.log.Info("upload cut off", "file", u.fileName, "err", err)
+	return badInput("file", "the upload of %s was cut off before its end: upload it again", u.fileName)
+}
+
+// bodyTooLarge refuses a request body over its limit, naming the file
+// when it is known.
+func (u *upload) bodyTooLarge() error {
+	lim := u.s.limits.MaxBytes
+	if u.fileName == "" {
+		return tooLarge("", "the upload is larger than the limit of %s: upload a smaller file, "+
+			"such as a sample of its rows, or fewer or smaller pictures", dataset.FormatSize(lim))
+	}
+	return tooLarge("", "%s: %s", u.fileName, dataset.TooLargeMsg(u.format, lim))
 }
 
 // cleanup closes and removes the spool files.
@@ -494,7 +555,7 @@ func (s *Server) deleteDataset(c *echo.Context) error {
 
 // errUploadCancelled answers an upload whose client went away while it
 // was parsed (nobody reads the answer, but the log says what happened).
-var errUploadCancelled = run.Errorf(run.Invalid, "file", "the upload was cancelled")
+var errUploadCancelled = run.Errorf(run.Invalid, "file", "the upload was cancelled: upload the file again")
 
 // errUploadTooSlow answers an upload whose body came slower than the
 // minimum rate.
@@ -602,7 +663,7 @@ func (s *Server) inspectUpload(c *echo.Context) error {
 	name := uploadName(c.QueryParam("name"))
 	head, err := io.ReadAll(io.LimitReader(req.Body, inspectBytes))
 	if err != nil {
-		return badInput("file", "could not read the start of %s: %v", name, err)
+		return badInput("file", "the start of %s could not be read: choose the file again", name)
 	}
 	u := &upload{s: s}
 	for _, o := range []string{"format", "label_column", "text_column", "id_column", "ignore_columns", "decimal_comma", "delimiter"} {
@@ -647,7 +708,8 @@ func unreadable(name string) error {
 		return run.Errorf(run.Unsupported, "file", "%s is a spreadsheet workbook, which the explorer cannot read: save the sheet as CSV (in Excel, File › Save a Copy › CSV) and upload the .csv file", name)
 	case ".png", ".jpg", ".jpeg", ".gif", ".webp":
 		return run.Errorf(run.Unsupported, "file", "%s is a single picture: put your pictures in a zip, one folder per class (cats/1.png, dogs/2.png …), and upload the zip", name)
+	case ".gz", ".tgz", ".tar", ".rar", ".7z", ".bz2", ".xz":
+		return run.Errorf(run.Unsupported, "file", "%s is a packed archive the explorer cannot open: unpack it and upload the table or text file inside, or zip your pictures as a .zip", name)
 	}
-	return run.Errorf(run.Unsupported, "file", "the explorer cannot read %s: upload a CSV or TSV table, a text file, "+
-		"a zip of images in one folder per class, user,item listening histories or Embedding Projector vectors", name)
+	return run.Errorf(run.Unsupported, "file", "the explorer cannot read %s: %s", name, dataset.MsgFormats)
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -40,46 +41,246 @@ func zerosZip(t testing.TB, entries, n int) string {
 	return buf.String()
 }
 
-// TestUploadRejections posts bad uploads through the real echo instance:
-// each answers its status, the field at fault and a message naming the
-// file and, where it applies, line and column.
+// rawBody is a request body sent as it is, for what multipartBody cannot
+// build: bodies that are not multipart, broken, or cut short.
+type rawBody struct {
+	body        []byte
+	contentType string
+}
+
+// cutShort is a multipart upload of parts that ends keep bytes into the
+// body, without its last bytes (the closing boundary among them).
+func cutShort(t testing.TB, keep int, parts ...part) *rawBody {
+	body, ct := multipartBody(t, parts...)
+	return &rawBody{body[:min(keep, len(body))], ct}
+}
+
+// rejection is one bad upload and what its answer must say.
+type rejection struct {
+	name   string
+	parts  []part
+	raw    *rawBody       // sent instead of parts when set
+	limits dataset.Limits // zero: the defaults
+	status int
+	field  string
+	file   string // the file the message must name; "" when none is involved
+	want   string // a substring of the message: what is wrong
+	fix    string // a substring of the message: what to do
+	api    bool   // only an API client can send this: the API's words may appear
+}
+
+// TestUploadRejections posts bad uploads through the real echo instance,
+// one for each message an upload can get: each answers its status, the
+// field at fault and a message in a person's words (see checkMessage),
+// naming the file and, where they apply, line and column, and saying what
+// to do.
 func TestUploadRejections(t *testing.T) {
-	vectors, _ := projectorFiles()
-	tests := []struct {
-		name   string
-		parts  []part
-		limits dataset.Limits // zero: the defaults
-		status int
-		field  string
-		want   string // a substring of the message
-	}{
-		{"NaN", []part{filePart("data.csv", "x,y,label\n1,NaN,a\n")}, dataset.Limits{}, 400, "file", `data.csv:2:2: not a finite number: "NaN"`},
-		{"infinity", []part{filePart("data.csv", "x,y,label\n1,2,a\n1,+Inf,b\n")}, dataset.Limits{}, 400, "file", `data.csv:3:2: not a finite number: "+Inf"`},
-		{"ragged row", []part{filePart("data.csv", "x,y,label\n1,2,a\n1,2\n")}, dataset.Limits{}, 400, "file", "data.csv:3:3: row has 2 fields, header has 3"},
-		{"invalid UTF-8", []part{filePart("notes.txt", "hello\nwor\xffld\n")}, dataset.Limits{}, 400, "file", "notes.txt:2:4: invalid UTF-8"},
-		{"empty file", []part{filePart("data.csv", "")}, dataset.Limits{}, 400, "file", "data.csv: empty file"},
-		{"fewer than 10 items", []part{filePart("data.csv", csvRows(5))}, dataset.Limits{}, 400, "file", "data.csv: only 5 items; need at least 10"},
-		{"no usable column", []part{filePart("data.csv", "name,label\nx,a\ny,b\n")}, dataset.Limits{}, 400, "file", `data.csv:2:1: not a number: "x"`},
-		{"zip with ..", []part{filePart("imgs.zip", zipOf(t, [2]string{"a/../../evil.png", "x"}))}, dataset.Limits{}, 400, "file", `imgs.zip: entry "a/../../evil.png" has a ".." path element`},
-		{"zip with an absolute path", []part{filePart("imgs.zip", zipOf(t, [2]string{"/etc/evil.png", "x"}))}, dataset.Limits{}, 400, "file", `imgs.zip: entry "/etc/evil.png" has an absolute path`},
-		{"zip bomb by ratio", []part{filePart("imgs.zip", zerosZip(t, 1, 256<<10))}, dataset.Limits{}, 400, "file", "imgs.zip/bomb/a.png: entry expands more than 100 times its compressed size"},
-		{"zip bomb in total", []part{filePart("imgs.zip", zerosZip(t, 3, 256<<10))}, dataset.Limits{MaxRatio: 1 << 20, MaxTotalBytes: 200_000}, 400, "file", "imgs.zip: archive larger than 200 kB uncompressed"},
-		{"undecodable image", []part{filePart("imgs.zip", zipOf(t, [2]string{"a/x.png", "not a png at all"}))}, dataset.Limits{}, 400, "file", "imgs.zip/a/x.png: not a PNG or JPEG image"},
-		{"absurd image size", []part{filePart("imgs.zip", zipOf(t, [2]string{"a/x.png", hugePNG(t, 100000, 100000)}))}, dataset.Limits{}, 400, "file", "imgs.zip/a/x.png: image is 100000×100000 pixels"},
-		{"too many items", []part{filePart("data.csv", csvRows(30))}, dataset.Limits{MaxItems: 20}, 400, "file", "data.csv:22: more than 20 items"},
-		{"oversize file", []part{filePart("big.csv", "x,label\n"+strings.Repeat("1,a\n", 30_000))}, dataset.Limits{MaxBytes: 100_000}, 413, "file", "big.csv: file larger than the limit of 100 kB"},
-		{"oversize metadata", []part{{"metadata", "metadata.tsv", strings.Repeat("x\n", 60_000)}, filePart("vectors.tsv", vectors)}, dataset.Limits{MaxBytes: 100_000}, 413, "metadata", "metadata.tsv: file larger than the limit of 100 kB"},
-		{"a lone image", []part{filePart("cat.png", pngOf(t, 4, 4, 0))}, dataset.Limits{}, 415, "file", "cat.png: the explorer cannot read this type of file"},
-		{"bad metadata", []part{{"metadata", "metadata.tsv", "a\tb\nc\n"}, filePart("vectors.tsv", vectors)}, dataset.Limits{}, 400, "metadata", "metadata.tsv:2:2: row has 1 fields, header has 2"},
-		{"metadata without vectors", []part{filePart("data.csv", csvRows(12)), {"metadata", "metadata.tsv", "a\n"}}, dataset.Limits{}, 400, "metadata", "goes with Embedding Projector vectors"},
-		{"option after the file", []part{filePart("data.csv", csvRows(12)), field("scale", "minmax")}, dataset.Limits{}, 400, "scale", "send the option scale before the file"},
-		{"unknown scaling", []part{field("scale", "log"), filePart("data.csv", csvRows(12))}, dataset.Limits{}, 400, "scale", `unknown scaling "log"`},
-		{"image side too small", []part{field("side", "2"), filePart("imgs.zip", imageZip(t))}, dataset.Limits{}, 400, "side", "from 4 to 64"},
-		{"unknown delimiter", []part{field("delimiter", "#"), filePart("data.csv", csvRows(12))}, dataset.Limits{}, 400, "delimiter", "unsupported delimiter"},
-		{"unknown label column", []part{field("label_column", "colour"), filePart("data.csv", csvRows(12))}, dataset.Limits{}, 400, "file", "colour"},
-		{"unknown part", []part{field("colour", "red"), filePart("data.csv", csvRows(12))}, dataset.Limits{}, 400, "colour", `unknown part "colour"`},
-		{"no file", []part{field("scale", "minmax")}, dataset.Limits{}, 400, "file", "choose a file"},
-		{"two files", []part{filePart("a.csv", csvRows(12)), filePart("b.csv", csvRows(12))}, dataset.Limits{}, 400, "file", "one file at a time"},
+	vectors, metadata := projectorFiles()
+	png := pngOf(t, 12, 12, 0)
+	var wide strings.Builder // a CSV of 1000 rows, more than the 4 KiB the handler peeks at
+	wide.WriteString(csvRows(1000))
+	tests := []rejection{
+		// Numbers in a table.
+		{name: "NaN", parts: []part{filePart("data.csv", "x,y,label\n1,NaN,a\n")}, status: 400, field: "file", file: "data.csv",
+			want: `data.csv, line 2, column 2: "NaN" in column "y" is not a number`, fix: "put a number in that cell, or delete the row"},
+		{name: "infinity", parts: []part{filePart("data.csv", "x,y,label\n1,2,a\n1,+Inf,b\n")}, status: 400, field: "file", file: "data.csv",
+			want: `data.csv, line 3, column 2: "+Inf" in column "y" is not a number`, fix: "put a number in that cell"},
+		{name: "number too large", parts: []part{filePart("data.csv", "x,y,label\n1,1e39,a\n")}, status: 400, field: "file", file: "data.csv",
+			want: `line 2, column 2: "1e39" in column "y" is too large a number`, fix: "correct that cell, or scale the column down"},
+		{name: "empty cell", parts: []part{filePart("data.csv", "x,y,label\n1,,a\n")}, status: 400, field: "file", file: "data.csv",
+			want: `line 2, column 2: the cell in column "y" is empty`, fix: "put a number in it, or delete the row"},
+		{name: "a column of words", parts: []part{filePart("data.csv", "name,label\nx,a\ny,b\n")}, status: 400, field: "file", file: "data.csv",
+			want: `data.csv, line 2, column 1: column "name" holds words, not numbers ("x")`, fix: "make it the Label column"},
+		{name: "a word among numbers", parts: []part{filePart("broken.csv", "a,b,label\n1,2,x\n3,oops,y\n")}, status: 400, field: "file", file: "broken.csv",
+			want: `broken.csv, line 3, column 2: "oops" in column "b" is not a number`, fix: "correct that cell, or Ignore the column in the upload options"},
+		{name: "decimal comma without the option", parts: []part{field("delimiter", "|"), filePart("data.csv", "x|y|label\n1|2,5|a\n")}, status: 400, field: "file", file: "data.csv",
+			want: `"2,5" in column "y" has a decimal comma`, fix: "turn on Decimal comma in the upload options"},
+		{name: "decimal comma with the comma as separator", parts: []part{field("decimal_comma", "true"), field("delimiter", ","), filePart("data.csv", csvRows(12))},
+			status: 400, field: "file", file: "data.csv", want: "a comma cannot both separate the columns and mark decimals", fix: "choose another Separator"},
+		{name: "decimal comma in a comma-separated file", parts: []part{field("decimal_comma", "true"), filePart("data.csv", csvRows(12))}, status: 400, field: "file", file: "data.csv",
+			want: "this file is separated by commas, so its numbers cannot have decimal commas", fix: "turn off Decimal comma in the upload options"},
+
+		// The shape of a table.
+		{name: "ragged row", parts: []part{filePart("data.csv", "x,y,label\n1,2,a\n1,2\n")}, status: 400, field: "file", file: "data.csv",
+			want: "data.csv, line 3, column 3: this row has 2 cells but the header has 3", fix: "add the missing cells"},
+		{name: "long row", parts: []part{filePart("data.csv", "x,y,label\n1,2,a\n1,2,3,b\n")}, status: 400, field: "file", file: "data.csv",
+			want: "this row has 4 cells but the header has 3", fix: "put quotes around cells that hold the separator"},
+		{name: "numeric header", parts: []part{filePart("data.csv", "1,2\n3,4\n")}, status: 400, field: "file", file: "data.csv",
+			want: "data.csv, line 1, column 1: the first line holds only numbers", fix: "add a first line with a name for each column"},
+		{name: "no usable column", parts: []part{filePart("data.csv", "id,label\n1,x\n2,y\n")}, status: 400, field: "file", file: "data.csv",
+			want: "no column holds numbers or text to explore", fix: "choose a Text column in the upload options"},
+		{name: "unknown label column", parts: []part{field("label_column", "colour"), filePart("data.csv", csvRows(12))}, status: 400, field: "file", file: "data.csv",
+			want: `data.csv, line 1: there is no column named "colour" to be the Label column`, fix: "choose one of those in the upload options"},
+		{name: "unknown text column", parts: []part{field("text_column", "notes"), filePart("data.csv", csvRows(12))}, status: 400, field: "file", file: "data.csv",
+			want: `no column named "notes" to be the Text column: the header names "x", "y", "label"`, fix: "choose one of those"},
+		{name: "unknown name column", parts: []part{field("id_column", "who"), filePart("data.csv", csvRows(12))}, status: 400, field: "file", file: "data.csv",
+			want: `no column named "who" to be the Name column`, fix: "choose one of those"},
+		{name: "unknown column to ignore", parts: []part{field("ignore_columns", "x, z"), filePart("data.csv", csvRows(12))}, status: 400, field: "file", file: "data.csv",
+			want: `no column named "z" to Ignore`, fix: "choose one of those"},
+		{name: "unclosed quote", parts: []part{filePart("data.csv", "a,text\n1,\"open\n")}, status: 400, field: "file", file: "data.csv",
+			want: "line 2, column 2: this cell opens a quote", fix: "add the closing"},
+		{name: "quote inside a cell", parts: []part{filePart("data.csv", "a,b\n1,2\"\n")}, status: 400, field: "file", file: "data.csv",
+			want: "this cell holds a \" but is not in quotes", fix: "put the whole cell in quotes"},
+		{name: "text after a closing quote", parts: []part{filePart("data.csv", "a,b\n\"1\"x,2\n")}, status: 400, field: "file", file: "data.csv",
+			want: "there is text after the closing quote of this cell", fix: "put the whole cell in quotes"},
+		{name: "invalid UTF-8 in a table", parts: []part{filePart("data.csv", "a,label\n1,x\n2,\xffy\n")}, status: 400, field: "file", file: "data.csv",
+			want: "line 3, column 2: this cell is not UTF-8 text", fix: "save the file with the UTF-8 encoding"},
+		{name: "empty file", parts: []part{filePart("data.csv", "")}, status: 400, field: "file", file: "data.csv",
+			want: "data.csv: the file is empty", fix: "check that you chose the right file"},
+		{name: "fewer than 10 rows", parts: []part{filePart("data.csv", csvRows(5))}, status: 400, field: "file", file: "data.csv",
+			want: "data.csv: only 5 rows of data", fix: "add rows until there are at least 10"},
+		{name: "header only", parts: []part{filePart("data.csv", "x,y,label\n")}, status: 400, field: "file", file: "data.csv",
+			want: "there are no rows of data", fix: "add rows until there are at least 10"},
+
+		// Limits of a table.
+		{name: "too many rows", parts: []part{filePart("data.csv", csvRows(30))}, limits: dataset.Limits{MaxItems: 20}, status: 400, field: "file", file: "data.csv",
+			want: "data.csv, line 22: more than 20 rows of data, the most the explorer takes", fix: "upload a sample of at most 20 rows"},
+		{name: "too many columns", parts: []part{filePart("data.csv", csvRows(12))}, limits: dataset.Limits{MaxDims: 1}, status: 400, field: "file", file: "data.csv",
+			want: "more than 1 columns of numbers", fix: "Ignore some in the upload options"},
+		{name: "too many labels", parts: []part{filePart("data.csv", csvRows(12))}, limits: dataset.Limits{MaxClasses: 1}, status: 400, field: "file", file: "data.csv",
+			want: `more than 1 different labels in column "label"`, fix: "choose another Label column in the upload options"},
+		{name: "line too long", parts: []part{filePart("data.csv", "x,label\n"+strings.Repeat("1", 200)+",a\n")}, limits: dataset.Limits{MaxLineBytes: 100}, status: 400, field: "file", file: "data.csv",
+			want: "data.csv, line 2: this line is longer than 100 bytes", fix: "put each item on a line of its own"},
+		{name: "dataset memory", parts: []part{filePart("data.csv", csvRows(200))}, limits: dataset.Limits{MaxDatasetBytes: 1000}, status: 400, field: "file", file: "data.csv",
+			want: "this data would take more than 1 kB of memory once read", fix: "upload fewer rows"},
+
+		// Text.
+		{name: "invalid UTF-8 in text", parts: []part{filePart("notes.txt", "hello\nwor\xffld\n")}, status: 400, field: "file", file: "notes.txt",
+			want: "notes.txt, line 2, column 4: this line is not UTF-8 text", fix: "save the file with the UTF-8 encoding"},
+		{name: "text without words", parts: []part{filePart("notes.txt", "hello\n!!!\n")}, status: 400, field: "file", file: "notes.txt",
+			want: "notes.txt, line 2, column 1: this text has no letters or digits", fix: "write some words in it"},
+		{name: "a line without its label", parts: []part{filePart("notes.txt", "pos\tgood film\nbad film\n")}, status: 400, field: "file", file: "notes.txt",
+			want: "this line has no tab, though the first line starts with a label and a tab", fix: "start every line with a label and a tab"},
+		{name: "too few texts", parts: []part{filePart("notes.txt", "one\ntwo\n")}, status: 400, field: "file", file: "notes.txt",
+			want: "only 2 lines of text", fix: "add lines until there are at least 10"},
+		{name: "texts too long", parts: []part{filePart("notes.txt", textLines(20))}, limits: dataset.Limits{MaxFeatures: 100}, status: 400, field: "file", file: "notes.txt",
+			want: "the texts are too long in all", fix: "upload fewer or shorter texts"},
+
+		// Interactions.
+		{name: "not a time", parts: []part{filePart("plays.csv", "user,item,time\nu1,i1,5\nu1,i2,yesterday\n")}, status: 400, field: "file", file: "plays.csv",
+			want: `plays.csv, line 3, column 3: "yesterday" is not a time`, fix: "write a number, or a date like 2024-05-01"},
+		{name: "empty user", parts: []part{filePart("plays.csv", "user,item\n ,i1\n")}, status: 400, field: "file", file: "plays.csv",
+			want: "the user in this row is empty", fix: "fill it in, or delete the row"},
+		{name: "empty item", parts: []part{filePart("plays.csv", "user,item\nu1, \n")}, status: 400, field: "file", file: "plays.csv",
+			want: "the item in this row is empty", fix: "fill it in, or delete the row"},
+		{name: "two labels for an item", parts: []part{filePart("plays.csv", "user,item,genre\nu1,i1,jazz\nu2,i1,rock\n")}, status: 400, field: "file", file: "plays.csv",
+			want: `item "i1" has the label "rock" here but "jazz" in a row above`, fix: "give each item one label"},
+		{name: "no interactions", parts: []part{filePart("plays.csv", "user,item\n")}, status: 400, field: "file", file: "plays.csv",
+			want: "there are no rows below the header", fix: "add a row for each interaction"},
+		{name: "too few items", parts: []part{filePart("plays.csv", "user,item\nu1,i1\nu2,i2\n")}, status: 400, field: "file", file: "plays.csv",
+			want: "only 2 different items", fix: "add rows with other items until there are at least 10"},
+		{name: "too many users", parts: []part{filePart("plays.csv", interactionRows())}, limits: dataset.Limits{MaxUsers: 2}, status: 400, field: "file", file: "plays.csv",
+			want: "more than 2 users", fix: "upload the interactions of at most 2 users"},
+		{name: "interactions without user and item", parts: []part{field("format", "interactions"), filePart("plays.csv", "who,what,when\n")}, status: 400, field: "file", file: "plays.csv",
+			want: `the header needs a column whose name contains "user"`, fix: "rename those columns in the first line", api: true},
+
+		// Embedding Projector vectors and metadata.
+		{name: "NaN in vectors", parts: []part{filePart("vectors.tsv", "1\t2\nnan\t2\n")}, status: 400, field: "file", file: "vectors.tsv",
+			want: `vectors.tsv, line 2, column 1: "nan" is not a number`, fix: "put a number there, or delete the line"},
+		{name: "ragged vectors", parts: []part{filePart("vectors.tsv", "1\t2\t3\n1\t2\n")}, status: 400, field: "file", file: "vectors.tsv",
+			want: "this vector has 2 values but the first has 3", fix: "give every vector the same number of values"},
+		{name: "vectors separated by commas", parts: []part{filePart("vectors.tsv", "1\t2\n1,2\t3\n")}, status: 400, field: "file", file: "vectors.tsv",
+			want: `"1,2" is not a number`, fix: "separate the numbers of a vector with tabs"},
+		{name: "blank line in vectors", parts: []part{filePart("vectors.tsv", "1\t2\n\n1\t2\n")}, status: 400, field: "file", file: "vectors.tsv",
+			want: "vectors.tsv, line 2: this line is empty, though more vectors follow", fix: "delete it"},
+		{name: "bad metadata", parts: []part{{"metadata", "metadata.tsv", "a\tb\nc\n"}, filePart("vectors.tsv", vectors)}, status: 400, field: "metadata", file: "metadata.tsv",
+			want: "metadata.tsv, line 2, column 2: this row has 1 cell but the header has 2", fix: "add the missing cells"},
+		{name: "metadata rows short", parts: []part{{"metadata", "metadata.tsv", "a\nb\n"}, filePart("vectors.tsv", vectors)}, status: 400, field: "metadata", file: "metadata.tsv",
+			want: "metadata.tsv: 2 metadata rows for 12 vectors", fix: "give one row to each vector, in the same order"},
+		{name: "metadata after a table", parts: []part{filePart("data.csv", csvRows(12)), {"metadata", "metadata.tsv", metadata}}, status: 400, field: "metadata", file: "data.csv",
+			want: "metadata.tsv is a metadata file, which goes with Embedding Projector vectors", fix: "upload data.csv without it"},
+		{name: "metadata before a table", parts: []part{{"metadata", "metadata.tsv", metadata}, filePart("data.csv", csvRows(12))}, status: 400, field: "metadata", file: "data.csv",
+			want: "goes with Embedding Projector vectors (vectors.tsv) only, and data.csv is not one", fix: "upload data.csv without it"},
+
+		// Zips of pictures.
+		{name: "zip with ..", parts: []part{filePart("imgs.zip", zipOf(t, [2]string{"a/../../evil.png", "x"}))}, status: 400, field: "file", file: "imgs.zip",
+			want: `imgs.zip: the zip holds "a/../../evil.png", whose name climbs out of the zip`, fix: "make the zip again from the folder that holds your class folders"},
+		{name: "zip with an absolute path", parts: []part{filePart("imgs.zip", zipOf(t, [2]string{"/etc/evil.png", "x"}))}, status: 400, field: "file", file: "imgs.zip",
+			want: `the zip holds "/etc/evil.png", whose name is an absolute path`, fix: "make the zip again"},
+		{name: "zip bomb by ratio", parts: []part{filePart("imgs.zip", zerosZip(t, 1, 256<<10))}, status: 400, field: "file", file: "imgs.zip/bomb/a.png",
+			want: "imgs.zip/bomb/a.png: this file unpacks to more than 100 times its packed size", fix: "leave it out of the zip"},
+		{name: "zip bomb in total", parts: []part{filePart("imgs.zip", zerosZip(t, 3, 256<<10))}, limits: dataset.Limits{MaxRatio: 1 << 20, MaxTotalBytes: 200_000}, status: 400, field: "file", file: "imgs.zip",
+			want: "imgs.zip: the zip unpacks to more than 200 kB in all", fix: "upload fewer pictures, or smaller ones"},
+		{name: "zip entry too large", parts: []part{filePart("imgs.zip", zerosZip(t, 1, 256<<10))}, limits: dataset.Limits{MaxRatio: 1 << 20, MaxEntryBytes: 100_000}, status: 400, field: "file", file: "imgs.zip/bomb/a.png",
+			want: "this file unpacks to more than 100 kB, the most for one file", fix: "shrink it, or leave it out of the zip"},
+		{name: "too many entries", parts: []part{filePart("imgs.zip", imageZip(t))}, limits: dataset.Limits{MaxEntries: 5}, status: 400, field: "file", file: "imgs.zip",
+			want: "the zip holds 12 files and folders, more than the limit of 5", fix: "upload fewer pictures"},
+		{name: "not a zip", parts: []part{filePart("imgs.zip", "PK\x03\x04 this is not really a zip")}, status: 400, field: "file", file: "imgs.zip",
+			want: "imgs.zip: this is not a zip the explorer can read", fix: "zip the folders again and upload the new zip"},
+		{name: "no pictures in the zip", parts: []part{filePart("imgs.zip", zipOf(t, [2]string{"readme.txt", "hi"}))}, status: 400, field: "file", file: "imgs.zip",
+			want: "the zip holds no PNG or JPEG pictures", fix: "one folder per class"},
+		{name: "undecodable image", parts: []part{filePart("imgs.zip", zipOf(t, [2]string{"a/x.png", "not a png at all"}))}, status: 400, field: "file", file: "imgs.zip/a/x.png",
+			want: "imgs.zip/a/x.png: this file is not a PNG or JPEG picture", fix: "save it again as PNG or JPEG, or leave it out of the zip"},
+		{name: "damaged image", parts: []part{filePart("imgs.zip", zipOf(t, [2]string{"a/x.png", png[:len(png)-20]}))}, status: 400, field: "file", file: "imgs.zip/a/x.png",
+			want: "this picture is damaged and cannot be decoded", fix: "save it again as PNG or JPEG"},
+		{name: "absurd image size", parts: []part{filePart("imgs.zip", zipOf(t, [2]string{"a/x.png", hugePNG(t, 100000, 100000)}))}, status: 400, field: "file", file: "imgs.zip/a/x.png",
+			want: "imgs.zip/a/x.png: this picture is 100000×100000 pixels, more than the limit of 4096×4096 pixels", fix: "shrink it"},
+		{name: "pixels in all", parts: []part{filePart("imgs.zip", imageZip(t))}, limits: dataset.Limits{MaxPixels: 1000}, status: 400, field: "file", file: "imgs.zip",
+			want: "the pictures hold more than 1000 pixels in all", fix: "shrink them"},
+		{name: "too many folders", parts: []part{filePart("imgs.zip", imageZip(t))}, limits: dataset.Limits{MaxClasses: 1}, status: 400, field: "file", file: "imgs.zip/crosses/0.png",
+			want: "more than 1 folders of pictures", fix: "put the pictures in at most 1 folders"},
+		{name: "too few pictures", parts: []part{filePart("imgs.zip", zipOf(t, [2]string{"a/1.png", png}, [2]string{"b/2.png", png}))}, status: 400, field: "file", file: "imgs.zip",
+			want: "only 2 pictures", fix: "add pictures until there are at least 10"},
+
+		// Sizes.
+		{name: "oversize file", parts: []part{filePart("big.csv", "x,label\n"+strings.Repeat("1,a\n", 30_000))}, limits: dataset.Limits{MaxBytes: 100_000}, status: 413, field: "file", file: "big.csv",
+			want: "big.csv: the file is larger than the limit of 100 kB", fix: "upload a smaller file, such as a sample of its rows"},
+		{name: "oversize vectors", parts: []part{filePart("vectors.tsv", strings.Repeat("1\t2\n", 30_000))}, limits: dataset.Limits{MaxBytes: 100_000}, status: 413, field: "file", file: "vectors.tsv",
+			want: "vectors.tsv: the file is larger than the limit of 100 kB", fix: "upload fewer vectors"},
+		{name: "oversize metadata", parts: []part{{"metadata", "metadata.tsv", strings.Repeat("x\n", 60_000)}, filePart("vectors.tsv", vectors)}, limits: dataset.Limits{MaxBytes: 100_000}, status: 413, field: "metadata", file: "metadata.tsv",
+			want: "metadata.tsv: the file is larger than the limit of 100 kB", fix: "upload less metadata"},
+		{name: "oversize body", parts: []part{filePart("big.csv", strings.Repeat("1,a\n", 300_000))}, limits: dataset.Limits{MaxBytes: 1000}, status: 413, field: "",
+			want: "the upload is larger than the limit of 1 kB", fix: "upload a smaller file"},
+
+		// Files the explorer cannot read.
+		{name: "a lone image", parts: []part{filePart("cat.png", pngOf(t, 4, 4, 0))}, status: 415, field: "file", file: "cat.png",
+			want: "cat.png is a single picture", fix: "put your pictures in a zip, one folder per class"},
+		{name: "a spreadsheet", parts: []part{filePart("grades.xlsx", "PK\x03\x04rest")}, status: 415, field: "file", file: "grades.xlsx",
+			want: "grades.xlsx is a spreadsheet workbook", fix: "save the sheet as CSV"},
+		{name: "a tarball", parts: []part{filePart("data.tar.gz", "\x1f\x8b\x08\x00rest")}, status: 415, field: "file", file: "data.tar.gz",
+			want: "data.tar.gz is a packed archive the explorer cannot open", fix: "unpack it and upload the table or text file inside"},
+		{name: "a document", parts: []part{filePart("report.pdf", "%PDF-1.7\n")}, status: 415, field: "file", file: "report.pdf",
+			want: "the explorer cannot read report.pdf", fix: "upload a CSV or TSV table"},
+
+		// Options.
+		{name: "unknown scaling", parts: []part{field("scale", "log"), filePart("data.csv", csvRows(12))}, status: 400, field: "scale",
+			want: `"log" is not a Scaling the explorer knows`, fix: "choose none, standard or minmax in the upload options"},
+		{name: "image side too small", parts: []part{field("side", "2"), filePart("imgs.zip", imageZip(t))}, status: 400, field: "side",
+			want: `the Image side must be a whole number from 4 to 64, not "2"`, fix: "choose one in the upload options"},
+		{name: "image side over the limit", parts: []part{field("side", "16"), filePart("imgs.zip", imageZip(t))}, limits: dataset.Limits{MaxDims: 100}, status: 400, field: "side",
+			want: "an Image side of 16 gives pictures of 256 values, more than the limit of 100", fix: "choose an Image side of at most 10"},
+		{name: "unknown separator", parts: []part{field("delimiter", "#"), filePart("data.csv", csvRows(12))}, status: 400, field: "delimiter",
+			want: `"#" cannot be the Separator`, fix: "choose comma, semicolon, tab or |"},
+		{name: "option too long", parts: []part{field("label_column", strings.Repeat("c", 2000)), filePart("data.csv", csvRows(12))}, status: 400, field: "label_column",
+			want: "the Label column option is longer than 1024 bytes", fix: "choose a shorter one"},
+		{name: "not a yes or no", parts: []part{field("invert", "maybe"), filePart("imgs.zip", imageZip(t))}, status: 400, field: "invert",
+			want: `"maybe" is not a value of the Invert option`, fix: "send true or false", api: true},
+		{name: "decimal comma not a yes or no", parts: []part{field("decimal_comma", "perhaps"), filePart("data.csv", csvRows(12))}, status: 400, field: "decimal_comma",
+			want: `"perhaps" is not a value of the Decimal comma option`, fix: "send true or false", api: true},
+		{name: "unknown format", parts: []part{field("format", "xml"), filePart("data.csv", csvRows(12))}, status: 400, field: "format",
+			want: `unknown format "xml"`, fix: "send csv, images, text, interactions or projector", api: true},
+		{name: "option after the file", parts: []part{filePart("data.csv", csvRows(12)), field("scale", "minmax")}, status: 400, field: "scale",
+			want: "send the option scale before the file", fix: "before the file", api: true},
+
+		// The request itself.
+		{name: "no file", parts: []part{field("scale", "minmax")}, status: 400, field: "file",
+			want: "no file came with the upload", fix: "choose a file and upload it again"},
+		{name: "cut off", raw: cutShort(t, 200, filePart("data.csv", csvRows(100))), status: 400, field: "file", file: "data.csv",
+			want: "the upload of data.csv was cut off before its end", fix: "upload it again"},
+		{name: "cut off while parsing", raw: cutShort(t, 8000, filePart("data.csv", wide.String())), status: 400, field: "file", file: "data.csv",
+			want: "the file could not be read to its end", fix: "upload it again"},
+		{name: "two files", parts: []part{filePart("a.csv", csvRows(12)), filePart("b.csv", csvRows(12))}, status: 400, field: "file", file: "b.csv",
+			want: "two files came in one upload (a.csv and b.csv)", fix: "upload one file at a time", api: true},
+		{name: "two metadata files", parts: []part{{"metadata", "m1.tsv", metadata}, {"metadata", "m2.tsv", metadata}, filePart("vectors.tsv", vectors)}, status: 400, field: "metadata", file: "m2.tsv",
+			want: "two metadata files came in one upload", fix: "send one", api: true},
+		{name: "unknown part", parts: []part{field("colour", "red"), filePart("data.csv", csvRows(12))}, status: 400, field: "colour",
+			want: `the upload takes no part named "colour"`, fix: "send file, metadata and the options", api: true},
+		{name: "part without a name", parts: []part{field("", "red"), filePart("data.csv", csvRows(12))}, status: 400, field: "",
+			want: "a part of the upload has no name", fix: "name each part", api: true},
+		{name: "not multipart", raw: &rawBody{[]byte(csvRows(12)), "text/csv"}, status: 415, field: "",
+			want: "send the dataset as multipart/form-data", fix: "as a browser's FormData does", api: true},
+		{name: "broken multipart", raw: &rawBody{[]byte("--x\r\nbad header line\r\n\r\nbody\r\n--x--\r\n"), "multipart/form-data; boundary=x"}, status: 400, field: "",
+			want: "the request is not valid multipart/form-data", fix: "send the file as a browser's FormData does", api: true},
 	}
 	servers := map[dataset.Limits]*testServer{}
 	for _, tt := range tests {
@@ -89,16 +290,70 @@ func TestUploadRejections(t *testing.T) {
 			servers[tt.limits] = s
 		}
 		t.Run(tt.name, func(t *testing.T) {
-			a := postUpload(t, s, sessionA, tt.parts...)
+			var a answer
+			if tt.raw != nil {
+				a = callAs(t, s, sessionA, "POST", "/api/datasets", tt.raw.body, tt.raw.contentType)
+			} else {
+				a = postUpload(t, s, sessionA, tt.parts...)
+			}
 			var e errorBody
 			a.json(t, &e)
 			if a.status != tt.status || e.Field != tt.field || !strings.Contains(e.Error, tt.want) {
 				t.Errorf("got %d %+v, want %d, field %q, message containing %q", a.status, e, tt.status, tt.field, tt.want)
 			}
+			checkMessage(t, e.Error, tt.file, tt.fix, tt.api)
 			if l := listDatasets(t, s, sessionA); len(uploadsOf(l)) != 0 {
 				t.Errorf("a rejected upload was kept: %+v", uploadsOf(l))
 			}
 		})
+	}
+}
+
+// apiWords are the upload API's spellings, which a person uploading from
+// the page never sees: messages name the page's upload options instead.
+var apiWords = []string{"label_column", "text_column", "id_column", "ignore_columns", "decimal_comma",
+	"pairs=", "format=", "multipart", "part named", "docs/protocol"}
+
+// goErrors are pieces of Go errors' texts, which mean nothing to a person.
+var goErrors = []string{"multipart: ", "NextPart", "unexpected EOF", "not a valid zip file", "checksum error",
+	"invalid format", "png: invalid", "jpeg: invalid", "strconv.", "http: ", "%!", "runtime error", "dataset: ", "<nil>"}
+
+// uploadID is how an upload's internal id looks.
+var uploadID = regexp.MustCompile(`u-[0-9a-f]{4,}`)
+
+// checkMessage checks that an upload's error message is for the person
+// who uploaded: one line, naming file (unless it is ""), saying what to do
+// (fix), with no internal id, no Go error's text and, unless only API
+// clients can get it (api), none of the API's spellings.
+func checkMessage(t *testing.T, msg, file, fix string, api bool) {
+	t.Helper()
+	switch {
+	case fix == "":
+		t.Errorf("no fix to look for in %q", msg)
+	case !strings.Contains(msg, fix):
+		t.Errorf("message %q lacks the fix %q", msg, fix)
+	}
+	if file != "" && !strings.Contains(msg, file) {
+		t.Errorf("message %q does not name the file %s", msg, file)
+	}
+	if strings.Contains(msg, "\n") {
+		t.Errorf("message %q is more than one line", msg)
+	}
+	if id := uploadID.FindString(msg); id != "" {
+		t.Errorf("message %q shows the internal id %s", msg, id)
+	}
+	for _, w := range goErrors {
+		if strings.Contains(msg, w) {
+			t.Errorf("message %q holds a Go error's %q", msg, w)
+		}
+	}
+	if api {
+		return
+	}
+	for _, w := range apiWords {
+		if strings.Contains(msg, w) {
+			t.Errorf("message %q speaks the API's %q", msg, w)
+		}
 	}
 }
 
@@ -115,6 +370,9 @@ func TestUploadNotMultipart(t *testing.T) {
 	if a.status != http.StatusRequestEntityTooLarge || !strings.Contains(string(a.body), "1 kB") {
 		t.Errorf("a body over the limit: %d %s, want 413 naming the limit", a.status, a.body)
 	}
+	var e errorBody
+	a.json(t, &e)
+	checkMessage(t, e.Error, "", "upload a smaller file", false)
 }
 
 func listDatasets(t *testing.T, s http.Handler, sess string) []datasetJSON {
@@ -402,6 +660,9 @@ func TestUploadQuota(t *testing.T) {
 	if a.status != http.StatusConflict || !strings.Contains(string(a.body), "delete one") {
 		t.Errorf("third upload: %d %s, want 409", a.status, a.body)
 	}
+	var e errorBody
+	a.json(t, &e)
+	checkMessage(t, e.Error, "", "delete one", false)
 	if a := callAs(t, s, sessionA, "DELETE", "/api/datasets/"+first.ID, nil, ""); a.status != http.StatusNoContent {
 		t.Fatalf("delete: %d", a.status)
 	}
@@ -411,6 +672,8 @@ func TestUploadQuota(t *testing.T) {
 	if a.status != http.StatusInsufficientStorage || !strings.Contains(string(a.body), "smaller file") {
 		t.Errorf("an upload over the memory budget: %d %s, want 507", a.status, a.body)
 	}
+	a.json(t, &e)
+	checkMessage(t, e.Error, "", "smaller file", false)
 }
 
 // TestRejectedUploadsLeaveServerServing floods the server with bad and
@@ -535,11 +798,16 @@ func TestInspectUpload(t *testing.T) {
 		{"notes.txt", "hello\nworld\n", 200, `"format":"text"`},
 		{"grades.xlsx", "PK\x03\x04rest", 415, "save the sheet as CSV"},
 		{"cat.png", "\x89PNG\r\n", 415, "put your pictures in a zip"},
-		{"nums.csv", "1,2\n3,4\n", 400, "header"},
+		{"nums.csv", "1,2\n3,4\n", 400, "add a first line with a name for each column"},
 	} {
 		a := callAs(t, s, sessionA, "POST", "/api/datasets/inspect?name="+tt.name, []byte(tt.body), "application/octet-stream")
 		if a.status != tt.status || !strings.Contains(string(a.body), tt.want) {
 			t.Errorf("%s: %d %s, want %d with %q", tt.name, a.status, a.body, tt.status, tt.want)
+		}
+		if a.status != 200 {
+			var e errorBody
+			a.json(t, &e)
+			checkMessage(t, e.Error, tt.name, tt.want, false)
 		}
 	}
 }

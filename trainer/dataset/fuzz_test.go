@@ -20,7 +20,8 @@ var fuzzLimits = dataset.Limits{
 }
 
 // fuzzParse parses data as format and checks the contract: a *ParseError
-// with a printable message, or a dataset that validates.
+// with a printable message in a person's words, or a dataset that
+// validates.
 func fuzzParse(t *testing.T, name string, data []byte, format dataset.Format, opts dataset.ParseOptions) {
 	opts.Format, opts.Limits = format, fuzzLimits
 	ds, err := dataset.Parse(name, bytes.NewReader(data), opts)
@@ -32,6 +33,7 @@ func fuzzParse(t *testing.T, name string, data []byte, format dataset.Format, op
 		if pe.File == "" || pe.Msg == "" || pe.Line < 0 || pe.Column < 0 || !utf8.ValidString(err.Error()) {
 			t.Fatalf("malformed error %#v", pe)
 		}
+		checkWords(t, pe)
 		return
 	}
 	if err := ds.Validate(); err != nil {

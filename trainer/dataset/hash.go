@@ -51,10 +51,10 @@ func (o HashOptions) Resolved() HashOptions {
 
 func (o HashOptions) check() error {
 	if o.Buckets < 0 || o.Buckets > MaxBuckets {
-		return fmt.Errorf("hash buckets %d outside 1..%d", o.Buckets, MaxBuckets)
+		return fmt.Errorf("%d hash buckets is outside 1 to %d", o.Buckets, MaxBuckets)
 	}
 	if o.Features&^AllFeatures != 0 {
-		return fmt.Errorf("unknown hash features %#x", uint8(o.Features))
+		return fmt.Errorf("the hash features %#x are not ones the explorer knows", uint8(o.Features))
 	}
 	return nil
 }

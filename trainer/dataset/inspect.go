@@ -43,7 +43,7 @@ type Column struct {
 	// else ignored.
 	Role     ColumnRole
 	Guessed  bool     // Role is a guess, which a person should confirm
-	Numeric  bool     // every sampled value is a number
+	Numeric  bool     // at least half the sampled values are numbers (others are bad cells)
 	Distinct int      // distinct sampled values, at most the rows sampled
 	Examples []string // the first sampled values, at most 3, each at most 40 bytes
 }
@@ -101,10 +101,11 @@ func InspectTable(name string, head []byte, opts ParseOptions) (Table, error) {
 	if err != nil {
 		return Table{}, err
 	}
+	p.format = FormatCSV
 	c := p.newCSVReader(strings.ToLower(path.Ext(p.file)))
 	rec, err := c.read()
 	if err == io.EOF {
-		return Table{}, p.fail(0, 0, "empty file")
+		return Table{}, p.fail(0, 0, msgEmpty)
 	}
 	if err != nil {
 		return Table{}, err
@@ -116,12 +117,13 @@ func InspectTable(name string, head []byte, opts ParseOptions) (Table, error) {
 		t.Columns[i] = Column{Name: header[i], Numeric: true}
 	}
 	if numeric := countNumbers(header); numeric == len(header) {
-		return Table{}, p.fail(1, 1, "the first line must be a header naming the columns, but it holds only numbers")
+		return Table{}, p.fail(1, 1, msgNumericHeader)
 	}
 	implied := opts.DecimalComma || c.delim == ';' || c.delim == '\t'
 	commas := false // some value is a number only with decimal commas
 	seen := make([]map[string]bool, len(header))
-	long := make([]int, len(header)) // values longer than a short name
+	long := make([]int, len(header))  // values longer than a short name
+	words := make([]int, len(header)) // values that are not numbers
 	for i := range seen {
 		seen[i] = map[string]bool{}
 	}
@@ -147,20 +149,23 @@ func InspectTable(name string, head []byte, opts ParseOptions) (Table, error) {
 			if len(v) > 24 {
 				long[j]++
 			}
-			if !col.Numeric {
-				continue
-			}
-			if _, msg := parseNumber(v); msg == "" {
+			if _, prob := parseNumber(v); prob == numOK {
 				continue
 			}
 			if strings.IndexByte(v, ',') >= 0 && c.delim != ',' {
-				if _, msg := parseNumber(strings.ReplaceAll(v, ",", ".")); msg == "" {
+				if _, prob := parseNumber(strings.ReplaceAll(v, ",", ".")); prob == numOK {
 					commas = true
 					continue
 				}
 			}
-			col.Numeric = false
+			words[j]++
 		}
+	}
+	// A column of numbers with a stray word in it is a column of numbers
+	// with a bad cell, which the parse reports; a column of words is one
+	// that holds more words than numbers.
+	for j := range t.Columns {
+		t.Columns[j].Numeric = 2*words[j] <= t.Rows
 	}
 	t.DecimalComma = commas && !implied
 	for j := range t.Columns {
@@ -219,7 +224,7 @@ func (t *Table) assignRoles(opts ParseOptions, long []int) {
 func countNumbers(fields []string) int {
 	n := 0
 	for _, f := range fields {
-		if _, msg := parseNumber(f); msg == "" {
+		if _, prob := parseNumber(f); prob == numOK {
 			n++
 		}
 	}

@@ -210,26 +210,40 @@ type ParseOptions struct {
 // columns, and characters in plain text. Line and Column are 0 when they do
 // not apply. A record whose quoted field spans lines is reported at the
 // line it starts on.
+//
+// Msg is written for the person who uploaded the file: what is wrong in
+// plain words, then after a colon what to do about it, naming the upload
+// options of the web page (Label column, Separator, Image side...) where
+// one of them is the fix. It never holds the text of a Go error: when one
+// is behind the problem (a read that failed, a damaged zip), Unwrap
+// returns it and Error, the form for logs and the command line, adds it.
 type ParseError struct {
 	File         string // base name of the file, "archive.zip/folder/entry" inside a zip
 	Line, Column int
 	Msg          string
+	err          error // the failure behind Msg, if any
 }
 
 // Error returns "file:line:column: message", dropping the position parts
-// that are 0.
+// that are 0, and the error behind the message in parentheses if there is
+// one.
 func (e *ParseError) Error() string {
+	msg := e.Msg
+	if e.err != nil {
+		msg += " (" + e.err.Error() + ")"
+	}
 	switch {
 	case e.Line > 0 && e.Column > 0:
-		return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Column, e.Msg)
+		return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Column, msg)
 	case e.Line > 0:
-		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, msg)
 	default:
-		return fmt.Sprintf("%s: %s", e.File, e.Msg)
+		return fmt.Sprintf("%s: %s", e.File, msg)
 	}
 }
 
-// Human is Error in a person's words: "data.csv, line 12, column 3: msg".
+// Human is the message for a person, as the web page shows it: "data.csv,
+// line 12, column 3: msg", without the error behind it.
 func (e *ParseError) Human() string {
 	switch {
 	case e.Line > 0 && e.Column > 0:
@@ -240,6 +254,9 @@ func (e *ParseError) Human() string {
 		return fmt.Sprintf("%s: %s", e.File, e.Msg)
 	}
 }
+
+// Unwrap returns the error behind the message, or nil.
+func (e *ParseError) Unwrap() error { return e.err }
 
 // MinItems is the fewest items Parse accepts.
 const MinItems = 10
@@ -253,8 +270,9 @@ const sniffBytes = 4096
 // Embedding Projector vectors; a header naming a user and an item column is
 // interactions; other delimited files (.csv, .tsv, or a first line with
 // commas, semicolons or tabs) are CSV; anything else non-empty is text. It
-// returns FormatUnknown for empty input without a telling extension and for
-// lone images.
+// returns FormatUnknown for empty input without a telling extension, and
+// for lone images, spreadsheets, documents and packed archives other than
+// zips, told by their extension.
 func Detect(name string, head []byte) Format {
 	ext := strings.ToLower(path.Ext(baseName(name)))
 	switch ext {
@@ -268,7 +286,7 @@ func Detect(name string, head []byte) Format {
 	switch ext {
 	case ".txt":
 		return FormatText
-	case ".png", ".jpg", ".jpeg", ".gif", ".gz", ".tar", ".xlsx", ".xls":
+	case ".png", ".jpg", ".jpeg", ".gif", ".webp", ".gz", ".tgz", ".tar", ".rar", ".7z", ".bz2", ".xz", ".pdf", ".doc":
 		return FormatUnknown
 	}
 	head = bytes.TrimPrefix(head, utf8BOM)
@@ -395,15 +413,17 @@ func Parse(name string, r io.Reader, opts ParseOptions) (*Dataset, error) {
 		head, err := p.in.Peek(sniffBytes)
 		switch {
 		case p.in.tooBig():
+			p.format = Detect(p.file, head)
 			return nil, p.fail(0, 0, p.tooBigMsg())
 		case err != nil && err != io.EOF && err != bufio.ErrBufferFull:
-			return nil, p.fail(0, 0, "reading: "+err.Error())
+			return nil, p.readFailed(err)
 		}
 		if len(head) == 0 {
-			return nil, p.fail(0, 0, "empty file")
+			return nil, p.fail(0, 0, msgEmpty)
 		}
 		format = Detect(p.file, head)
 	}
+	p.format = format
 	var ds *Dataset
 	switch format {
 	case FormatCSV:
@@ -417,10 +437,10 @@ func Parse(name string, r io.Reader, opts ParseOptions) (*Dataset, error) {
 	case FormatProjector:
 		ds, err = p.parseProjector(p.in.Reader, p.file, opts.Metadata, opts.MetadataName)
 	case FormatUnknown:
-		return nil, p.fail(0, 0, "unrecognised file type: upload a CSV or TSV table, a text file, "+
-			"a zip of images in one folder per class, user,item interactions or Embedding Projector vectors")
+		return nil, p.fail(0, 0, "the explorer cannot read this type of file: "+MsgFormats)
 	default:
-		return nil, p.fail(0, 0, fmt.Sprintf("unknown format %q", format))
+		return nil, p.fail(0, 0, fmt.Sprintf("%s is not a format the explorer knows: "+
+			"choose csv, images, text, interactions or projector, or let the explorer tell from the file", quote(string(format))))
 	}
 	if err != nil {
 		return nil, err
@@ -436,13 +456,14 @@ func Parse(name string, r io.Reader, opts ParseOptions) (*Dataset, error) {
 
 // parser carries one Parse call's input, options and resolved limits.
 type parser struct {
-	file string // base name for messages
-	in   *input
-	opts ParseOptions
-	ctx  context.Context
-	lim  Limits
-	side int
-	frac float64
+	file   string // base name for messages
+	format Format // once known, for the messages
+	in     *input
+	opts   ParseOptions
+	ctx    context.Context
+	lim    Limits
+	side   int
+	frac   float64
 }
 
 func newParser(name string, r io.Reader, opts ParseOptions) (*parser, error) {
@@ -457,18 +478,18 @@ func newParser(name string, r io.Reader, opts ParseOptions) (*parser, error) {
 	}
 	switch {
 	case p.side < 4 || p.side > 64:
-		return nil, p.fail(0, 0, fmt.Sprintf("image side %d outside 4..64", opts.Side))
+		return nil, p.fail(0, 0, fmt.Sprintf("an Image side of %d pixels is outside 4 to 64: choose an Image side from 4 to 64 in the upload options", opts.Side))
 	case opts.TestFraction > 0.9 || opts.TestFraction != opts.TestFraction:
-		return nil, p.fail(0, 0, fmt.Sprintf("test fraction %v outside 0..0.9", opts.TestFraction))
+		return nil, p.fail(0, 0, fmt.Sprintf("a test fraction of %v is outside 0 to 0.9: hold out at most 90%% of the items", opts.TestFraction))
 	case opts.Scale != ScaleNone && opts.Scale != ScaleStandard && opts.Scale != ScaleMinMax:
-		return nil, p.fail(0, 0, fmt.Sprintf("unknown scaling %q (want standard or minmax)", opts.Scale))
+		return nil, p.fail(0, 0, fmt.Sprintf("%s is not a Scaling the explorer knows: choose none, standard or minmax", quote(string(opts.Scale))))
 	case opts.Delimiter != 0 && opts.Delimiter != ',' && opts.Delimiter != ';' && opts.Delimiter != '\t' && opts.Delimiter != '|':
-		return nil, p.fail(0, 0, fmt.Sprintf("unsupported delimiter %q (want comma, semicolon, tab or |)", opts.Delimiter))
+		return nil, p.fail(0, 0, fmt.Sprintf("%s cannot be the Separator: choose comma, semicolon, tab or | in the upload options", quote(string(opts.Delimiter))))
 	case opts.DecimalComma && opts.Delimiter == ',':
-		return nil, p.fail(0, 0, "numbers with decimal commas need another separator than the comma: choose semicolon, tab or |")
+		return nil, p.fail(0, 0, msgDecimalCommaSeparator)
 	}
 	if err := opts.Hash.check(); err != nil {
-		return nil, p.fail(0, 0, err.Error())
+		return nil, p.fail(0, 0, err.Error()+": leave the text features at their defaults")
 	}
 	p.frac = opts.TestFraction
 	switch {
@@ -524,6 +545,11 @@ func (p *parser) fail(line, col int, msg string) *ParseError {
 	return &ParseError{File: p.file, Line: line, Column: col, Msg: msg}
 }
 
+// readFailed reports err, a failure to read the input.
+func (p *parser) readFailed(err error) *ParseError {
+	return &ParseError{File: p.file, Msg: msgReadFailed, err: err}
+}
+
 // ctxEvery is how many lines, texts or users go by between two looks at
 // the context: often enough to stop within milliseconds, rarely enough to
 // cost nothing.
@@ -541,21 +567,12 @@ func (p *parser) stopped() error {
 // MaxDatasetBytes; budgetMsg says so.
 func (p *parser) overBudget(held int64) bool { return held > p.lim.MaxDatasetBytes }
 
-func (p *parser) budgetMsg() string {
-	return fmt.Sprintf("the data would take more than %s of memory once read; upload fewer items or fewer features",
-		FormatSize(p.lim.MaxDatasetBytes))
-}
-
 // Bytes the parsed dataset holds besides its features: per item a label and
 // a split, per string its header and its bytes.
 const (
 	itemBytes   = 5
 	stringBytes = 16
 )
-
-func (p *parser) tooBigMsg() string {
-	return fmt.Sprintf("file larger than the limit of %s", FormatSize(p.lim.MaxBytes))
-}
 
 // FormatSize formats a byte count the way limit messages state it: "50 MB",
 // "64 MiB", "10 kB" when the count is a whole number of those, else bytes.
@@ -575,7 +592,7 @@ func FormatSize(n int64) string {
 // order, and a final validation.
 func (p *parser) finish(ds *Dataset) error {
 	if n := ds.Len(); n < MinItems {
-		return p.fail(0, 0, fmt.Sprintf("only %d items; need at least %d", n, MinItems))
+		return p.fail(0, 0, p.tooFewMsg(n))
 	}
 	base := strings.TrimSuffix(p.file, path.Ext(p.file))
 	ds.Name = base
@@ -589,8 +606,9 @@ func (p *parser) finish(ds *Dataset) error {
 	ds.Splits = stratifiedSplit(ds.Labels, p.frac, p.opts.Seed)
 	if err := ds.Validate(); err != nil {
 		// A parser let through something Validate rejects: report it as bad
-		// input rather than hand over a broken dataset.
-		return p.fail(0, 0, err.Error())
+		// input rather than hand over a broken dataset, keeping Validate's
+		// words for the log.
+		return &ParseError{File: p.file, Msg: msgInconsistent, err: err}
 	}
 	return nil
 }
@@ -698,10 +716,6 @@ func (c *classes) display(name string) string {
 		d += fmt.Sprintf(" (%d)", k)
 	}
 	return d
-}
-
-func (c *classes) tooMany() string {
-	return fmt.Sprintf("more than %d distinct labels", c.max)
 }
 
 // sortClasses orders ds.ClassNames (numerically when every name is an
@@ -848,32 +862,42 @@ func quote(s string) string {
 	return strconv.Quote(s)
 }
 
+// numProblem is what is wrong with a value that should be a number.
+type numProblem uint8
+
+const (
+	numOK        numProblem = iota
+	numEmpty                // nothing but spaces
+	numNotNumber            // words, or a number written otherwise than Go reads it
+	numNotFinite            // NaN or an infinity
+	numTooLarge             // beyond the float's range
+)
+
 // parseNumber parses a feature value as float32, rejecting NaN, infinities
-// and values outside float32's range. msg is "" on success.
-func parseNumber(s string) (float32, string) {
-	v, msg := parseFloat(s, 32)
-	return float32(v), msg
+// and values outside float32's range.
+func parseNumber(s string) (float32, numProblem) {
+	v, prob := parseFloat(s, 32)
+	return float32(v), prob
 }
 
-// parseFloat parses a finite number of the given bit size (32 or 64); msg
-// is "" on success.
-func parseFloat(s string, bits int) (float64, string) {
+// parseFloat parses a finite number of the given bit size (32 or 64).
+func parseFloat(s string, bits int) (float64, numProblem) {
 	if len(s) > 0 && (s[0] <= ' ' || s[len(s)-1] <= ' ') {
 		s = strings.TrimSpace(s)
 	}
 	if s == "" {
-		return 0, "empty value"
+		return 0, numEmpty
 	}
 	v, err := strconv.ParseFloat(s, bits)
 	if err != nil {
 		var ne *strconv.NumError
 		if errors.As(err, &ne) && ne.Err == strconv.ErrRange {
-			return 0, "number out of range: " + quote(s)
+			return 0, numTooLarge
 		}
-		return 0, "not a number: " + quote(s)
+		return 0, numNotNumber
 	}
 	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0, "not a finite number: " + quote(s)
+		return 0, numNotFinite
 	}
-	return v, ""
+	return v, numOK
 }

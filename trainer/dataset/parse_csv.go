@@ -80,7 +80,7 @@ func (c *csvReader) read() ([][]byte, error) {
 	if !valid {
 		for i, f := range c.fields {
 			if !utf8.Valid(f) {
-				return nil, c.p.fail(c.line, i+1, "invalid UTF-8")
+				return nil, c.p.fail(c.line, i+1, msgCellUTF8)
 			}
 		}
 	}
@@ -108,13 +108,14 @@ func (c *csvReader) splitQuoted(s []byte) error {
 					buf = append(append(buf, s...), '\n')
 					next, err := c.lr.next()
 					if err == io.EOF {
-						return c.p.fail(c.line, col, `missing closing " in quoted field`)
+						return c.p.fail(c.line, col, `this cell opens a quote (") that never closes: add the closing ", or remove the opening one`)
 					}
 					if err != nil {
 						return err
 					}
 					if len(buf)-start+len(next) > c.lr.max {
-						return c.p.fail(c.line, col, "quoted field longer than "+FormatSize(int64(c.lr.max)))
+						return c.p.fail(c.line, col, "this quoted cell runs on for more than "+FormatSize(int64(c.lr.max))+
+							`, so its closing quote is probably missing: add the closing " where the cell ends`)
 					}
 					s = next
 					continue
@@ -134,7 +135,7 @@ func (c *csvReader) splitQuoted(s []byte) error {
 				break
 			}
 			if s[0] != c.delim {
-				return c.p.fail(c.line, col, `unexpected text after closing " of quoted field`)
+				return c.p.fail(c.line, col, `there is text after the closing quote of this cell: put the whole cell in quotes, and double each " inside it ("")`)
 			}
 			s = s[1:]
 			continue
@@ -145,7 +146,7 @@ func (c *csvReader) splitQuoted(s []byte) error {
 			f = s[:i]
 		}
 		if bytes.IndexByte(f, '"') >= 0 {
-			return c.p.fail(c.line, col, `" in unquoted field (quote the whole field and double the quote)`)
+			return c.p.fail(c.line, col, `this cell holds a " but is not in quotes: put the whole cell in quotes and double the " inside it (""), or remove the "`)
 		}
 		buf = append(buf, f...)
 		bounds = append(bounds, start, len(buf))
@@ -164,7 +165,24 @@ func (c *csvReader) fieldLine(int) int { return c.line }
 
 // ragged reports a record whose length differs from the header's.
 func (c *csvReader) ragged(got, want int) *ParseError {
-	return c.p.fail(c.line, min(got, want)+1, fmt.Sprintf("row has %d fields, header has %d", got, want))
+	return c.p.fail(c.line, min(got, want)+1, raggedMsg(got, want, "the header"))
+}
+
+// raggedMsg refuses a row of got cells where first (the header, or the
+// first row) has want.
+func raggedMsg(got, want int, first string) string {
+	fix := "add the missing cells (they may be empty), or delete the row"
+	if got > want {
+		fix = "put quotes around cells that hold the separator, or remove the extra cells"
+	}
+	return fmt.Sprintf("this row has %d %s but %s has %d: %s", got, plural(got, "cell", "cells"), first, want, fix)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // findColumn returns the index of the header column named by option opt
@@ -181,7 +199,8 @@ func findColumn(header []string, opt string, defaults []string, what string) (in
 				return i, ""
 			}
 		}
-		return -1, fmt.Sprintf("there is no column named %s to use as the %s: the header names %s", quote(opt), what, headerList(header))
+		return -1, fmt.Sprintf("there is no column named %s to be the %s: the header names %s; choose one of those in the upload options",
+			quote(opt), roleOption(what), headerList(header))
 	}
 	for i, h := range header {
 		if isOneOf(h, defaults) {
@@ -200,7 +219,7 @@ func (p *parser) parseCSV() (*Dataset, error) {
 	c := p.newCSVReader(strings.ToLower(path.Ext(p.file)))
 	rec, err := c.read()
 	if err == io.EOF {
-		return nil, p.fail(0, 0, "empty file")
+		return nil, p.fail(0, 0, msgEmpty)
 	}
 	if err != nil {
 		return nil, err
@@ -209,14 +228,8 @@ func (p *parser) parseCSV() (*Dataset, error) {
 	for i, h := range rec {
 		header[i] = strings.TrimSpace(string(h))
 	}
-	numeric := 0
-	for _, h := range header {
-		if _, msg := parseNumber(h); msg == "" {
-			numeric++
-		}
-	}
-	if numeric == len(header) {
-		return nil, p.fail(1, 1, "the first line must be a header naming the columns, but it holds only numbers")
+	if countNumbers(header) == len(header) {
+		return nil, p.fail(1, 1, msgNumericHeader)
 	}
 	labelCol, msg := findColumn(header, p.opts.LabelColumn, labelNames, "label")
 	if msg != "" {
@@ -240,13 +253,15 @@ func (p *parser) parseCSV() (*Dataset, error) {
 	for _, name := range p.opts.IgnoreColumns {
 		j := slices.IndexFunc(header, func(h string) bool { return strings.EqualFold(h, strings.TrimSpace(name)) })
 		if j < 0 {
-			return nil, p.fail(1, 0, fmt.Sprintf("there is no column named %s to ignore: the header names %s", quote(name), headerList(header)))
+			return nil, p.fail(1, 0, fmt.Sprintf("there is no column named %s to Ignore: the header names %s; choose one of those in the upload options",
+				quote(name), headerList(header)))
 		}
 		ignored[j] = true
 	}
 	decimalComma := p.opts.DecimalComma || c.delim == ';' || c.delim == '\t'
 	if p.opts.DecimalComma && c.delim == ',' {
-		return nil, p.fail(1, 0, "numbers with decimal commas need another separator than the comma, but this file is separated by commas")
+		return nil, p.fail(1, 0, "this file is separated by commas, so its numbers cannot have decimal commas: "+
+			"turn off Decimal comma in the upload options, or save the file with semicolons between the columns")
 	}
 	var feats []int // indices of the feature columns
 	for i := range header {
@@ -255,7 +270,8 @@ func (p *parser) parseCSV() (*Dataset, error) {
 		}
 		feats = append(feats, i)
 		if len(feats) > p.lim.MaxDims {
-			return nil, p.fail(1, i+1, fmt.Sprintf("more than %d feature columns", p.lim.MaxDims))
+			return nil, p.fail(1, i+1, fmt.Sprintf("more than %d columns of numbers, the most the explorer takes: "+
+				"delete columns, or Ignore some in the upload options, until at most %d are left", p.lim.MaxDims, p.lim.MaxDims))
 		}
 	}
 	// Without a text column, the id names each item.
@@ -264,7 +280,7 @@ func (p *parser) parseCSV() (*Dataset, error) {
 		shownCol = idCol
 	}
 	if len(feats) == 0 && textCol < 0 {
-		return nil, p.fail(1, 0, "no usable columns: need numeric feature columns or a column named text")
+		return nil, p.fail(1, 0, "no column holds numbers or text to explore: add columns of numbers, or choose a Text column in the upload options")
 	}
 
 	ds := &Dataset{Kind: Vectors, Dim: len(feats)}
@@ -289,7 +305,7 @@ func (p *parser) parseCSV() (*Dataset, error) {
 			return nil, c.ragged(len(rec), len(header))
 		}
 		if ds.Len() >= p.lim.MaxItems {
-			return nil, p.fail(c.line, 0, fmt.Sprintf("more than %d items", p.lim.MaxItems))
+			return nil, p.fail(c.line, 0, p.tooManyMsg())
 		}
 		if held += 4*int64(len(feats)) + itemBytes; p.overBudget(held) {
 			return nil, p.fail(c.line, 0, p.budgetMsg())
@@ -301,17 +317,9 @@ func (p *parser) parseCSV() (*Dataset, error) {
 			}
 			// The conversion copies nothing that lasts: parseNumber keeps no
 			// reference, so a short field goes on the stack.
-			v, msg := parseNumber(string(f))
-			if msg != "" {
-				if strings.HasPrefix(msg, "not a number") {
-					msg += fmt.Sprintf(" in column %s, which holds numbers in the rows above: ", quote(header[j]))
-					if ds.Len() == 0 {
-						msg = fmt.Sprintf("column %s holds words, not numbers (%s): in the upload options, choose it as the label (if it names each row's class), the text or the name column, or ignore it", quote(header[j]), quote(string(rec[j])))
-					} else {
-						msg += "correct that cell, or ignore the column in the upload options"
-					}
-				}
-				return nil, p.fail(c.fieldLine(j), j+1, msg)
+			v, prob := parseNumber(string(f))
+			if prob != numOK {
+				return nil, p.fail(c.fieldLine(j), j+1, cellMsg(prob, string(rec[j]), header[j], ds.Len() == 0, decimalComma, c.delim))
 			}
 			xs.add(v)
 		}
@@ -320,7 +328,7 @@ func (p *parser) parseCSV() (*Dataset, error) {
 			if name := bytes.TrimSpace(rec[labelCol]); len(name) > 0 {
 				var ok bool
 				if label, ok = cls.idBytes(name); !ok {
-					return nil, p.fail(c.fieldLine(labelCol), labelCol+1, cls.tooMany())
+					return nil, p.fail(c.fieldLine(labelCol), labelCol+1, p.tooManyLabelsMsg(cls.max, header[labelCol]))
 				}
 			}
 		}
@@ -355,6 +363,42 @@ func (p *parser) parseCSV() (*Dataset, error) {
 		scale(ds.X, ds.Dim, p.opts.Scale)
 	}
 	return ds, nil
+}
+
+// msgNumericHeader refuses a table whose first line holds only numbers.
+const msgNumericHeader = "the first line holds only numbers, but it must name the columns: " +
+	"add a first line with a name for each column (such as x,y,label)"
+
+// cellMsg says what is wrong with value, which is not a number, in the
+// feature column named column, and how to fix it: first tells the first
+// data row (where a column of words is more likely a label or a name than
+// a typo), decimalComma whether commas were read as decimal points, delim
+// is the separator.
+func cellMsg(prob numProblem, value, column string, first, decimalComma bool, delim byte) string {
+	v, col := quote(strings.TrimSpace(value)), quote(column)
+	switch prob {
+	case numEmpty:
+		return fmt.Sprintf("the cell in column %s is empty: put a number in it, or delete the row", col)
+	case numNotFinite:
+		return fmt.Sprintf("%s in column %s is not a number: put a number in that cell, or delete the row", v, col)
+	case numTooLarge:
+		return fmt.Sprintf("%s in column %s is too large a number (the most is about 3.4e38): correct that cell, or scale the column down", v, col)
+	}
+	if !decimalComma && strings.IndexByte(value, ',') >= 0 {
+		if _, p := parseNumber(strings.ReplaceAll(value, ",", ".")); p == numOK {
+			if delim == ',' {
+				return fmt.Sprintf("%s in column %s has a decimal comma, which a file separated by commas cannot have: "+
+					"write it with a decimal point, or save the file with semicolons between the columns", v, col)
+			}
+			return fmt.Sprintf("%s in column %s has a decimal comma: turn on Decimal comma in the upload options", v, col)
+		}
+	}
+	if first {
+		return fmt.Sprintf("column %s holds words, not numbers (%s): in the upload options, make it the Label column "+
+			"(if it names each row's class), the Text column or the Name column, or Ignore it", col, v)
+	}
+	return fmt.Sprintf("%s in column %s is not a number, though the rows above hold numbers there: "+
+		"correct that cell, or Ignore the column in the upload options", v, col)
 }
 
 func isOneOf(name string, set []string) bool {

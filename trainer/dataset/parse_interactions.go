@@ -18,7 +18,7 @@ var timeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 
 // parseTime returns a timestamp as a number, and "" or a message.
 func parseTime(s string) (float64, string) {
 	s = strings.TrimSpace(s)
-	if v, msg := parseFloat(s, 64); msg == "" {
+	if v, prob := parseFloat(s, 64); prob == numOK {
 		return v, ""
 	}
 	for _, layout := range timeLayouts {
@@ -27,9 +27,9 @@ func parseTime(s string) (float64, string) {
 		}
 	}
 	if s == "" {
-		return 0, "empty timestamp"
+		return 0, "the time in this row is empty: fill it in (a number, or a date like 2024-05-01), or delete the row"
 	}
-	return 0, "not a timestamp (want a number or a date like 2024-05-01T12:00:00Z): " + quote(s)
+	return 0, quote(s) + " is not a time: write a number, or a date like 2024-05-01 or 2024-05-01T12:00:00Z"
 }
 
 // parseInteractions reads user,item[,timestamp] rows. The first row is a
@@ -48,7 +48,7 @@ func (p *parser) parseInteractions() (*Dataset, error) {
 	c := p.newCSVReader(strings.ToLower(path.Ext(p.file)))
 	rec, err := c.read()
 	if err == io.EOF {
-		return nil, p.fail(0, 0, "empty file")
+		return nil, p.fail(0, 0, msgEmpty)
 	}
 	if err != nil {
 		return nil, err
@@ -69,7 +69,7 @@ func (p *parser) parseInteractions() (*Dataset, error) {
 	if header {
 		userCol, itemCol = contains(lower, "user"), itemColumn(lower)
 		if userCol < 0 || itemCol < 0 || userCol == itemCol {
-			return nil, p.fail(1, 0, "the header needs a user column and an item column (names containing \"user\" and \"item\")")
+			return nil, p.fail(1, 0, `the header needs a column whose name contains "user" and one whose name contains "item" (or movie, product, track …): rename those columns in the first line`)
 		}
 		if timeCol = contains(lower, "time"); timeCol < 0 {
 			timeCol = contains(lower, "date")
@@ -85,7 +85,8 @@ func (p *parser) parseInteractions() (*Dataset, error) {
 		}
 	} else {
 		if width != 2 && width != 3 {
-			return nil, p.fail(1, 0, fmt.Sprintf("expected user,item[,timestamp] but the first row has %d fields (add a header naming the columns)", width))
+			return nil, p.fail(1, 0, fmt.Sprintf("the first row has %d %s, but interactions without a header have two or three (user, item and maybe the time): "+
+				"add a first line naming the columns, such as user,item,time", width, plural(width, "cell", "cells")))
 		}
 		if width == 3 {
 			timeCol = 2
@@ -112,10 +113,14 @@ func (p *parser) parseInteractions() (*Dataset, error) {
 			return nil, err
 		}
 		if len(rec) != width {
+			if !header {
+				return nil, p.fail(c.line, min(len(rec), width)+1, raggedMsg(len(rec), width, "the first row"))
+			}
 			return nil, c.ragged(len(rec), width)
 		}
 		if len(rowUser) >= p.lim.MaxInteractions {
-			return nil, p.fail(c.line, 0, fmt.Sprintf("more than %d interactions", p.lim.MaxInteractions))
+			return nil, p.fail(c.line, 0, fmt.Sprintf("more than %d interactions, the most the explorer takes: upload a sample of at most %d rows",
+				p.lim.MaxInteractions, p.lim.MaxInteractions))
 		}
 		// A row is user, item and time while reading, then its place in
 		// the order by user and in a user's sequence.
@@ -124,15 +129,16 @@ func (p *parser) parseInteractions() (*Dataset, error) {
 		}
 		uname, iname := bytes.TrimSpace(rec[userCol]), bytes.TrimSpace(rec[itemCol])
 		if len(uname) == 0 {
-			return nil, p.fail(c.fieldLine(userCol), userCol+1, "empty user id")
+			return nil, p.fail(c.fieldLine(userCol), userCol+1, "the user in this row is empty: fill it in, or delete the row")
 		}
 		if len(iname) == 0 {
-			return nil, p.fail(c.fieldLine(itemCol), itemCol+1, "empty item id")
+			return nil, p.fail(c.fieldLine(itemCol), itemCol+1, "the item in this row is empty: fill it in, or delete the row")
 		}
 		u, ok := users[string(uname)]
 		if !ok {
 			if len(users) >= p.lim.MaxUsers {
-				return nil, p.fail(c.line, userCol+1, fmt.Sprintf("more than %d users", p.lim.MaxUsers))
+				return nil, p.fail(c.line, userCol+1, fmt.Sprintf("more than %d users, the most the explorer takes: upload the interactions of at most %d users",
+					p.lim.MaxUsers, p.lim.MaxUsers))
 			}
 			u = int32(len(users))
 			users[string(uname)] = u
@@ -141,7 +147,7 @@ func (p *parser) parseInteractions() (*Dataset, error) {
 		it, ok := items[string(iname)]
 		if !ok {
 			if len(items) >= p.lim.MaxItems {
-				return nil, p.fail(c.line, itemCol+1, fmt.Sprintf("more than %d items", p.lim.MaxItems))
+				return nil, p.fail(c.line, itemCol+1, p.tooManyMsg())
 			}
 			it = int32(len(items))
 			full := string(iname)
@@ -158,10 +164,10 @@ func (p *parser) parseInteractions() (*Dataset, error) {
 			if name := bytes.TrimSpace(rec[labelCol]); len(name) > 0 {
 				l, ok := cls.idBytes(name)
 				if !ok {
-					return nil, p.fail(c.fieldLine(labelCol), labelCol+1, cls.tooMany())
+					return nil, p.fail(c.fieldLine(labelCol), labelCol+1, p.tooManyLabelsMsg(cls.max, first[labelCol]))
 				}
 				if old := itemLabels[it]; old != NoLabel && old != l {
-					return nil, p.fail(c.fieldLine(labelCol), labelCol+1, fmt.Sprintf("item %s has label %s here but %s earlier",
+					return nil, p.fail(c.fieldLine(labelCol), labelCol+1, fmt.Sprintf("item %s has the label %s here but %s in a row above: give each item one label",
 						quote(string(iname)), quote(string(name)), quote(cls.names[old])))
 				}
 				itemLabels[it] = l
@@ -178,7 +184,7 @@ func (p *parser) parseInteractions() (*Dataset, error) {
 		rowItem = append(rowItem, it)
 	}
 	if len(rowUser) == 0 && firstDataLine == 2 {
-		return nil, p.fail(0, 0, "no interactions after the header")
+		return nil, p.fail(0, 0, "there are no rows below the header: add a row for each interaction (user, item)")
 	}
 
 	// Bucket the rows by user, keeping file order, then order each user's

@@ -80,7 +80,7 @@ func TestParseMaxPixelsDefault(t *testing.T) {
 		es = append(es, entry{fmt.Sprintf("c%d/%02d.png", i%2, i), img})
 	}
 	checkReject(t, "a.zip", makeZip(t, es...), dataset.ParseOptions{},
-		`a.zip: the images hold more than 300 megapixels in all; resize them or upload fewer`)
+		`a.zip: the pictures hold more than 300 megapixels in all, the most the explorer decodes for one upload: shrink them (they are made 28×28 anyway), or upload fewer`)
 }
 
 func TestParseContext(t *testing.T) {
@@ -160,25 +160,25 @@ func TestParseDatasetBytes(t *testing.T) {
 	lim := func(n int64) dataset.ParseOptions {
 		return dataset.ParseOptions{Limits: dataset.Limits{MaxDatasetBytes: n}}
 	}
-	const msg = "the data would take more than 500 bytes of memory once read; upload fewer items or fewer features"
+	const msg = "this data would take more than 500 bytes of memory once read, more than one upload may: "
 	for _, tt := range []struct {
 		name, file, data string
 		opts             dataset.ParseOptions
 		want             string
 	}{
 		// 2 features, a label and a split: 13 bytes a row, 38 rows fit.
-		{"csv", "d.csv", "a,b,label\n" + good(100), lim(500), "d.csv:40: " + msg},
+		{"csv", "d.csv", "a,b,label\n" + good(100), lim(500), "d.csv:40: " + msg + "upload fewer rows, or Ignore some columns in the upload options"},
 		// 1 feature, and the text's bytes and header: 29 bytes a row.
-		{"csv text", "d.csv", "a,text\n" + lines(100, func(i int) string { return fmt.Sprintf("%d,item", i) }), lim(500), "d.csv:19: " + msg},
+		{"csv text", "d.csv", "a,text\n" + lines(100, func(i int) string { return fmt.Sprintf("%d,item", i) }), lim(500), "d.csv:19: " + msg + "upload fewer rows, or Ignore some columns in the upload options"},
 		// 3 values: 17 bytes a row.
-		{"vectors", "vectors.tsv", vecs(100), lim(500), "vectors.tsv:30: " + msg},
+		{"vectors", "vectors.tsv", vecs(100), lim(500), "vectors.tsv:30: " + msg + "upload fewer vectors, or vectors of fewer numbers"},
 		// A text takes its bytes, 16 more and 8 a feature: some 300 here.
-		{"text", "t.txt", texts(100), lim(500), "t.txt:2: " + msg},
+		{"text", "t.txt", texts(100), lim(500), "t.txt:2: " + msg + "upload fewer or shorter texts"},
 		// 24 bytes a row, 28 a user, 37 and the name an item.
-		{"interactions", "i.csv", "user,item\n" + pairs(100), lim(500), "i.csv:8:2: " + msg},
+		{"interactions", "i.csv", "user,item\n" + pairs(100), lim(500), "i.csv:8:2: " + msg + "upload fewer rows"},
 		{"metadata", "vectors.tsv", vecs(20), dataset.ParseOptions{Limits: dataset.Limits{MaxDatasetBytes: 500},
 			Metadata: strings.NewReader(lines(20, func(i int) string { return fmt.Sprintf("word %d", i) }))},
-			"metadata.tsv:4: " + msg}, // 340 bytes of vectors, 46 a row
+			"metadata.tsv:4: " + msg + "upload fewer vectors, or vectors of fewer numbers"}, // 340 bytes of vectors, 46 a row
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			checkReject(t, tt.file, []byte(tt.data), tt.opts, tt.want)
@@ -199,14 +199,14 @@ func TestParseRefusedAllocs(t *testing.T) {
 		limits           dataset.Limits
 		want             string
 	}{
-		{"text over size", "t.txt", text, dataset.Limits{MaxBytes: 4_000_000}, "file larger than the limit of 4 MB"},
-		{"text over features", "t.txt", text, dataset.Limits{MaxFeatures: 1_000_000}, "texts too long: more than 1000000 features in all"},
+		{"text over size", "t.txt", text, dataset.Limits{MaxBytes: 4_000_000}, "the file is larger than the limit of 4 MB: upload a smaller file, such as a sample of its lines"},
+		{"text over features", "t.txt", text, dataset.Limits{MaxFeatures: 1_000_000}, "more than 1000000 words and word pieces, the most the explorer takes: upload fewer or shorter texts"},
 		{"csv text over size", "d.csv", "label,text\n" + lines(40_000, func(i int) string { return "c" + sentence(i)[:3] + "," + sentence(i) }),
-			dataset.Limits{MaxBytes: 4_000_000}, "file larger than the limit of 4 MB"},
+			dataset.Limits{MaxBytes: 4_000_000}, "the file is larger than the limit of 4 MB: upload a smaller file, such as a sample of its rows"},
 		{"csv numbers over size", "d.csv", csvRows(200_000, 10, 3), dataset.Limits{MaxBytes: 4_000_000, MaxItems: 1e6},
-			"file larger than the limit of 4 MB"},
+			"the file is larger than the limit of 4 MB: upload a smaller file, such as a sample of its rows"},
 		{"zip over size", "a.zip", string(imageZip(t, 20_000, 3, 28)), dataset.Limits{MaxBytes: 2_000_000},
-			"file larger than the limit of 2 MB"},
+			"the file is larger than the limit of 2 MB: upload fewer pictures, or smaller ones"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -243,13 +243,13 @@ func TestParseLongLine(t *testing.T) {
 		name, file, head, body string
 		want                   string
 	}{
-		{"csv single line", "d.csv", "a,", "x", "d.csv:1: line 1 is longer than 1 MiB"},
-		{"csv", "d.csv", "a,b\n1,", "2", "d.csv:2: line 2 is longer than 1 MiB"},
-		{"text", "t.txt", "short line\r\n", "word ", "t.txt:2: line 2 is longer than 1 MiB"},
-		{"interactions", "i.csv", "user,item\nu1,i1\n", "u", "i.csv:3: line 3 is longer than 1 MiB"},
-		{"vectors", "vectors.tsv", "1\t2\n", "1\t", "vectors.tsv:2: line 2 is longer than 1 MiB"},
+		{"csv single line", "d.csv", "a,", "x", "d.csv:1: this line is longer than 1 MiB: put each item on a line of its own"},
+		{"csv", "d.csv", "a,b\n1,", "2", "d.csv:2: this line is longer than 1 MiB: put each item on a line of its own"},
+		{"text", "t.txt", "short line\r\n", "word ", "t.txt:2: this line is longer than 1 MiB: put each item on a line of its own"},
+		{"interactions", "i.csv", "user,item\nu1,i1\n", "u", "i.csv:3: this line is longer than 1 MiB: put each item on a line of its own"},
+		{"vectors", "vectors.tsv", "1\t2\n", "1\t", "vectors.tsv:2: this line is longer than 1 MiB: put each item on a line of its own"},
 		// A quoted field may span lines, but not past the line limit.
-		{"csv quoted field", "d.csv", "a,text\n1,\"", "some words\n", "d.csv:2:2: quoted field longer than 1 MiB"},
+		{"csv quoted field", "d.csv", "a,text\n1,\"", "some words\n", `d.csv:2:2: this quoted cell runs on for more than 1 MiB, so its closing quote is probably missing: add the closing " where the cell ends`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			s := &stream{head: []byte(tt.head), body: []byte(tt.body), n: 200e6}

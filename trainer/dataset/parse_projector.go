@@ -35,7 +35,7 @@ func (p *parser) parseProjector(r *bufio.Reader, file string, meta io.Reader, me
 			return nil, err
 		}
 		if col := checkUTF8(b); col > 0 {
-			return nil, lr.fail(lr.line, 0, "invalid UTF-8")
+			return nil, lr.fail(lr.line, 0, msgLineUTF8)
 		}
 		if len(bytes.TrimSpace(b)) == 0 {
 			if blank == 0 {
@@ -44,10 +44,10 @@ func (p *parser) parseProjector(r *bufio.Reader, file string, meta io.Reader, me
 			continue
 		}
 		if blank > 0 {
-			return nil, lr.fail(blank, 0, "empty line")
+			return nil, lr.fail(blank, 0, "this line is empty, though more vectors follow: delete it")
 		}
 		if ds.Len() >= p.lim.MaxItems {
-			return nil, lr.fail(lr.line, 0, fmt.Sprintf("more than %d items", p.lim.MaxItems))
+			return nil, lr.fail(lr.line, 0, p.tooManyMsg())
 		}
 		// The first row's length is known only once it is read; it is
 		// short next to the budget.
@@ -73,12 +73,13 @@ func (p *parser) parseProjector(r *bufio.Reader, file string, meta io.Reader, me
 		if ds.Dim == 0 {
 			ds.Dim = col
 		} else if col != ds.Dim {
-			return nil, lr.fail(lr.line, min(col, ds.Dim)+1, fmt.Sprintf("row has %d values, the first row has %d", col, ds.Dim))
+			return nil, lr.fail(lr.line, min(col, ds.Dim)+1, fmt.Sprintf("this vector has %d %s but the first has %d: give every vector the same number of values",
+				col, plural(col, "value", "values"), ds.Dim))
 		}
 		ds.Labels = append(ds.Labels, NoLabel)
 	}
 	if lr.line == 0 {
-		return nil, lr.fail(0, 0, "empty file")
+		return nil, lr.fail(0, 0, msgEmpty)
 	}
 	ds.X = xs.flat()
 	if meta != nil {
@@ -96,17 +97,36 @@ func (p *parser) parseProjector(r *bufio.Reader, file string, meta io.Reader, me
 // adds it to xs.
 func (p *parser) projectorValue(ds *Dataset, xs *floats, lr *lineReader, col int, field []byte) error {
 	if ds.Dim == 0 && col > p.lim.MaxDims {
-		return lr.fail(lr.line, col, fmt.Sprintf("more than %d values in a vector", p.lim.MaxDims))
+		return lr.fail(lr.line, col, fmt.Sprintf("this vector has more than %d values, the most the explorer takes: "+
+			"reduce the vectors to at most %d dimensions first", p.lim.MaxDims, p.lim.MaxDims))
 	}
 	if ds.Dim > 0 && col > ds.Dim {
-		return lr.fail(lr.line, col, fmt.Sprintf("row has more than the %d values of the first row", ds.Dim))
+		return lr.fail(lr.line, col, fmt.Sprintf("this vector has more than the %d values of the first: give every vector the same number of values", ds.Dim))
 	}
-	v, msg := parseNumber(string(field))
-	if msg != "" {
-		return lr.fail(lr.line, col, msg)
+	v, prob := parseNumber(string(field))
+	if prob != numOK {
+		return lr.fail(lr.line, col, vectorValueMsg(prob, string(field)))
 	}
 	xs.add(v)
 	return nil
+}
+
+// vectorValueMsg says what is wrong with field, a value of a vector that
+// is not a number, and how to fix it.
+func vectorValueMsg(prob numProblem, field string) string {
+	v := quote(strings.TrimSpace(field))
+	switch prob {
+	case numEmpty:
+		return "a value is missing here (two tabs in a row, or a tab at the end of the line): remove the extra tab, or put the number in"
+	case numNotFinite:
+		return v + " is not a number: put a number there, or delete the line"
+	case numTooLarge:
+		return v + " is too large a number (the most is about 3.4e38): correct it, or scale the vectors down"
+	}
+	if strings.ContainsAny(strings.TrimSpace(field), ", ;") {
+		return v + " is not a number: separate the numbers of a vector with tabs, not commas or spaces"
+	}
+	return v + " is not a number: vectors hold only numbers, separated by tabs; correct it, or delete the line"
 }
 
 // projectorMetadata reads the metadata TSV into ds.Text and ds.Labels.
@@ -128,7 +148,7 @@ func (p *parser) projectorMetadata(ds *Dataset, r *bufio.Reader, file string) er
 			return err
 		}
 		if col := checkUTF8(b); col > 0 {
-			return lr.fail(lr.line, 0, "invalid UTF-8")
+			return lr.fail(lr.line, 0, msgLineUTF8)
 		}
 		fields := strings.Split(string(b), "\t")
 		if lr.line == 1 && len(fields) > 1 {
@@ -144,12 +164,13 @@ func (p *parser) projectorMetadata(ds *Dataset, r *bufio.Reader, file string) er
 		}
 		if len(fields) != width {
 			if header == nil && len(fields) > 1 {
-				return lr.fail(lr.line, 2, "several columns, but the first line has one: a metadata file with several columns starts with a header")
+				return lr.fail(lr.line, 2, "this line has several columns, but the first line has one: "+
+					"start the metadata with a line naming its columns, or keep to one column")
 			}
-			return lr.fail(lr.line, min(len(fields), width)+1, fmt.Sprintf("row has %d fields, header has %d", len(fields), width))
+			return lr.fail(lr.line, min(len(fields), width)+1, raggedMsg(len(fields), width, "the header"))
 		}
 		if len(rows) >= n {
-			return lr.fail(lr.line, 0, fmt.Sprintf("more metadata rows than the %d vectors", n))
+			return lr.fail(lr.line, 0, fmt.Sprintf("there are more metadata rows than the %d vectors: give one row to each vector, in the same order", n))
 		}
 		// Until the texts are picked, the rows are held whole.
 		if held += int64(len(b)) + 24 + stringBytes*int64(len(fields)); p.overBudget(held) {
@@ -162,7 +183,8 @@ func (p *parser) projectorMetadata(ds *Dataset, r *bufio.Reader, file string) er
 		rows = rows[:n]
 	}
 	if len(rows) != n {
-		return lr.fail(0, 0, fmt.Sprintf("%d metadata rows for %d vectors", len(rows), n))
+		return lr.fail(0, 0, fmt.Sprintf("%d metadata %s for %d vectors: give one row to each vector, in the same order",
+			len(rows), plural(len(rows), "row", "rows"), n))
 	}
 	cls := newClasses(p.lim.MaxClasses)
 	ds.Text = make([]string, n)
@@ -208,7 +230,7 @@ func (p *parser) projectorMetadata(ds *Dataset, r *bufio.Reader, file string) er
 			if name := strings.TrimSpace(f[labelCol]); name != "" {
 				l, ok := cls.id(name)
 				if !ok {
-					return lr.fail(i+2, labelCol+1, cls.tooMany())
+					return lr.fail(i+2, labelCol+1, p.tooManyLabelsMsg(cls.max, header[labelCol]))
 				}
 				ds.Labels[i] = l
 			}

@@ -1,6 +1,7 @@
 package dataset_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"errors"
 	"fmt"
@@ -44,103 +45,111 @@ func TestParseRejects(t *testing.T) {
 	}{
 		// CSV
 		{"csv not a number", "data.csv", "a,b,c\n" + lines(10, func(int) string { return "1,2,3" }) + "1,2,abc\n", dataset.ParseOptions{},
-			`data.csv:12:3: not a number: "abc" in column "c", which holds numbers in the rows above: correct that cell, or ignore the column in the upload options`},
+			`data.csv:12:3: "abc" in column "c" is not a number, though the rows above hold numbers there: correct that cell, or Ignore the column in the upload options`},
 		{"csv first-row text column", "data.csv", "a,name\n1,x\n", dataset.ParseOptions{},
-			`data.csv:2:2: column "name" holds words, not numbers ("x"): in the upload options, choose it as the label (if it names each row's class), the text or the name column, or ignore it`},
+			`data.csv:2:2: column "name" holds words, not numbers ("x"): in the upload options, make it the Label column (if it names each row's class), the Text column or the Name column, or Ignore it`},
 		{"csv decimal comma with comma separator", "data.csv", "a,b\n1,2\n", dataset.ParseOptions{Delimiter: ',', DecimalComma: true},
-			`data.csv: numbers with decimal commas need another separator than the comma: choose semicolon, tab or |`},
+			`data.csv: a comma cannot both separate the columns and mark decimals: in the upload options, choose another Separator (semicolon, tab or |) or turn off Decimal comma`},
 		{"csv no such column to ignore", "data.csv", "a,b\n1,2\n", dataset.ParseOptions{IgnoreColumns: []string{"c"}},
-			`data.csv:1: there is no column named "c" to ignore: the header names "a", "b"`},
-		{"csv NaN", "d.csv", "a,b\n1,NaN\n", dataset.ParseOptions{}, `d.csv:2:2: not a finite number: "NaN"`},
-		{"csv Inf", "d.csv", "a,b\n1,2\n-Inf,2\n", dataset.ParseOptions{}, `d.csv:3:1: not a finite number: "-Inf"`},
-		{"csv out of float32 range", "d.csv", "a,b\n1,1e39\n", dataset.ParseOptions{}, `d.csv:2:2: number out of range: "1e39"`},
-		{"csv empty value", "d.csv", "a,b\n1,2\n1,\n", dataset.ParseOptions{}, `d.csv:3:2: empty value`},
-		{"csv short row", "d.csv", "a,b,label\n1,2,x\n3,4\n", dataset.ParseOptions{}, `d.csv:3:3: row has 2 fields, header has 3`},
-		{"csv long row", "d.csv", "a,b\n1,2\n3,4,5\n", dataset.ParseOptions{}, `d.csv:3:3: row has 3 fields, header has 2`},
-		{"csv invalid UTF-8", "d.csv", "a,label\n1,x\n2,\xffy\n", dataset.ParseOptions{}, `d.csv:3:2: invalid UTF-8`},
-		{"csv invalid UTF-8 header", "d.csv", "a,\xfe\n", dataset.ParseOptions{}, `d.csv:1:2: invalid UTF-8`},
-		{"csv empty", "d.csv", "", dataset.ParseOptions{}, `d.csv: empty file`},
-		{"csv header only", "d.csv", "a,b\n", dataset.ParseOptions{}, `d.csv: only 0 items; need at least 10`},
-		{"csv too few", "d.csv", "a,b,label\n" + good(9), dataset.ParseOptions{}, `d.csv: only 9 items; need at least 10`},
-		{"csv no usable column", "d.csv", "id,label\n1,x\n", dataset.ParseOptions{}, `d.csv:1: no usable columns: need numeric feature columns or a column named text`},
-		{"csv numeric header", "d.csv", "1,2\n3,4\n", dataset.ParseOptions{}, `d.csv:1:1: the first line must be a header naming the columns, but it holds only numbers`},
-		{"csv unclosed quote", "d.csv", "a,b\n1,\"2\n3,4\n", dataset.ParseOptions{}, `d.csv:2:2: missing closing " in quoted field`},
-		{"csv bare quote", "d.csv", "a,b\n1,2\"\n", dataset.ParseOptions{}, `d.csv:2:2: " in unquoted field (quote the whole field and double the quote)`},
-		{"csv text after quote", "d.csv", "a,b\n\"1\"x,2\n", dataset.ParseOptions{}, `d.csv:2:1: unexpected text after closing " of quoted field`},
-		{"csv line too long", "d.csv", "a,b\n1," + strings.Repeat("2", 50) + "\n", dataset.ParseOptions{Limits: dataset.Limits{MaxLineBytes: 40}}, `d.csv:2: line 2 is longer than 40 bytes`},
+			`data.csv:1: there is no column named "c" to Ignore: the header names "a", "b"; choose one of those in the upload options`},
+		{"csv decimal comma without the option", "d.csv", "a|b\n1|2,5\n", dataset.ParseOptions{Delimiter: '|'},
+			`d.csv:2:2: "2,5" in column "b" has a decimal comma: turn on Decimal comma in the upload options`},
+		{"csv quoted decimal comma", "d.csv", "a,b\n1,\"2,5\"\n", dataset.ParseOptions{},
+			`d.csv:2:2: "2,5" in column "b" has a decimal comma, which a file separated by commas cannot have: write it with a decimal point, or save the file with semicolons between the columns`},
+		{"csv NaN", "d.csv", "a,b\n1,NaN\n", dataset.ParseOptions{}, `d.csv:2:2: "NaN" in column "b" is not a number: put a number in that cell, or delete the row`},
+		{"csv Inf", "d.csv", "a,b\n1,2\n-Inf,2\n", dataset.ParseOptions{}, `d.csv:3:1: "-Inf" in column "a" is not a number: put a number in that cell, or delete the row`},
+		{"csv out of float32 range", "d.csv", "a,b\n1,1e39\n", dataset.ParseOptions{}, `d.csv:2:2: "1e39" in column "b" is too large a number (the most is about 3.4e38): correct that cell, or scale the column down`},
+		{"csv empty value", "d.csv", "a,b\n1,2\n1,\n", dataset.ParseOptions{}, `d.csv:3:2: the cell in column "b" is empty: put a number in it, or delete the row`},
+		{"csv short row", "d.csv", "a,b,label\n1,2,x\n3,4\n", dataset.ParseOptions{}, `d.csv:3:3: this row has 2 cells but the header has 3: add the missing cells (they may be empty), or delete the row`},
+		{"csv long row", "d.csv", "a,b\n1,2\n3,4,5\n", dataset.ParseOptions{}, `d.csv:3:3: this row has 3 cells but the header has 2: put quotes around cells that hold the separator, or remove the extra cells`},
+		{"csv invalid UTF-8", "d.csv", "a,label\n1,x\n2,\xffy\n", dataset.ParseOptions{}, `d.csv:3:2: this cell is not UTF-8 text: save the file with the UTF-8 encoding (in Excel, as CSV UTF-8) and upload it again`},
+		{"csv invalid UTF-8 header", "d.csv", "a,\xfe\n", dataset.ParseOptions{}, `d.csv:1:2: this cell is not UTF-8 text: save the file with the UTF-8 encoding (in Excel, as CSV UTF-8) and upload it again`},
+		{"csv empty", "d.csv", "", dataset.ParseOptions{}, `d.csv: the file is empty: check that you chose the right file and that your data was saved in it`},
+		{"csv header only", "d.csv", "a,b\n", dataset.ParseOptions{}, `d.csv: there are no rows of data: add rows until there are at least 10`},
+		{"csv too few", "d.csv", "a,b,label\n" + good(9), dataset.ParseOptions{}, `d.csv: only 9 rows of data: add rows until there are at least 10`},
+		{"csv no usable column", "d.csv", "id,label\n1,x\n", dataset.ParseOptions{}, `d.csv:1: no column holds numbers or text to explore: add columns of numbers, or choose a Text column in the upload options`},
+		{"csv numeric header", "d.csv", "1,2\n3,4\n", dataset.ParseOptions{}, `d.csv:1:1: the first line holds only numbers, but it must name the columns: add a first line with a name for each column (such as x,y,label)`},
+		{"csv unclosed quote", "d.csv", "a,b\n1,\"2\n3,4\n", dataset.ParseOptions{}, `d.csv:2:2: this cell opens a quote (") that never closes: add the closing ", or remove the opening one`},
+		{"csv bare quote", "d.csv", "a,b\n1,2\"\n", dataset.ParseOptions{}, `d.csv:2:2: this cell holds a " but is not in quotes: put the whole cell in quotes and double the " inside it (""), or remove the "`},
+		{"csv text after quote", "d.csv", "a,b\n\"1\"x,2\n", dataset.ParseOptions{}, `d.csv:2:1: there is text after the closing quote of this cell: put the whole cell in quotes, and double each " inside it ("")`},
+		{"csv line too long", "d.csv", "a,b\n1," + strings.Repeat("2", 50) + "\n", dataset.ParseOptions{Limits: dataset.Limits{MaxLineBytes: 40}}, `d.csv:2: this line is longer than 40 bytes: put each item on a line of its own`},
 		{"csv over size", "d.csv", "a,b,label\n" + good(100), dataset.ParseOptions{Limits: dataset.Limits{MaxBytes: 100}},
-			`d.csv: file larger than the limit of 100 bytes`},
-		{"csv over items", "d.csv", "a,b,label\n" + good(11), dataset.ParseOptions{Limits: small}, `d.csv:12: more than 10 items`},
-		{"csv over dims", "d.csv", "a,b,c\n1,2,3\n", dataset.ParseOptions{Limits: small}, `d.csv:1:3: more than 2 feature columns`},
-		{"csv over classes", "d.csv", "a,b,label\n1,2,x\n1,2,y\n1,2,z\n", dataset.ParseOptions{Limits: small}, `d.csv:4:3: more than 2 distinct labels`},
-		{"csv missing label option", "d.csv", "a,b\n1,2\n", dataset.ParseOptions{LabelColumn: "kind"}, `d.csv:1: there is no column named "kind" to use as the label: the header names "a", "b"`},
-		{"csv text without words", "d.csv", "text,label\nhello,x\n--,y\n", dataset.ParseOptions{}, `d.csv:3:1: text has no letters or digits`},
+			`d.csv: the file is larger than the limit of 100 bytes: upload a smaller file, such as a sample of its rows`},
+		{"csv over items", "d.csv", "a,b,label\n" + good(11), dataset.ParseOptions{Limits: small}, `d.csv:12: more than 10 rows of data, the most the explorer takes: upload a sample of at most 10 rows`},
+		{"csv over dims", "d.csv", "a,b,c\n1,2,3\n", dataset.ParseOptions{Limits: small}, `d.csv:1:3: more than 2 columns of numbers, the most the explorer takes: delete columns, or Ignore some in the upload options, until at most 2 are left`},
+		{"csv over classes", "d.csv", "a,b,label\n1,2,x\n1,2,y\n1,2,z\n", dataset.ParseOptions{Limits: small}, `d.csv:4:3: more than 2 different labels in column "label", the most the explorer takes: merge classes until there are at most 2, or choose another Label column in the upload options`},
+		{"csv missing label option", "d.csv", "a,b\n1,2\n", dataset.ParseOptions{LabelColumn: "kind"}, `d.csv:1: there is no column named "kind" to be the Label column: the header names "a", "b"; choose one of those in the upload options`},
+		{"csv text without words", "d.csv", "text,label\nhello,x\n--,y\n", dataset.ParseOptions{}, `d.csv:3:1: this text has no letters or digits: write some words in it, or delete it`},
 
 		// Text
-		{"text invalid UTF-8", "t.txt", "hello\nab\xffc\n", dataset.ParseOptions{}, `t.txt:2:3: invalid UTF-8`},
-		{"text invalid UTF-8 after multibyte", "t.txt", "héé\xc3\n", dataset.ParseOptions{}, `t.txt:1:4: invalid UTF-8`},
-		{"text empty", "t.txt", "", dataset.ParseOptions{}, `t.txt: empty file`},
-		{"text blank lines only", "t.txt", "\n \n\t\n", dataset.ParseOptions{}, `t.txt: only 0 items; need at least 10`},
-		{"text too few", "t.txt", texts(9), dataset.ParseOptions{}, `t.txt: only 9 items; need at least 10`},
+		{"text invalid UTF-8", "t.txt", "hello\nab\xffc\n", dataset.ParseOptions{}, `t.txt:2:3: this line is not UTF-8 text: save the file with the UTF-8 encoding and upload it again`},
+		{"text invalid UTF-8 after multibyte", "t.txt", "héé\xc3\n", dataset.ParseOptions{}, `t.txt:1:4: this line is not UTF-8 text: save the file with the UTF-8 encoding and upload it again`},
+		{"text empty", "t.txt", "", dataset.ParseOptions{}, `t.txt: the file is empty: check that you chose the right file and that your data was saved in it`},
+		{"text blank lines only", "t.txt", "\n \n\t\n", dataset.ParseOptions{}, `t.txt: there are no lines of text: add lines until there are at least 10`},
+		{"text too few", "t.txt", texts(9), dataset.ParseOptions{}, `t.txt: only 9 lines of text: add lines until there are at least 10`},
 		{"text line too long", "t.txt", "short\n" + strings.Repeat("x", 40) + "\n", dataset.ParseOptions{Limits: dataset.Limits{MaxLineBytes: 32}},
-			`t.txt:2: line 2 is longer than 32 bytes`},
-		{"text label missing", "t.txt", "pos\tgood film\nbad film\n", dataset.ParseOptions{}, `t.txt:2:1: expected label<TAB>text, as on the first line`},
-		{"text no words", "t.txt", "hello\n!!!\n", dataset.ParseOptions{}, `t.txt:2:1: text has no letters or digits`},
-		{"text labelled no words", "t.txt", "pos\tfine\nneg\t...\n", dataset.ParseOptions{}, `t.txt:2:5: text has no letters or digits`},
-		{"text over items", "t.txt", texts(11), dataset.ParseOptions{Limits: small}, `t.txt:11: more than 10 items`},
-		{"text over classes", "t.txt", "a\tx\nb\tx\nc\tx\n", dataset.ParseOptions{Limits: small}, `t.txt:3:1: more than 2 distinct labels`},
-		{"text over features", "t.txt", texts(20), dataset.ParseOptions{Limits: dataset.Limits{MaxFeatures: 100}}, `t.txt:4: texts too long: more than 100 features in all`},
-		{"text over size", "t.txt", texts(20), dataset.ParseOptions{Limits: dataset.Limits{MaxBytes: 50}}, `t.txt: file larger than the limit of 50 bytes`},
+			`t.txt:2: this line is longer than 32 bytes: put each item on a line of its own`},
+		{"text label missing", "t.txt", "pos\tgood film\nbad film\n", dataset.ParseOptions{}, `t.txt:2:1: this line has no tab, though the first line starts with a label and a tab: start every line with a label and a tab (the label may be empty), or remove the labels`},
+		{"text no words", "t.txt", "hello\n!!!\n", dataset.ParseOptions{}, `t.txt:2:1: this text has no letters or digits: write some words in it, or delete it`},
+		{"text labelled no words", "t.txt", "pos\tfine\nneg\t...\n", dataset.ParseOptions{}, `t.txt:2:5: this text has no letters or digits: write some words in it, or delete it`},
+		{"text over items", "t.txt", texts(11), dataset.ParseOptions{Limits: small}, `t.txt:11: more than 10 lines of text, the most the explorer takes: upload a sample of at most 10 lines`},
+		{"text over classes", "t.txt", "a\tx\nb\tx\nc\tx\n", dataset.ParseOptions{Limits: small}, `t.txt:3:1: more than 2 different labels before the tabs, the most the explorer takes: use at most 2 labels, or none`},
+		{"text over features", "t.txt", texts(20), dataset.ParseOptions{Limits: dataset.Limits{MaxFeatures: 100}}, `t.txt:4: the texts are too long in all, more than 100 words and word pieces, the most the explorer takes: upload fewer or shorter texts`},
+		{"text over size", "t.txt", texts(20), dataset.ParseOptions{Limits: dataset.Limits{MaxBytes: 50}}, `t.txt: the file is larger than the limit of 50 bytes: upload a smaller file, such as a sample of its lines`},
 
 		// Interactions
-		{"interactions ragged", "i.csv", "user,item\nu1,i1\nu2\n", dataset.ParseOptions{}, `i.csv:3:2: row has 1 fields, header has 2`},
-		{"interactions empty user", "i.csv", "user,item\n ,i1\n", dataset.ParseOptions{}, `i.csv:2:1: empty user id`},
-		{"interactions empty item", "i.csv", "u1,i1\nu1,\n", dataset.ParseOptions{Format: dataset.FormatInteractions}, `i.csv:2:2: empty item id`},
+		{"interactions ragged", "i.csv", "user,item\nu1,i1\nu2\n", dataset.ParseOptions{}, `i.csv:3:2: this row has 1 cell but the header has 2: add the missing cells (they may be empty), or delete the row`},
+		{"interactions ragged without a header", "i.csv", "u1,i1\nu2\n", dataset.ParseOptions{Format: dataset.FormatInteractions},
+			`i.csv:2:2: this row has 1 cell but the first row has 2: add the missing cells (they may be empty), or delete the row`},
+		{"interactions empty user", "i.csv", "user,item\n ,i1\n", dataset.ParseOptions{}, `i.csv:2:1: the user in this row is empty: fill it in, or delete the row`},
+		{"interactions empty item", "i.csv", "u1,i1\nu1,\n", dataset.ParseOptions{Format: dataset.FormatInteractions}, `i.csv:2:2: the item in this row is empty: fill it in, or delete the row`},
 		{"interactions bad time", "i.csv", "user,item,timestamp\nu1,i1,5\nu1,i2,yesterday\n", dataset.ParseOptions{},
-			`i.csv:3:3: not a timestamp (want a number or a date like 2024-05-01T12:00:00Z): "yesterday"`},
+			`i.csv:3:3: "yesterday" is not a time: write a number, or a date like 2024-05-01 or 2024-05-01T12:00:00Z`},
 		{"interactions NaN time", "i.csv", "user,item,time\nu1,i1,NaN\n", dataset.ParseOptions{},
-			`i.csv:2:3: not a timestamp (want a number or a date like 2024-05-01T12:00:00Z): "NaN"`},
+			`i.csv:2:3: "NaN" is not a time: write a number, or a date like 2024-05-01 or 2024-05-01T12:00:00Z`},
 		{"interactions no header wide", "i.csv", "a,b,1,2\n", dataset.ParseOptions{Format: dataset.FormatInteractions},
-			`i.csv:1: expected user,item[,timestamp] but the first row has 4 fields (add a header naming the columns)`},
+			`i.csv:1: the first row has 4 cells, but interactions without a header have two or three (user, item and maybe the time): add a first line naming the columns, such as user,item,time`},
 		{"interactions header without item", "i.csv", "user,thing,time\n", dataset.ParseOptions{Format: dataset.FormatInteractions},
-			`i.csv:1: the header needs a user column and an item column (names containing "user" and "item")`},
-		{"interactions invalid UTF-8", "i.csv", "user,item\nu1,\xff\n", dataset.ParseOptions{}, `i.csv:2:2: invalid UTF-8`},
-		{"interactions too few items", "i.csv", "user,item\n" + pairs(9), dataset.ParseOptions{}, `i.csv: only 9 items; need at least 10`},
-		{"interactions header only", "i.csv", "user,item\n", dataset.ParseOptions{}, `i.csv: no interactions after the header`},
-		{"interactions over items", "i.csv", "user,item\n" + pairs(11), dataset.ParseOptions{Limits: small}, `i.csv:12:2: more than 10 items`},
-		{"interactions over users", "i.csv", "user,item\n" + pairs(11), dataset.ParseOptions{Limits: dataset.Limits{MaxUsers: 2}}, `i.csv:4:1: more than 2 users`},
-		{"interactions over rows", "i.csv", "user,item\n" + pairs(11), dataset.ParseOptions{Limits: dataset.Limits{MaxInteractions: 5}}, `i.csv:7: more than 5 interactions`},
+			`i.csv:1: the header needs a column whose name contains "user" and one whose name contains "item" (or movie, product, track …): rename those columns in the first line`},
+		{"interactions invalid UTF-8", "i.csv", "user,item\nu1,\xff\n", dataset.ParseOptions{}, `i.csv:2:2: this cell is not UTF-8 text: save the file with the UTF-8 encoding (in Excel, as CSV UTF-8) and upload it again`},
+		{"interactions too few items", "i.csv", "user,item\n" + pairs(9), dataset.ParseOptions{}, `i.csv: only 9 different items: add rows with other items until there are at least 10`},
+		{"interactions header only", "i.csv", "user,item\n", dataset.ParseOptions{}, `i.csv: there are no rows below the header: add a row for each interaction (user, item)`},
+		{"interactions over items", "i.csv", "user,item\n" + pairs(11), dataset.ParseOptions{Limits: small}, `i.csv:12:2: more than 10 different items, the most the explorer takes: upload the interactions of at most 10 items`},
+		{"interactions over users", "i.csv", "user,item\n" + pairs(11), dataset.ParseOptions{Limits: dataset.Limits{MaxUsers: 2}}, `i.csv:4:1: more than 2 users, the most the explorer takes: upload the interactions of at most 2 users`},
+		{"interactions over rows", "i.csv", "user,item\n" + pairs(11), dataset.ParseOptions{Limits: dataset.Limits{MaxInteractions: 5}}, `i.csv:7: more than 5 interactions, the most the explorer takes: upload a sample of at most 5 rows`},
 		{"interactions label conflict", "i.csv", "user,item,genre\nu1,i1,jazz\nu2,i1,rock\n", dataset.ParseOptions{},
-			`i.csv:3:3: item "i1" has label "rock" here but "jazz" earlier`},
+			`i.csv:3:3: item "i1" has the label "rock" here but "jazz" in a row above: give each item one label`},
 
 		// Projector
-		{"vectors NaN", "vectors.tsv", "1\t2\nnan\t2\n", dataset.ParseOptions{}, `vectors.tsv:2:1: not a finite number: "nan"`},
-		{"vectors ragged", "vectors.tsv", "1\t2\t3\n1\t2\n", dataset.ParseOptions{}, `vectors.tsv:2:3: row has 2 values, the first row has 3`},
-		{"vectors long row", "vectors.tsv", "1\t2\n1\t2\t3\n", dataset.ParseOptions{}, `vectors.tsv:2:3: row has more than the 2 values of the first row`},
-		{"vectors trailing tab", "vectors.tsv", "1\t2\t\n", dataset.ParseOptions{Format: dataset.FormatProjector}, `vectors.tsv:1:3: empty value`},
-		{"vectors not a number", "vectors.tsv", "1\t2\n1\tx\n", dataset.ParseOptions{}, `vectors.tsv:2:2: not a number: "x"`},
-		{"vectors blank line", "vectors.tsv", "1\t2\n\n1\t2\n", dataset.ParseOptions{}, `vectors.tsv:2: empty line`},
-		{"vectors invalid UTF-8", "vectors.tsv", "1\t2\n1\t\xff\n", dataset.ParseOptions{Format: dataset.FormatProjector}, `vectors.tsv:2: invalid UTF-8`},
-		{"vectors over dims", "vectors.tsv", "1\t2\t3\n", dataset.ParseOptions{Limits: small}, `vectors.tsv:1:3: more than 2 values in a vector`},
-		{"vectors over items", "vectors.tsv", vecs(11), dataset.ParseOptions{Limits: dataset.Limits{MaxItems: 10}}, `vectors.tsv:11: more than 10 items`},
-		{"vectors too few", "vectors.tsv", vecs(9), dataset.ParseOptions{}, `vectors.tsv: only 9 items; need at least 10`},
-		{"vectors empty", "vectors.tsv", "", dataset.ParseOptions{Format: dataset.FormatProjector}, `vectors.tsv: empty file`},
+		{"vectors NaN", "vectors.tsv", "1\t2\nnan\t2\n", dataset.ParseOptions{}, `vectors.tsv:2:1: "nan" is not a number: put a number there, or delete the line`},
+		{"vectors ragged", "vectors.tsv", "1\t2\t3\n1\t2\n", dataset.ParseOptions{}, `vectors.tsv:2:3: this vector has 2 values but the first has 3: give every vector the same number of values`},
+		{"vectors long row", "vectors.tsv", "1\t2\n1\t2\t3\n", dataset.ParseOptions{}, `vectors.tsv:2:3: this vector has more than the 2 values of the first: give every vector the same number of values`},
+		{"vectors trailing tab", "vectors.tsv", "1\t2\t\n", dataset.ParseOptions{Format: dataset.FormatProjector}, `vectors.tsv:1:3: a value is missing here (two tabs in a row, or a tab at the end of the line): remove the extra tab, or put the number in`},
+		{"vectors not a number", "vectors.tsv", "1\t2\n1\tx\n", dataset.ParseOptions{}, `vectors.tsv:2:2: "x" is not a number: vectors hold only numbers, separated by tabs; correct it, or delete the line`},
+		{"vectors separated by commas", "vectors.tsv", "1\t2\n1,2\t3\n", dataset.ParseOptions{},
+			`vectors.tsv:2:1: "1,2" is not a number: separate the numbers of a vector with tabs, not commas or spaces`},
+		{"vectors blank line", "vectors.tsv", "1\t2\n\n1\t2\n", dataset.ParseOptions{}, `vectors.tsv:2: this line is empty, though more vectors follow: delete it`},
+		{"vectors invalid UTF-8", "vectors.tsv", "1\t2\n1\t\xff\n", dataset.ParseOptions{Format: dataset.FormatProjector}, `vectors.tsv:2: this line is not UTF-8 text: save the file with the UTF-8 encoding and upload it again`},
+		{"vectors over dims", "vectors.tsv", "1\t2\t3\n", dataset.ParseOptions{Limits: small}, `vectors.tsv:1:3: this vector has more than 2 values, the most the explorer takes: reduce the vectors to at most 2 dimensions first`},
+		{"vectors over items", "vectors.tsv", vecs(11), dataset.ParseOptions{Limits: dataset.Limits{MaxItems: 10}}, `vectors.tsv:11: more than 10 vectors, the most the explorer takes: upload at most 10 vectors`},
+		{"vectors too few", "vectors.tsv", vecs(9), dataset.ParseOptions{}, `vectors.tsv: only 9 vectors: add vectors until there are at least 10`},
+		{"vectors empty", "vectors.tsv", "", dataset.ParseOptions{Format: dataset.FormatProjector}, `vectors.tsv: the file is empty: check that you chose the right file and that your data was saved in it`},
 		{"metadata rows", "vectors.tsv", vecs(12), dataset.ParseOptions{Metadata: strings.NewReader(lines(11, func(int) string { return "a" })), MetadataName: "metadata.tsv"},
-			`metadata.tsv: 11 metadata rows for 12 vectors`},
+			`metadata.tsv: 11 metadata rows for 12 vectors: give one row to each vector, in the same order`},
 		{"metadata extra rows", "vectors.tsv", vecs(10), dataset.ParseOptions{Metadata: strings.NewReader(lines(12, func(int) string { return "a" })), MetadataName: "metadata.tsv"},
-			`metadata.tsv:11: more metadata rows than the 10 vectors`},
+			`metadata.tsv:11: there are more metadata rows than the 10 vectors: give one row to each vector, in the same order`},
 		{"metadata ragged", "vectors.tsv", vecs(10), dataset.ParseOptions{Metadata: strings.NewReader("word\tlabel\nx\ty\nz\n"), MetadataName: "m.tsv"},
-			`m.tsv:3:2: row has 1 fields, header has 2`},
+			`m.tsv:3:2: this row has 1 cell but the header has 2: add the missing cells (they may be empty), or delete the row`},
 		{"metadata headerless columns", "vectors.tsv", vecs(10), dataset.ParseOptions{Metadata: strings.NewReader("x\ny\tz\n"), MetadataName: "m.tsv"},
-			`m.tsv:2:2: several columns, but the first line has one: a metadata file with several columns starts with a header`},
+			`m.tsv:2:2: this line has several columns, but the first line has one: start the metadata with a line naming its columns, or keep to one column`},
 
 		// Options and formats
-		{"bad side", "a.zip", "PK", dataset.ParseOptions{Side: 100}, `a.zip: image side 100 outside 4..64`},
-		{"bad fraction", "a.csv", "a", dataset.ParseOptions{TestFraction: 0.95}, `a.csv: test fraction 0.95 outside 0..0.9`},
-		{"bad scaling", "a.csv", "a", dataset.ParseOptions{Scale: "log"}, `a.csv: unknown scaling "log" (want standard or minmax)`},
+		{"bad side", "a.zip", "PK", dataset.ParseOptions{Side: 100}, `a.zip: an Image side of 100 pixels is outside 4 to 64: choose an Image side from 4 to 64 in the upload options`},
+		{"bad fraction", "a.csv", "a", dataset.ParseOptions{TestFraction: 0.95}, `a.csv: a test fraction of 0.95 is outside 0 to 0.9: hold out at most 90% of the items`},
+		{"bad scaling", "a.csv", "a", dataset.ParseOptions{Scale: "log"}, `a.csv: "log" is not a Scaling the explorer knows: choose none, standard or minmax`},
 		{"lone image", "cat.png", "\x89PNG\r\n", dataset.ParseOptions{},
-			`cat.png: unrecognised file type: upload a CSV or TSV table, a text file, a zip of images in one folder per class, user,item interactions or Embedding Projector vectors`},
-		{"client path stripped", `C:\Users\me\d.csv`, "", dataset.ParseOptions{}, `d.csv: empty file`},
+			`cat.png: the explorer cannot read this type of file: upload a CSV or TSV table, a text file with one item per line, a zip of pictures in one folder per class, a user,item table of interactions, or Embedding Projector vectors`},
+		{"client path stripped", `C:\Users\me\d.csv`, "", dataset.ParseOptions{}, `d.csv: the file is empty: check that you chose the right file and that your data was saved in it`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -162,6 +171,26 @@ func checkReject(t *testing.T, file string, data []byte, opts dataset.ParseOptio
 	if err.Error() != want {
 		t.Errorf("error\n %s\nwant\n %s", err, want)
 	}
+	checkWords(t, pe)
+}
+
+// apiWords are the spellings of the upload's API, which the person who
+// uploads from the web page never sees: messages name the page's options.
+var apiWords = []string{"label_column", "text_column", "id_column", "ignore_columns", "decimal_comma", "format=", "pairs=", "multipart"}
+
+// checkWords checks that pe's message is for a person: it says what is
+// wrong, then after a colon what to do, in no API's words.
+func checkWords(t *testing.T, pe *dataset.ParseError) {
+	t.Helper()
+	what, fix, ok := strings.Cut(pe.Msg, ": ")
+	if !ok || what == "" || len(strings.Fields(fix)) < 2 {
+		t.Errorf("message %q does not end with a fix after a colon", pe.Msg)
+	}
+	for _, w := range apiWords {
+		if strings.Contains(pe.Msg, w) {
+			t.Errorf("message %q speaks the API's %q", pe.Msg, w)
+		}
+	}
 }
 
 func TestParseRejectsZip(t *testing.T) {
@@ -181,54 +210,54 @@ func TestParseRejectsZip(t *testing.T) {
 		want string
 	}{
 		{"dot-dot", makeZip(t, ten(entry{"cats/../../evil.png", img})...), dataset.ParseOptions{},
-			`a.zip: entry "cats/../../evil.png" has a ".." path element; refusing the whole archive`},
+			`a.zip: the zip holds "cats/../../evil.png", whose name climbs out of the zip with "..", which is not safe to unpack: make the zip again from the folder that holds your class folders`},
 		{"dot-dot backslash", makeZip(t, ten(entry{`..\evil.png`, img})...), dataset.ParseOptions{},
-			`a.zip: entry "..\\evil.png" has a ".." path element; refusing the whole archive`},
+			`a.zip: the zip holds "..\\evil.png", whose name climbs out of the zip with "..", which is not safe to unpack: make the zip again from the folder that holds your class folders`},
 		{"absolute", makeZip(t, ten(entry{"/etc/evil.png", img})...), dataset.ParseOptions{},
-			`a.zip: entry "/etc/evil.png" has an absolute path; refusing the whole archive`},
+			`a.zip: the zip holds "/etc/evil.png", whose name is an absolute path, which is not safe to unpack: make the zip again from the folder that holds your class folders`},
 		{"drive letter", makeZip(t, ten(entry{"C:/evil.png", img})...), dataset.ParseOptions{},
-			`a.zip: entry "C:/evil.png" has a drive letter; refusing the whole archive`},
+			`a.zip: the zip holds "C:/evil.png", whose name starts with a drive letter, which is not safe to unpack: make the zip again from the folder that holds your class folders`},
 		{"bomb ratio", makeZip(t, ten(entry{"cats/bomb.png", zeros})...), dataset.ParseOptions{},
-			`a.zip/cats/bomb.png: entry expands more than 100 times its compressed size`},
+			`a.zip/cats/bomb.png: this file unpacks to more than 100 times its packed size, which no picture does (PNG and JPEG are compressed already): leave it out of the zip`},
 		{"entry size, header honest", makeZip(t, ten(entry{"cats/bomb.png", zeros})...), dataset.ParseOptions{Limits: dataset.Limits{MaxRatio: 1 << 30, MaxEntryBytes: 1 << 20}},
-			`a.zip/cats/bomb.png: entry larger than 1 MiB uncompressed`},
+			`a.zip/cats/bomb.png: this file unpacks to more than 1 MiB, the most for one file: shrink it, or leave it out of the zip`},
 		{"header claims less", lyingZip(t, "cats/bomb.png", zeros, 100), dataset.ParseOptions{},
-			`a.zip/cats/bomb.png: corrupt entry: its size or format disagrees with its header`},
+			`a.zip/cats/bomb.png: this file in the zip is damaged (its size disagrees with the zip's index): zip the folders again and upload the new zip`},
 		{"header claims more", lyingZip(t, "cats/bomb.png", zeros, 1<<40), dataset.ParseOptions{},
-			`a.zip/cats/bomb.png: entry larger than 16 MiB uncompressed`},
+			`a.zip/cats/bomb.png: this file unpacks to more than 16 MiB, the most for one file: shrink it, or leave it out of the zip`},
 		{"side over dims", makeZip(t, ten()...), dataset.ParseOptions{Limits: dataset.Limits{MaxDims: 100}},
-			`a.zip: images of 28×28 pixels, more than the limit of 100 features`},
+			`a.zip: pictures of 28×28 pixels have more than 100 values, the most the explorer takes: choose an Image side of at most 10 in the upload options`},
 		{"total size", makeZip(t, ten()...), dataset.ParseOptions{Limits: dataset.Limits{MaxTotalBytes: 500}},
-			`a.zip: archive larger than 500 bytes uncompressed`},
+			`a.zip: the zip unpacks to more than 500 bytes in all, the most the explorer unpacks: upload fewer pictures, or smaller ones`},
 		{"too many entries", makeZip(t, ten()...), dataset.ParseOptions{Limits: dataset.Limits{MaxEntries: 5}},
-			`a.zip: 10 entries in the archive, more than the limit of 5`},
+			`a.zip: the zip holds 10 files and folders, more than the limit of 5: upload fewer pictures`},
 		{"too many images", makeZip(t, ten(entry{"dogs/x.png", img})...), dataset.ParseOptions{Limits: dataset.Limits{MaxItems: 10}},
-			`a.zip: 11 images, more than the limit of 10`},
+			`a.zip: the zip holds 11 pictures, more than the limit of 10: upload at most 10`},
 		{"too many classes", makeZip(t, ten(entry{"dogs/x.png", img}, entry{"emus/x.png", img})...), dataset.ParseOptions{Limits: dataset.Limits{MaxClasses: 2}},
-			`a.zip/emus/x.png: more than 2 distinct labels`},
+			`a.zip/emus/x.png: more than 2 folders of pictures, the most the explorer takes (each folder is a class): put the pictures in at most 2 folders`},
 		{"not an image", makeZip(t, ten(entry{"cats/z.png", []byte("hello")})...), dataset.ParseOptions{},
-			`a.zip/cats/z.png: not a PNG or JPEG image`},
+			`a.zip/cats/z.png: this file is not a PNG or JPEG picture, though its name says so: save it again as PNG or JPEG, or leave it out of the zip`},
 		{"truncated image", makeZip(t, ten(entry{"cats/z.png", img[:len(img)-20]})...), dataset.ParseOptions{},
-			`a.zip/cats/z.png: image does not decode: invalid format: unexpected EOF`},
+			`a.zip/cats/z.png: this picture is damaged and cannot be decoded: open it and save it again as PNG or JPEG, or leave it out of the zip (png: invalid format: unexpected EOF)`},
 		{"huge header", makeZip(t, ten(entry{"cats/z.png", hugePNG(t, 100000, 100000)})...), dataset.ParseOptions{},
-			`a.zip/cats/z.png: image is 100000×100000 pixels, more than the limit of 16777216 pixels`},
+			`a.zip/cats/z.png: this picture is 100000×100000 pixels, more than the limit of 4096×4096 pixels: shrink it (it is made 28×28 anyway), or leave it out of the zip`},
 		{"pixel limit", makeZip(t, ten()...), dataset.ParseOptions{Limits: dataset.Limits{MaxImagePixels: 50}},
-			`a.zip/cats/0.png: image is 8×8 pixels, more than the limit of 50 pixels`},
+			`a.zip/cats/0.png: this picture is 8×8 pixels, more than the limit of 50 pixels: shrink it (it is made 28×28 anyway), or leave it out of the zip`},
 		{"pixels in all", makeZip(t, ten()...), dataset.ParseOptions{Limits: dataset.Limits{MaxPixels: 600}},
-			`a.zip: the images hold more than 600 pixels in all; resize them or upload fewer`},
+			`a.zip: the pictures hold more than 600 pixels in all, the most the explorer decodes for one upload: shrink them (they are made 28×28 anyway), or upload fewer`},
 		// Counted from the header, before decoding: the last image does not
 		// decode, but its size is refused first.
 		{"pixels in all before decoding", makeZip(t, ten(entry{"cats/z.png", hugePNG(t, 1000, 1000)})...),
 			dataset.ParseOptions{Limits: dataset.Limits{MaxPixels: 1_000_000}},
-			`a.zip: the images hold more than 1 megapixel in all; resize them or upload fewer`},
+			`a.zip: the pictures hold more than 1 megapixel in all, the most the explorer decodes for one upload: shrink them (they are made 28×28 anyway), or upload fewer`},
 		{"dataset memory", makeZip(t, ten()...), dataset.ParseOptions{Side: 64, Limits: dataset.Limits{MaxDatasetBytes: 100_000}},
-			`a.zip: the data would take more than 100 kB of memory once read; upload fewer items or fewer features`},
+			`a.zip: this data would take more than 100 kB of memory once read, more than one upload may: upload fewer pictures, or choose a smaller Image side in the upload options`},
 		{"no images", makeZip(t, entry{"readme.txt", []byte("hi")}), dataset.ParseOptions{},
-			`a.zip: no PNG or JPEG images in the archive (want one folder of images per class)`},
-		{"too few", makeZip(t, ten()[:9]...), dataset.ParseOptions{}, `a.zip: only 9 items; need at least 10`},
-		{"not a zip", []byte("PK\x03\x04 this is not really a zip"), dataset.ParseOptions{}, `a.zip: not a readable zip archive: not a valid zip file`},
-		{"over size", makeZip(t, ten()...), dataset.ParseOptions{Limits: dataset.Limits{MaxBytes: 1000}}, `a.zip: file larger than the limit of 1 kB`},
-		{"empty", nil, dataset.ParseOptions{}, `a.zip: empty file`},
+			`a.zip: the zip holds no PNG or JPEG pictures: put your pictures in it, one folder per class (cats/1.png, dogs/2.png …)`},
+		{"too few", makeZip(t, ten()[:9]...), dataset.ParseOptions{}, `a.zip: only 9 pictures: add pictures until there are at least 10`},
+		{"not a zip", []byte("PK\x03\x04 this is not really a zip"), dataset.ParseOptions{}, `a.zip: this is not a zip the explorer can read (it may be damaged, or cut short): zip the folders again and upload the new zip (zip: not a valid zip file)`},
+		{"over size", makeZip(t, ten()...), dataset.ParseOptions{Limits: dataset.Limits{MaxBytes: 1000}}, `a.zip: the file is larger than the limit of 1 kB: upload fewer pictures, or smaller ones`},
+		{"empty", nil, dataset.ParseOptions{}, `a.zip: the file is empty: check that you chose the right file and that your data was saved in it`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -282,7 +311,7 @@ func TestParseCSVQuotes(t *testing.T) {
 	}
 	// A lone quote has no letters: the error names the line after the
 	// two-line record.
-	checkReject(t, "q.csv", []byte(data+"z,\"\"\"\"\n"), dataset.ParseOptions{}, `q.csv:13:2: text has no letters or digits`)
+	checkReject(t, "q.csv", []byte(data+"z,\"\"\"\"\n"), dataset.ParseOptions{}, `q.csv:13:2: this text has no letters or digits: write some words in it, or delete it`)
 }
 
 func TestParseCSVNumericClasses(t *testing.T) {
@@ -515,7 +544,7 @@ func TestParseProjector(t *testing.T) {
 	})
 	t.Run("zip bundle bad metadata", func(t *testing.T) {
 		z := makeZip(t, entry{"vectors.tsv", []byte(vectors)}, entry{"metadata.tsv", []byte("a\tb\nx\n")})
-		checkReject(t, "export.zip", z, dataset.ParseOptions{}, `export.zip/metadata.tsv:2:2: row has 1 fields, header has 2`)
+		checkReject(t, "export.zip", z, dataset.ParseOptions{}, `export.zip/metadata.tsv:2:2: this row has 1 cell but the header has 2: add the missing cells (they may be empty), or delete the row`)
 	})
 }
 
@@ -626,6 +655,9 @@ func TestDetect(t *testing.T) {
 		{"empty.csv", "", dataset.FormatCSV},
 		{"empty", "", dataset.FormatUnknown},
 		{"photo.png", "\x89PNG", dataset.FormatUnknown},
+		{"data.tar.gz", "\x1f\x8b\x08", dataset.FormatUnknown},
+		{"data.rar", "Rar!\x1a\x07", dataset.FormatUnknown},
+		{"report.pdf", "%PDF-1.7\n", dataset.FormatUnknown},
 	}
 	for _, tt := range tests {
 		if got := dataset.Detect(tt.name, []byte(tt.head)); got != tt.want {
@@ -697,6 +729,26 @@ func TestParseErrorFormat(t *testing.T) {
 			t.Errorf("got %q, want %q", got, tt.want)
 		}
 	}
+	if got, want := (&dataset.ParseError{File: "data.csv", Line: 12, Column: 3, Msg: "m"}).Human(), "data.csv, line 12, column 3: m"; got != want {
+		t.Errorf("Human() = %q, want %q", got, want)
+	}
+}
+
+// TestParseErrorCause checks that the Go error behind a message (here
+// archive/zip's) is kept for Error and Unwrap, and left out of Human,
+// which the web page shows.
+func TestParseErrorCause(t *testing.T) {
+	_, err := dataset.Parse("a.zip", strings.NewReader("PK\x03\x04 this is not really a zip"), dataset.ParseOptions{})
+	var pe *dataset.ParseError
+	if !errors.As(err, &pe) || !errors.Is(err, zip.ErrFormat) {
+		t.Fatalf("error %v, want a *ParseError wrapping zip.ErrFormat", err)
+	}
+	if h := pe.Human(); strings.Contains(pe.Msg, "zip: ") || strings.Contains(h, "not a valid zip file") || !strings.HasSuffix(h, "upload the new zip") {
+		t.Errorf("Human() = %q, want words without archive/zip's", h)
+	}
+	if !strings.HasSuffix(err.Error(), "("+zip.ErrFormat.Error()+")") {
+		t.Errorf("Error() = %q, want archive/zip's error in parentheses", err)
+	}
 }
 
 func ExampleParse() {
@@ -716,7 +768,7 @@ func ExampleParse() {
 	// Output:
 	// vectors 12 items of dimension 2 in classes [setosa virginica]
 	// Uploaded from iris.csv: 12 vectors of 2 numbers in 2 classes.
-	// iris.csv:3:3: row has 3 fields, header has 2
+	// iris.csv:3:3: this row has 3 cells but the header has 2: put quotes around cells that hold the separator, or remove the extra cells
 }
 
 // TestParseCSVColumnRoles reads a table the way a spreadsheet in much of

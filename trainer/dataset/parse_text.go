@@ -68,7 +68,7 @@ func (l *lineReader) next() ([]byte, error) {
 			end, l.cr = cr, true
 		}
 		if len(l.buf)+end > l.max {
-			return nil, l.fail(l.line+1, 0, fmt.Sprintf("line %d is longer than %s", l.line+1, FormatSize(int64(l.max))))
+			return nil, l.fail(l.line+1, 0, lineTooLongMsg(l.max))
 		}
 		if end == len(win) { // the line goes on past the buffer
 			l.buf = append(l.buf, win...)
@@ -102,7 +102,7 @@ func (l *lineReader) end(err error, partial bool) ([]byte, error) {
 	case errors.As(err, &pe):
 		return nil, pe
 	default:
-		return nil, l.fail(l.line+1, 0, "reading: "+err.Error())
+		return nil, &ParseError{File: l.file, Line: l.line + 1, Msg: msgReadFailed, err: err}
 	}
 }
 
@@ -146,11 +146,12 @@ func (p *parser) newTextFeatures() *textFeatures {
 func (f *textFeatures) add(text string) (msg string, inText bool) {
 	k := f.hasher.count(text)
 	if k == 0 {
-		return "text has no letters or digits", true
+		return msgNoWords, true
 	}
 	f.nnz += k
 	if f.nnz > f.p.lim.MaxFeatures {
-		return fmt.Sprintf("texts too long: more than %d features in all", f.p.lim.MaxFeatures), false
+		return fmt.Sprintf("the texts are too long in all, more than %d words and word pieces, the most the explorer takes: "+
+			"upload fewer or shorter texts", f.p.lim.MaxFeatures), false
 	}
 	f.held += int64(stringBytes+len(text)) + itemBytes + 8 + 8*int64(k) // text, label and split, row pointer, features
 	if f.p.overBudget(f.held) {
@@ -199,7 +200,7 @@ func (p *parser) parseText() (*Dataset, error) {
 			return nil, err
 		}
 		if col := checkUTF8(b); col > 0 {
-			return nil, p.fail(lr.line, col, "invalid UTF-8")
+			return nil, p.fail(lr.line, col, msgLineUTF8)
 		}
 		if len(bytes.TrimSpace(b)) == 0 {
 			continue
@@ -212,17 +213,18 @@ func (p *parser) parseText() (*Dataset, error) {
 		if labelled {
 			name, rest, ok := strings.Cut(line, "\t")
 			if !ok {
-				return nil, p.fail(lr.line, 1, "expected label<TAB>text, as on the first line")
+				return nil, p.fail(lr.line, 1, "this line has no tab, though the first line starts with a label and a tab: "+
+					"start every line with a label and a tab (the label may be empty), or remove the labels")
 			}
 			text, col = rest, utf8.RuneCountInString(name)+2
 			if name = strings.TrimSpace(name); name != "" {
 				if label, ok = cls.id(name); !ok {
-					return nil, p.fail(lr.line, 1, cls.tooMany())
+					return nil, p.fail(lr.line, 1, p.tooManyLabelsMsg(cls.max, ""))
 				}
 			}
 		}
 		if ds.Len() >= p.lim.MaxItems {
-			return nil, p.fail(lr.line, 0, fmt.Sprintf("more than %d items", p.lim.MaxItems))
+			return nil, p.fail(lr.line, 0, p.tooManyMsg())
 		}
 		text = strings.TrimSpace(text)
 		if msg, inText := feats.add(text); msg != "" {
@@ -235,7 +237,7 @@ func (p *parser) parseText() (*Dataset, error) {
 		ds.Labels = append(ds.Labels, label)
 	}
 	if lr.line == 0 {
-		return nil, p.fail(0, 0, "empty file")
+		return nil, p.fail(0, 0, msgEmpty)
 	}
 	sp, err := feats.build(ds.Text)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	_ "image/jpeg" // register the decoder
 	_ "image/png"  // register the decoder
 	"io"
+	"math"
 	"path"
 	"slices"
 	"sort"
@@ -37,37 +38,45 @@ func (p *parser) parseZip() (*Dataset, error) {
 		return nil, p.fail(0, 0, p.tooBigMsg())
 	}
 	if err != nil {
-		return nil, p.fail(0, 0, "reading: "+err.Error())
+		return nil, p.readFailed(err)
 	}
 	if data.size == 0 {
-		return nil, p.fail(0, 0, "empty file")
+		return nil, p.fail(0, 0, msgEmpty)
 	}
 	// Count central directory headers before archive/zip allocates a File
 	// for each: a small archive of empty entries could otherwise cost
 	// hundreds of megabytes. Stray signatures inside entries only make the
 	// count an overestimate.
 	if n := data.count([]byte("PK\x01\x02")); n > p.lim.MaxEntries {
-		return nil, p.fail(0, 0, fmt.Sprintf("%d entries in the archive, more than the limit of %d", n, p.lim.MaxEntries))
+		return nil, p.fail(0, 0, p.entriesMsg(n))
 	}
 	zr, err := zip.NewReader(data, data.size)
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
-		return nil, p.fail(0, 0, "not a readable zip archive: "+strings.TrimPrefix(err.Error(), "zip: "))
+		return nil, &ParseError{File: p.file, err: err,
+			Msg: "this is not a zip the explorer can read (it may be damaged, or cut short): zip the folders again and upload the new zip"}
 	}
 	if len(zr.File) > p.lim.MaxEntries {
-		return nil, p.fail(0, 0, fmt.Sprintf("%d entries in the archive, more than the limit of %d", len(zr.File), p.lim.MaxEntries))
+		return nil, p.fail(0, 0, p.entriesMsg(len(zr.File)))
 	}
 	for _, f := range zr.File {
 		if msg := unsafeName(f.Name); msg != "" {
-			return nil, p.fail(0, 0, fmt.Sprintf("entry %s %s; refusing the whole archive", quote(f.Name), msg))
+			return nil, p.fail(0, 0, fmt.Sprintf("the zip holds %s, whose name %s, which is not safe to unpack: "+
+				"make the zip again from the folder that holds your class folders", quote(f.Name), msg))
 		}
 	}
 	z := &zipReader{p: p}
 	for _, f := range zr.File {
 		if strings.EqualFold(path.Base(entryName(f.Name)), "vectors.tsv") && !skipEntry(f) {
+			p.format = FormatProjector
 			return z.projector(zr, f)
 		}
 	}
 	return z.images(zr)
+}
+
+// entriesMsg refuses a zip of n entries, more than MaxEntries.
+func (p *parser) entriesMsg(n int) string {
+	return fmt.Sprintf("the zip holds %d files and folders, more than the limit of %d: upload fewer pictures", n, p.lim.MaxEntries)
 }
 
 // archive holds a zip read whole, in blocks: reading it so allocates its
@@ -145,15 +154,15 @@ func unsafeName(name string) string {
 	n := strings.ReplaceAll(name, `\`, "/")
 	switch {
 	case strings.ContainsRune(name, 0):
-		return "has a NUL byte in its name"
+		return "holds a NUL byte"
 	case strings.HasPrefix(n, "/"):
-		return "has an absolute path"
+		return "is an absolute path"
 	case len(n) >= 2 && n[1] == ':':
-		return "has a drive letter"
+		return "starts with a drive letter"
 	}
 	for _, elem := range strings.Split(n, "/") {
 		if elem == ".." {
-			return "has a \"..\" path element"
+			return "climbs out of the zip with \"..\""
 		}
 	}
 	return ""
@@ -193,7 +202,9 @@ func (z *zipReader) read(f *zip.File) error {
 	}
 	rc, err := f.Open()
 	if err != nil {
-		return &ParseError{File: z.file(f), Msg: "cannot open entry: " + strings.TrimPrefix(err.Error(), "zip: ")}
+		return &ParseError{File: z.file(f), err: err,
+			Msg: "this file in the zip cannot be unpacked (it may be damaged, or packed in a way the explorer does not read): " +
+				"zip the folders again with an ordinary zip program"}
 	}
 	defer rc.Close()
 	_, err = z.buf.ReadFrom(&entryReader{z: z, f: f, r: rc})
@@ -204,17 +215,21 @@ func (z *zipReader) read(f *zip.File) error {
 	case errors.As(err, &pe):
 		return pe
 	case errors.Is(err, zip.ErrChecksum):
-		return &ParseError{File: z.file(f), Msg: "corrupt entry: checksum mismatch"}
+		return &ParseError{File: z.file(f), Msg: "this file in the zip is damaged (its checksum is wrong): " + msgZipAgain}
 	case errors.Is(err, zip.ErrFormat):
 		// archive/zip stops an entry that outgrows its header's size.
-		return &ParseError{File: z.file(f), Msg: "corrupt entry: its size or format disagrees with its header"}
+		return &ParseError{File: z.file(f), Msg: "this file in the zip is damaged (its size disagrees with the zip's index): " + msgZipAgain}
 	default:
-		return &ParseError{File: z.file(f), Msg: "corrupt entry: " + strings.TrimPrefix(err.Error(), "zip: ")}
+		return &ParseError{File: z.file(f), Msg: "this file in the zip is damaged: " + msgZipAgain, err: err}
 	}
 }
 
+// msgZipAgain is the fix of a damaged zip.
+const msgZipAgain = "zip the folders again and upload the new zip"
+
 func (z *zipReader) tooBig(f *zip.File) *ParseError {
-	return &ParseError{File: z.file(f), Msg: fmt.Sprintf("entry larger than %s uncompressed", FormatSize(z.p.lim.MaxEntryBytes))}
+	return &ParseError{File: z.file(f), Msg: fmt.Sprintf("this file unpacks to more than %s, the most for one file: "+
+		"shrink it, or leave it out of the zip", FormatSize(z.p.lim.MaxEntryBytes))}
 }
 
 // entryReader counts the bytes a zip entry decompresses to and fails as
@@ -236,9 +251,11 @@ func (e *entryReader) Read(b []byte) (int, error) {
 	case e.n > lim.MaxEntryBytes:
 		return k, e.z.tooBig(e.f)
 	case e.z.total > lim.MaxTotalBytes:
-		return k, &ParseError{File: e.z.p.file, Msg: fmt.Sprintf("archive larger than %s uncompressed", FormatSize(lim.MaxTotalBytes))}
+		return k, &ParseError{File: e.z.p.file, Msg: fmt.Sprintf("the zip unpacks to more than %s in all, the most the explorer unpacks: "+
+			"upload fewer pictures, or smaller ones", FormatSize(lim.MaxTotalBytes))}
 	case e.n > ratioFloor && e.n > int64(max(e.f.CompressedSize64, 1))*int64(lim.MaxRatio):
-		return k, &ParseError{File: e.z.file(e.f), Msg: fmt.Sprintf("entry expands more than %d times its compressed size", lim.MaxRatio)}
+		return k, &ParseError{File: e.z.file(e.f), Msg: fmt.Sprintf("this file unpacks to more than %d times its packed size, "+
+			"which no picture does (PNG and JPEG are compressed already): leave it out of the zip", lim.MaxRatio)}
 	}
 	return k, err
 }
@@ -303,16 +320,18 @@ func (z *zipReader) images(zr *zip.Reader) (*Dataset, error) {
 		}
 	}
 	if len(files) == 0 {
-		return nil, p.fail(0, 0, "no PNG or JPEG images in the archive (want one folder of images per class)")
+		return nil, p.fail(0, 0, "the zip holds no PNG or JPEG pictures: put your pictures in it, one folder per class (cats/1.png, dogs/2.png …)")
 	}
 	if len(files) > p.lim.MaxItems {
-		return nil, p.fail(0, 0, fmt.Sprintf("%d images, more than the limit of %d", len(files), p.lim.MaxItems))
+		return nil, p.fail(0, 0, fmt.Sprintf("the zip holds %d pictures, more than the limit of %d: upload at most %d",
+			len(files), p.lim.MaxItems, p.lim.MaxItems))
 	}
 	slices.SortStableFunc(files, func(a, b *zip.File) int { return strings.Compare(entryName(a.Name), entryName(b.Name)) })
 
 	side := p.side
 	if side*side > p.lim.MaxDims {
-		return nil, p.fail(0, 0, fmt.Sprintf("images of %d×%d pixels, more than the limit of %d features", side, side, p.lim.MaxDims))
+		return nil, p.fail(0, 0, fmt.Sprintf("pictures of %d×%d pixels have more than %d values, the most the explorer takes: "+
+			"choose an Image side of at most %d in the upload options", side, side, p.lim.MaxDims, maxSide(p.lim.MaxDims)))
 	}
 	held := int64(len(files)) * (4*int64(side*side) + itemBytes + stringBytes)
 	for _, f := range files {
@@ -335,23 +354,24 @@ func (z *zipReader) images(zr *zip.Reader) (*Dataset, error) {
 		if dir := path.Dir(name); dir != "." {
 			var ok bool
 			if label, ok = cls.id(path.Base(dir)); !ok {
-				return nil, &ParseError{File: z.file(f), Msg: cls.tooMany()}
+				return nil, &ParseError{File: z.file(f), Msg: p.tooManyLabelsMsg(cls.max, "")}
 			}
 		}
 		if err := z.read(f); err != nil {
 			return nil, err
 		}
-		cfg, msg := imageHeader(z.buf.Bytes(), p.lim.MaxImagePixels)
+		cfg, msg := imageHeader(z.buf.Bytes(), p.lim.MaxImagePixels, side)
 		if msg != "" {
 			return nil, &ParseError{File: z.file(f), Msg: msg}
 		}
 		if pixels += int64(cfg.Width) * int64(cfg.Height); pixels > p.lim.MaxPixels {
-			return nil, p.fail(0, 0, fmt.Sprintf("the images hold more than %s in all; resize them or upload fewer",
-				formatPixels(p.lim.MaxPixels)))
+			return nil, p.fail(0, 0, fmt.Sprintf("the pictures hold more than %s in all, the most the explorer decodes for one upload: "+
+				"shrink them (they are made %d×%d anyway), or upload fewer", formatPixels(p.lim.MaxPixels), side, side))
 		}
-		img, msg := decodeImage(z.buf.Bytes(), cfg)
-		if msg != "" {
-			return nil, &ParseError{File: z.file(f), Msg: msg}
+		img, err := decodeImage(z.buf.Bytes(), cfg)
+		if err != nil {
+			return nil, &ParseError{File: z.file(f), err: err,
+				Msg: "this picture is damaged and cannot be decoded: open it and save it again as PNG or JPEG, or leave it out of the zip"}
 		}
 		ds.X = ds.X[:len(ds.X)+side*side]
 		g.scale(ds.X[len(ds.X)-side*side:], img, side, p.opts.Invert)
@@ -363,7 +383,8 @@ func (z *zipReader) images(zr *zip.Reader) (*Dataset, error) {
 }
 
 // formatPixels states a pixel count the way limit messages do: "300
-// megapixels" when it is a whole number of them.
+// megapixels" when it is a whole number of them, "4096×4096 pixels" when
+// it is a square.
 func formatPixels(n int64) string {
 	switch {
 	case n == 1_000_000:
@@ -371,40 +392,59 @@ func formatPixels(n int64) string {
 	case n >= 1_000_000 && n%1_000_000 == 0:
 		return fmt.Sprintf("%d megapixels", n/1_000_000)
 	}
+	if s := int64(math.Sqrt(float64(n))); s*s == n && s > 1 {
+		return fmt.Sprintf("%d×%d pixels", s, s)
+	}
 	return fmt.Sprintf("%d pixels", n)
 }
 
+// maxSide is the largest image side whose square is at most maxDims.
+func maxSide(maxDims int) int {
+	s := int(math.Sqrt(float64(maxDims)))
+	for s*s > maxDims {
+		s--
+	}
+	for (s+1)*(s+1) <= maxDims {
+		s++
+	}
+	return s
+}
+
 // imageHeader reads data's header: a PNG or JPEG of at most maxPixels
-// pixels. msg is "" on success.
-func imageHeader(data []byte, maxPixels int) (cfg image.Config, msg string) {
+// pixels (side is what it will be resized to, for the message). msg is ""
+// on success.
+func imageHeader(data []byte, maxPixels, side int) (cfg image.Config, msg string) {
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil || (format != "png" && format != "jpeg") {
-		return cfg, "not a PNG or JPEG image"
+		return cfg, "this file is not a PNG or JPEG picture, though its name says so: save it again as PNG or JPEG, or leave it out of the zip"
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > int64(maxPixels) {
-		return cfg, fmt.Sprintf("image is %d×%d pixels, more than the limit of %d pixels", cfg.Width, cfg.Height, maxPixels)
+		return cfg, fmt.Sprintf("this picture is %d×%d pixels, more than the limit of %s: shrink it (it is made %d×%d anyway), or leave it out of the zip",
+			cfg.Width, cfg.Height, formatPixels(int64(maxPixels)), side, side)
 	}
 	return cfg, ""
 }
 
-// decodeImage decodes data, whose header imageHeader read into cfg. msg is
-// "" on success.
-func decodeImage(data []byte, cfg image.Config) (img image.Image, msg string) {
+// errDecodePanic is what decodeImage reports when a decoder panicked.
+var errDecodePanic = errors.New("the image decoder panicked")
+
+// decodeImage decodes data, whose header imageHeader read into cfg.
+func decodeImage(data []byte, cfg image.Config) (img image.Image, err error) {
 	// The standard decoders are fuzzed and should not panic; if one does
 	// on hostile input, refuse the image rather than take the server down.
 	defer func() {
 		if recover() != nil {
-			img, msg = nil, "image does not decode"
+			img, err = nil, errDecodePanic
 		}
 	}()
-	img, _, err := image.Decode(bytes.NewReader(data))
+	img, _, err = image.Decode(bytes.NewReader(data))
 	if err != nil {
-		return nil, "image does not decode: " + strings.TrimPrefix(strings.TrimPrefix(err.Error(), "png: "), "jpeg: ")
+		return nil, err
 	}
 	if b := img.Bounds(); b.Dx() != cfg.Width || b.Dy() != cfg.Height {
-		return nil, "image does not decode: size differs from its header"
+		return nil, fmt.Errorf("decoded %d×%d, header says %d×%d", b.Dx(), b.Dy(), cfg.Width, cfg.Height)
 	}
-	return img, ""
+	return img, nil
 }
 
 // greyScaler converts images to grey and resizes them, reusing its
