@@ -110,7 +110,13 @@ class Chart {
     }
     ctx.textAlign = 'center';
     ctx.textBaseline = 'top';
-    for (const v of xTicks) ctx.fillText(fmt(v), X(v), T + ph + 5);
+    for (const v of xTicks) {
+      // A label at an edge stays inside the canvas.
+      const text = fmt(v);
+      const half = ctx.measureText(text).width / 2;
+      const x = Math.min(Math.max(X(v), half + 1), this.w - half - 1);
+      ctx.fillText(text, x, T + ph + 5);
+    }
     if (xLabel) {
       ctx.fillStyle = '#555';
       ctx.fillText(xLabel, L + pw / 2, T + ph + 23);

@@ -200,7 +200,16 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	r, err := trainer.New(f.cfg, d)
 	var fe *trainer.FieldError
 	if errors.As(err, &fe) {
-		return usagef("train: --%s: %s", strings.ReplaceAll(fe.Field, "_", "-"), fe.Msg)
+		flagName := strings.ReplaceAll(fe.Field, "_", "-")
+		given := ""
+		if fl := fs.Lookup(flagName); fl != nil && set[flagName] {
+			given = " " + fl.Value.String()
+		}
+		msg := fe.Msg
+		if fe.Suggest != "" {
+			msg += fmt.Sprintf(" (--%s %s)", flagName, fe.Suggest)
+		}
+		return usagef("train: --%s%s: %s", flagName, given, msg)
 	} else if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}

@@ -100,8 +100,7 @@ export function connect(app, { status, controls, timeline, metrics, selection, p
         }
         if (!ev.backfill) {
           if (ev.received != null) timings.arrived(ev.epoch, ev.received, ev.sentMs);
-          if (S.follow) timeline.show(ev.epoch, S.viewing == null ? 0 : GLIDE_MS);
-          else timeline.update();
+          timeline.liveArrived();
           if (S.state === 'running') pairs.fetch(false);
         } else if (ev.epoch === S.viewing) {
           timeline.show(ev.epoch, GLIDE_MS * 1.5); // e.g. re-projected: glide PCA → t-SNE

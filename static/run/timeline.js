@@ -1,5 +1,8 @@
 // The timeline: which epoch the map shows, following the run live or
-// looking back with the slider, the arrow keys or a replay.
+// looking back with the slider, the arrow keys or a replay. Live epochs and
+// replays play at the chosen speed (epochs per second): a run faster than
+// that is queued and played epoch by epoch, never skipped, unless the speed
+// is "as they come".
 
 import { el } from './dom.js';
 import { config } from './state.js';
@@ -8,20 +11,64 @@ import { coordsOf, newest } from './history.js';
 /** GLIDE_MS is how long the map takes to move by one live epoch. */
 export const GLIDE_MS = 450;
 const SCRUB_MS = 250; // moving the timeline by hand
-const REPLAY_STEP_MS = 700; // one epoch of replay
+
+// SPEEDS are the playback speeds offered, in epochs per second; 0 shows
+// each live epoch as it comes (a fast run skips epochs on screen).
+export const SPEEDS = [0.5, 1, 2, 4, 8, 0];
+const DEFAULT_SPEED = 2;
+const SPEED_KEY = 'explorer.speed';
+
+function storedSpeed() {
+  const q = new URLSearchParams(location.search).get('speed');
+  let v = q;
+  if (v == null) {
+    try {
+      v = localStorage.getItem(SPEED_KEY);
+    } catch {
+      v = null;
+    }
+  }
+  if (v === 'max') return 0;
+  const n = Number(v);
+  return v != null && SPEEDS.includes(n) ? n : DEFAULT_SPEED;
+}
 
 /**
  * createTimeline wires the slider, Replay and Live buttons and returns
- * {show, update, goLive, stepView}. show(epoch, ms) puts an epoch on the map,
- * gliding there over ms milliseconds, then calls shown(entry) with the
- * epoch's entry in S.epochs; update redraws the timeline alone.
+ * {show, update, goLive, stepView, liveArrived}. show(epoch, ms) puts an
+ * epoch on the map, gliding there over ms milliseconds, then calls
+ * shown(entry) with the epoch's entry in S.epochs; update redraws the
+ * timeline alone; liveArrived plays a new live epoch at the chosen speed.
  * @param {import('./state.js').App} app
  * @param {{shown: (entry: object) => void}} deps
  */
 export function createTimeline(app, { shown }) {
   const { ui, S, root } = app;
   const label = el('span', { class: 'timeline-mode', 'data-testid': 'timeline-mode' });
-  ui.timeline.append(label);
+  S.speed = storedSpeed();
+  const speed = el('select', { 'data-testid': 'timeline-speed', 'aria-label': 'Playback speed' });
+  for (const v of SPEEDS) {
+    speed.append(el('option', { value: String(v), text: v === 0 ? 'as they come' : `${v} epoch${v === 1 ? '' : 's'}/s` }));
+  }
+  speed.value = String(S.speed);
+  speed.addEventListener('change', () => {
+    S.speed = Number(speed.value);
+    try {
+      localStorage.setItem(SPEED_KEY, S.speed === 0 ? 'max' : String(S.speed));
+    } catch {
+      // The choice lasts for this page only.
+    }
+    if (S.playing) {
+      stopReplay();
+      startReplay();
+    } else if (S.follow) {
+      clearTimeout(pace);
+      pace = 0;
+      liveArrived();
+    }
+  });
+  ui.timeline.append(el('label', { class: 'timeline-speed' }, 'Speed ', speed), label);
+  let pace = 0; // the timer of the next queued live epoch
   if (!ui.play.textContent) ui.play.textContent = '▶ Replay';
   if (!ui.live.textContent) ui.live.textContent = 'Live';
 
@@ -52,17 +99,61 @@ export function createTimeline(app, { shown }) {
     const latest = newest(S);
     let text = v == null ? `epoch – / ${E}` : `epoch ${v} / ${E}`;
     if (v != null && !S.follow && latest !== v) text += ` (newest ${latest})`;
+    const behind = v == null ? 0 : S.order.length - 1 - S.order.indexOf(v);
     ui.counter.textContent = text;
     ui.slider.setAttribute('aria-valuetext', text);
     ui.live.setAttribute('aria-pressed', String(S.follow));
     ui.live.classList.toggle('following', S.follow);
     ui.play.textContent = S.playing ? '❚❚ Pause replay' : '▶ Replay';
     ui.play.disabled = S.order.length < 2;
-    label.textContent = S.follow ? (S.finished ? 'last epoch' : 'following live') : 'looking back';
+    if (S.follow && behind > 0) label.textContent = `playing the run, ${behind} epoch${behind === 1 ? '' : 's'} to go`;
+    else label.textContent = S.follow ? (S.finished ? 'last epoch' : 'following live') : 'looking back';
+  }
+
+  /** stepMs is how long one epoch shows at the chosen speed. */
+  function stepMs() {
+    return 1000 / (S.speed || 8);
+  }
+
+  /**
+   * liveArrived shows a new live epoch when the map follows the run: at
+   * once at "as they come", else the next queued one, one per step.
+   */
+  function liveArrived() {
+    if (!S.follow) {
+      update();
+      return;
+    }
+    const latest = newest(S);
+    if (latest == null) return;
+    if (S.viewing == null || !S.epochs.has(S.viewing)) {
+      show(latest, 0);
+      return;
+    }
+    if (S.speed === 0) {
+      if (latest !== S.viewing) show(latest, GLIDE_MS);
+      return;
+    }
+    if (!pace) advance();
+  }
+
+  function advance() {
+    pace = 0;
+    if (!S.follow || S.playing) return;
+    const next = S.order[S.order.indexOf(S.viewing) + 1];
+    if (next == null) {
+      update();
+      return;
+    }
+    const ms = stepMs();
+    show(next, Math.min(GLIDE_MS, ms * 0.85));
+    pace = setTimeout(advance, ms);
   }
 
   function goLive() {
     stopReplay();
+    clearTimeout(pace);
+    pace = 0;
     S.follow = true;
     const e = newest(S);
     if (e != null && e !== S.viewing) show(e, GLIDE_MS);
@@ -73,6 +164,8 @@ export function createTimeline(app, { shown }) {
     if (S.order.length === 0) return;
     const i = Math.max(0, Math.min(S.order.length - 1, index));
     S.follow = false;
+    clearTimeout(pace);
+    pace = 0;
     show(S.order[i], ms);
   }
 
@@ -92,14 +185,15 @@ export function createTimeline(app, { shown }) {
     let i = S.order.indexOf(S.viewing);
     if (i < 0 || i >= S.order.length - 1) i = 0;
     goTo(i, 0);
+    const ms = stepMs();
     S.playing = setInterval(() => {
       const j = S.order.indexOf(S.viewing) + 1;
       if (j >= S.order.length) {
         stopReplay();
         return;
       }
-      goTo(j, REPLAY_STEP_MS * 0.85);
-    }, REPLAY_STEP_MS);
+      goTo(j, ms * 0.85);
+    }, ms);
     update();
   }
 
@@ -113,5 +207,5 @@ export function createTimeline(app, { shown }) {
   ui.play.addEventListener('click', () => (S.playing ? stopReplay() : startReplay()));
   ui.live.addEventListener('click', goLive);
 
-  return { show, update, goLive, stepView };
+  return { show, update, goLive, stepView, liveArrived };
 }

@@ -171,20 +171,31 @@ func InspectTable(name string, head []byte, opts ParseOptions) (Table, error) {
 	for j := range t.Columns {
 		t.Columns[j].Distinct = len(seen[j])
 	}
-	t.assignRoles(opts, long)
+	if msg := t.assignRoles(opts, long); msg != "" {
+		return Table{}, p.fail(1, 0, msg)
+	}
 	return t, nil
 }
 
 // assignRoles gives each column the role Parse would give it, and a guessed
 // one to columns of words that would otherwise stop the parse.
-func (t *Table) assignRoles(opts ParseOptions, long []int) {
+func (t *Table) assignRoles(opts ParseOptions, long []int) string {
 	header := make([]string, len(t.Columns))
 	for i, c := range t.Columns {
 		header[i] = c.Name
 	}
-	label, _ := findColumn(header, opts.LabelColumn, labelNames, "label")
-	text, _ := findColumn(header, opts.TextColumn, textNames, "text")
-	id, _ := findColumn(header, opts.IDColumn, idNames, "id")
+	label, msg := findColumn(header, opts.LabelColumn, labelNames, "label")
+	if msg != "" {
+		return msg
+	}
+	text, msg := findColumn(header, opts.TextColumn, textNames, "text")
+	if msg != "" {
+		return msg
+	}
+	id, msg := findColumn(header, opts.IDColumn, idNames, "id")
+	if msg != "" {
+		return msg
+	}
 	for i := range t.Columns {
 		c := &t.Columns[i]
 		switch {
@@ -219,6 +230,7 @@ func (t *Table) assignRoles(opts ParseOptions, long []int) {
 			c.Role = RoleIgnore
 		}
 	}
+	return ""
 }
 
 func countNumbers(fields []string) int {

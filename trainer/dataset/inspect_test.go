@@ -110,3 +110,13 @@ func FuzzInspectTable(f *testing.F) {
 		fuzzParse(t, "f.csv", data, dataset.FormatCSV, opts)
 	})
 }
+
+// TestInspectTableMissingColumn refuses an option naming a column the
+// header does not have, as Parse does.
+func TestInspectTableMissingColumn(t *testing.T) {
+	_, err := dataset.InspectTable("m.csv", []byte("a,b\n1,2\n"), dataset.ParseOptions{LabelColumn: "species"})
+	var pe *dataset.ParseError
+	if !errors.As(err, &pe) || !strings.Contains(pe.Msg, `"species"`) {
+		t.Errorf("InspectTable with a missing label column: %v", err)
+	}
+}
