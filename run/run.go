@@ -9,6 +9,7 @@ package run
 
 import (
 	"encoding/json"
+	"math"
 	"time"
 
 	"github.com/contrastive-explorer/explorer/trainer"
@@ -104,6 +105,57 @@ type EpochRecord struct {
 	Embeddings []float32
 	Dim        int
 	Checkpoint []byte
+	// Pairs is a sample of the epoch's last training batch, for the page's
+	// "what the loss sees"; nil for runs recorded before it was kept.
+	Pairs []PairRecord
+}
+
+// PairRecord is one example pair of an epoch's training batch (see
+// trainer.PairExample): the items, whether the loss took them as a
+// positive pair, the distance of their embeddings in that step, the texts
+// the encoder read, and for dense data the inputs it read (views), each
+// feature clamped to [0, 1] and quantised to a byte.
+type PairRecord struct {
+	A        int     `json:"a"`
+	B        int     `json:"b"`
+	Positive bool    `json:"positive"`
+	Distance float64 `json:"distance"`
+	TextA    string  `json:"text_a,omitempty"`
+	TextB    string  `json:"text_b,omitempty"`
+	ViewA    []byte  `json:"view_a,omitempty"`
+	ViewB    []byte  `json:"view_b,omitempty"`
+}
+
+// PairRecordOf quantises an example pair for the record.
+func PairRecordOf(a, b int, positive bool, distance float64, textA, textB string, viewA, viewB []float32) PairRecord {
+	return PairRecord{A: a, B: b, Positive: positive, Distance: distance, TextA: textA, TextB: textB, ViewA: quantise(viewA), ViewB: quantise(viewB)}
+}
+
+func quantise(v []float32) []byte {
+	if v == nil {
+		return nil
+	}
+	out := make([]byte, len(v))
+	for i, x := range v {
+		out[i] = byte(math.Round(float64(min(max(x, 0), 1)) * 255))
+	}
+	return out
+}
+
+// Views returns the pair's inputs as features in [0, 1] (nil for none).
+func (p PairRecord) Views() (a, b []float32) {
+	return dequantise(p.ViewA), dequantise(p.ViewB)
+}
+
+func dequantise(v []byte) []float32 {
+	if v == nil {
+		return nil
+	}
+	out := make([]float32, len(v))
+	for i, x := range v {
+		out[i] = float32(x) / 255
+	}
+	return out
 }
 
 // Quality is how faithful a frame is to the embeddings it projects: 0 when

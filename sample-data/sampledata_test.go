@@ -316,7 +316,7 @@ func TestLoadInteractions(t *testing.T) {
 		len(ds.Users) != 5000 || len(ds.ItemNames) != 2000 {
 		t.Fatalf("kind %s, %d items (dim %d), %d classes, %d users", ds.Kind, ds.Len(), ds.Dim, len(ds.ClassNames), len(ds.Users))
 	}
-	if !strings.Contains(ds.Description, "SYNTHETIC") || !strings.Contains(ds.Title, "synthetic") {
+	if !strings.Contains(strings.ToLower(ds.Description), "synthetic") || !strings.Contains(ds.Title, "synthetic") {
 		t.Errorf("title %q and description %q must say the data is synthetic", ds.Title, ds.Description)
 	}
 	in := info(t, "interactions")

@@ -54,7 +54,14 @@ const timeline = createTimeline(app, {
     metrics.showEpoch(e);
     selection.epochShown();
     search.epochShown();
+    pairs.epochShown();
     if (follow) follow.changed(); // a presenter's class follows at once
+  },
+  // An epoch a slow connection skipped: connect again from the first
+  // epoch missing, or after the end for the whole history.
+  missing() {
+    if (S.finished) stream.reopen();
+    else stream.drop();
   },
 });
 bindKeys(app, {
@@ -95,6 +102,9 @@ window.addEventListener('pagehide', () => stream.close());
 window.explorer = Object.freeze({
   runID,
   epoch: () => S.viewing,
+  // Every epoch put on the map, in order, and the playback speed.
+  shown: () => [...S.shownLog],
+  speed: () => S.speed,
   newest: () => newest(S),
   state: () => S.state,
   live: () => S.isLive,
@@ -105,7 +115,9 @@ window.explorer = Object.freeze({
     return { x: r.left + p.x, y: r.top + p.y };
   },
   snapshot: () => (app.scatter ? app.scatter.snapshot() : ''),
-  settled: () => !app.scatter || !app.scatter.animating(),
+  // Still, with nothing left to play: the map following the run shows its
+  // newest epoch.
+  settled: () => (!app.scatter || !app.scatter.animating()) && (!S.follow || S.viewing === newest(S)),
   // Frame timings in performance.now() milliseconds: each live epoch's
   // arrival and first draw (and, from the server's sent_ms, sentMs and
   // sinceSent, the milliseconds from send to draw), the first hello's

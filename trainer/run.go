@@ -59,6 +59,11 @@ type Epoch struct {
 	// EnableCheckpoints was called; nil otherwise. Like the embeddings it is
 	// a fresh slice every epoch.
 	Checkpoint []byte
+
+	// Pairs is a sample of EpochPairs pairs of the epoch's last training
+	// batch (see ExamplePairs), so what the loss saw can be looked at epoch
+	// by epoch; nil when the run has no batch yet.
+	Pairs []PairExample
 }
 
 // Streams of the run's random numbers, one per purpose, so that (for example)
@@ -268,6 +273,9 @@ func (r *Run) closeSubscribers() {
 		delete(r.subs, s)
 	}
 }
+
+// EpochPairs is how many example pairs each Epoch carries.
+const EpochPairs = 24
 
 // ExamplePairs returns up to n pairs (half positive, half negative) from the
 // most recent training batch, with copies of their input vectors (dense
@@ -585,7 +593,7 @@ func (r *Run) finishEpoch(ctx context.Context, t *training, epoch int, m Metrics
 	}
 	t.eval.probeMetrics(&m, t.probe.z, rows, d, t.probe.groups)
 	spread(&m, emb, n, d, t.labelClasses)
-	e := Epoch{Epoch: epoch, Metrics: m, Embeddings: emb, Dim: d}
+	e := Epoch{Epoch: epoch, Metrics: m, Embeddings: emb, Dim: d, Pairs: r.ExamplePairs(EpochPairs)}
 	if t.ckpt != nil {
 		e.Checkpoint = t.ckpt.encode(t, epoch)
 	}

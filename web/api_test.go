@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"image/png"
 	"io"
 	"log/slog"
@@ -364,6 +365,46 @@ func TestNeighborsAndPairs(t *testing.T) {
 	}
 	if a := call(t, s, "GET", "/api/runs/"+c.ID+"/pairs?n=1000", nil, ""); a.status != http.StatusBadRequest {
 		t.Errorf("pairs n=1000: %d, want 400", a.status)
+	}
+
+	// The pairs follow the epoch asked for, and each sample is another
+	// group of them, also once the run is over.
+	pairsAt := func(query string) pairsJSON {
+		t.Helper()
+		var pr pairsJSON
+		a := call(t, s, "GET", "/api/runs/"+c.ID+"/pairs?"+query, nil, "")
+		if a.status != http.StatusOK {
+			t.Fatalf("pairs?%s: %d %s", query, a.status, a.body)
+		}
+		a.json(t, &pr)
+		return pr
+	}
+	key := func(pr pairsJSON) string {
+		var sb strings.Builder
+		for _, p := range pr.Pairs {
+			fmt.Fprintf(&sb, "%d-%d:%.6f ", p.A, p.B, p.Distance)
+		}
+		return sb.String()
+	}
+	at0, at2 := pairsAt("n=6&epoch=0"), pairsAt("n=6&epoch=2")
+	if at0.Epoch != 0 || at2.Epoch != 2 || len(at0.Pairs) != 6 || key(at0) == key(at2) {
+		t.Errorf("pairs of epochs 0 and 2 are the same or missing:\n%s\n%s", key(at0), key(at2))
+	}
+	again, other := pairsAt("n=6&epoch=2"), pairsAt("n=6&epoch=2&sample=1")
+	if key(again) != key(at2) || key(other) == key(at2) || len(other.Pairs) != 6 {
+		t.Errorf("sample 1 of epoch 2 repeats sample 0 (or sample 0 changed):\n%s\n%s", key(at2), key(other))
+	}
+	positives := 0
+	for _, p := range other.Pairs {
+		if p.Positive {
+			positives++
+		}
+	}
+	if positives != 3 {
+		t.Errorf("sample 1 has %d positives of 6, want half", positives)
+	}
+	if a := call(t, s, "GET", "/api/runs/"+c.ID+"/pairs?epoch=99", nil, ""); a.status != http.StatusNotFound {
+		t.Errorf("pairs of an untrained epoch: %d, want 404", a.status)
 	}
 }
 

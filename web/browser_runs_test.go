@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -196,6 +197,73 @@ func TestBrowserRecallChart(t *testing.T) {
 	}
 	if v := b.evalString(fig + `.querySelector('.chart-value').textContent`); v == "" || v == "0" {
 		t.Errorf("the recall chart shows the value %q", v)
+	}
+	b.noProblems()
+}
+
+// TestBrowserPacing watches a run that trains faster than the page plays
+// it: at 8 epochs a second every epoch is put on the map in order, none
+// skipped, the mode saying how many are still to play; the speed chosen
+// is remembered, and a replay plays at it too.
+func TestBrowserPacing(t *testing.T) {
+	base := startExplorer(t, web.Options{})
+	b := newBrowser(t, nil)
+	b.step("home", 15*time.Second, chromedp.Navigate(base+"/"), chromedp.WaitVisible(tid("train-button")))
+	id := b.startRun(`{dataset: "digits", epochs: 30}`)
+	var speed float64
+	b.eval("default speed", `window.explorer.speed()`, &speed)
+	if speed != 2 {
+		t.Errorf("the default speed is %v epochs/s, want 2", speed)
+	}
+	b.eval("choose 8 epochs a second", `(() => { const s = document.querySelector('[data-testid="timeline-speed"]'); s.value = "8"; s.dispatchEvent(new Event("change")); return Number(s.value); })()`, &speed)
+	b.poll("trained", `window.explorer.newest() === 30`, 60*time.Second)
+	var mode string
+	b.eval("mode", `document.querySelector('[data-testid="timeline-mode"]').textContent`, &mode)
+	b.poll("played", `window.explorer.epoch() === 30`, 15*time.Second)
+	// The page opened as the run began: it shows the newest epoch then,
+	// and every one after it.
+	var shown []int
+	b.eval("shown", `window.explorer.shown()`, &shown)
+	for i := 1; i < len(shown); i++ {
+		if shown[i] != shown[i-1]+1 {
+			t.Errorf("epochs shown %v: %d follows %d, want every epoch in order", shown, shown[i], shown[i-1])
+			break
+		}
+	}
+	if len(shown) < 15 || shown[len(shown)-1] != 30 {
+		t.Errorf("epochs shown %v, want at least the last 15 of 30", shown)
+	}
+	t.Logf("mode while the run was ahead: %q; shown %v", mode, shown)
+
+	// The speed is remembered for the next page.
+	b.step("reopen", 15*time.Second, chromedp.Navigate(base+"/runs/"+id))
+	b.poll("reopened", `window.explorer && window.explorer.live()`, 10*time.Second)
+	b.eval("remembered speed", `window.explorer.speed()`, &speed)
+	if speed != 8 {
+		t.Errorf("after reopening, speed %v, want the 8 chosen", speed)
+	}
+	// A replay at 8 epochs a second plays the 31 epochs in about 4 s.
+	start := time.Now()
+	b.step("replay", 5*time.Second, chromedp.Click(tid("timeline-play")))
+	b.poll("replayed", `window.explorer.epoch() === 30 && document.querySelector('[data-testid="timeline-play"]').textContent.includes("Replay")`, 15*time.Second)
+	if d := time.Since(start); d < 3*time.Second || d > 7*time.Second {
+		t.Errorf("the replay took %v at 8 epochs/s, want about 4 s", d)
+	}
+
+	// The pairs follow the timeline, and "Other pairs" shows others of the
+	// same epoch although the run is over.
+	b.poll("pairs of the last epoch", `document.querySelector('[data-testid="pairs-epoch"]')?.textContent === "From a batch of epoch 30"`, 10*time.Second)
+
+	var dbg string
+	b.eval("back to epoch 3", `(() => { const s = document.querySelector('[data-testid="timeline-slider"]'); s.value = "3"; s.dispatchEvent(new Event("input")); return s.value + " " + s.max + " " + window.explorer.epoch(); })()`, &dbg)
+	t.Logf("slider: %s", dbg)
+	b.poll("pairs of epoch 3", `document.querySelector('[data-testid="pairs-epoch"]')?.textContent === "From a batch of epoch 3"`, 10*time.Second)
+	pairsText := `[...document.querySelectorAll('[data-testid="pair-panel"] .pair-text')].map((e) => e.textContent).join("|")`
+	before := b.evalString(pairsText)
+	b.step("other pairs", 5*time.Second, chromedp.Click(tid("pairs-refresh")))
+	b.poll("other pairs shown", pairsText+` !== `+strconv.Quote(before), 10*time.Second)
+	if got := b.text("pairs-epoch"); got != "From a batch of epoch 3" {
+		t.Errorf("after Other pairs the panel reads %q, want epoch 3 still", got)
 	}
 	b.noProblems()
 }

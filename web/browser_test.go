@@ -36,6 +36,10 @@ func TestBrowser(t *testing.T) {
 		chromedp.Click(tid("train-button")),
 	)
 	poll("run page opens", `location.pathname.startsWith("/runs/") && document.readyState === "complete"`, 30*time.Second)
+	// 300 fast epochs: shown as they come rather than queued at 2 a
+	// second (TestBrowserPacing watches the queue).
+	poll("speed control", `!!document.querySelector('[data-testid="timeline-speed"]')`, 10*time.Second)
+	eval("speed: as they come", `(() => { const s = document.querySelector('[data-testid="timeline-speed"]'); s.value = "0"; s.dispatchEvent(new Event("change")); return true; })()`, new(bool))
 
 	// 2. Epochs arrive and the counter advances.
 	poll("first epoch drawn", `window.explorer && window.explorer.epoch() !== null`, 30*time.Second)

@@ -115,6 +115,12 @@ type pairsJSON struct {
 	Pairs []pairJSON `json:"pairs"`
 }
 
+// pairs answers GET /api/runs/{id}/pairs?n=6&epoch=E&sample=K: n example
+// pairs the loss saw in epoch E (default the newest trained), half of them
+// positive. Each epoch keeps trainer.EpochPairs of them; sample K picks the
+// K-th group of n, wrapping around, so "Other pairs" shows others. An epoch
+// recorded without pairs (by an older explorer) falls back to the live
+// trainer's latest batch, when it is the newest.
 func (s *Server) pairs(c *echo.Context) error {
 	r, err := s.run(c)
 	if err != nil {
@@ -124,8 +130,56 @@ func (s *Server) pairs(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := pairsJSON{Epoch: r.Summary().Epoch, Pairs: []pairJSON{}}
+	sample, err := intParam(c, "sample", 0, 0, math.MaxInt32)
+	if err != nil {
+		return err
+	}
+	newest := r.Summary().Epoch
+	out := pairsJSON{Epoch: newest, Pairs: []pairJSON{}}
+	if newest < 0 {
+		return c.JSON(http.StatusOK, out)
+	}
+	rec, err := s.epochParam(c, r)
+	if run.ErrorCode(err) == run.NotFound && c.QueryParam("epoch") == "" {
+		return c.JSON(http.StatusOK, out) // nothing trained yet
+	} else if err != nil {
+		return err
+	}
+	out.Epoch = rec.Epoch
 	labels := r.Dataset().Data.Labels
+	if len(rec.Pairs) > 0 {
+		// Positives and negatives are interleaved in the record's halves:
+		// each sample takes its share of both.
+		var pos, neg []run.PairRecord
+		for _, p := range rec.Pairs {
+			if p.Positive {
+				pos = append(pos, p)
+			} else {
+				neg = append(neg, p)
+			}
+		}
+		pick := func(from []run.PairRecord, k int) {
+			if len(from) == 0 {
+				return
+			}
+			start := sample * k
+			for i := range min(k, len(from)) {
+				p := from[(start+i)%len(from)]
+				va, vb := p.Views()
+				out.Pairs = append(out.Pairs, pairJSON{
+					A: p.A, B: p.B, LabelA: labels[p.A], LabelB: labels[p.B], Positive: p.Positive, Distance: p.Distance,
+					ViewA: orEmpty(va), ViewB: orEmpty(vb), TextA: p.TextA, TextB: p.TextB,
+				})
+			}
+		}
+		wantPos := (n + 1) / 2
+		pick(pos, wantPos)
+		pick(neg, n-len(out.Pairs))
+		return c.JSON(http.StatusOK, out)
+	}
+	if rec.Epoch != newest {
+		return c.JSON(http.StatusOK, out)
+	}
 	for _, p := range r.ExamplePairs(n) {
 		out.Pairs = append(out.Pairs, pairJSON{
 			A: p.A, B: p.B, LabelA: labels[p.A], LabelB: labels[p.B],
@@ -134,6 +188,13 @@ func (s *Server) pairs(c *echo.Context) error {
 		})
 	}
 	return c.JSON(http.StatusOK, out)
+}
+
+func orEmpty(v []float32) []float32 {
+	if v == nil {
+		return []float32{}
+	}
+	return v
 }
 
 // clamp01 returns v clamped to [0, 1], as the protocol promises views are

@@ -38,7 +38,11 @@ func newEpochCache(max int64) *epochCache {
 }
 
 func recordBytes(rec run.EpochRecord) int64 {
-	return 4*int64(len(rec.Embeddings)) + int64(len(rec.Metrics))
+	n := 4*int64(len(rec.Embeddings)) + int64(len(rec.Metrics))
+	for _, p := range rec.Pairs {
+		n += int64(len(p.ViewA)+len(p.ViewB)+len(p.TextA)+len(p.TextB)) + 64
+	}
+	return n
 }
 
 // get returns a cached epoch.

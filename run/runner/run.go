@@ -182,6 +182,9 @@ func (r *Run) recordEpoch(ep trainer.Epoch) {
 		Epoch: ep.Epoch, Metrics: run.EncodeMetrics(ep.Metrics), Embeddings: ep.Embeddings, Dim: ep.Dim,
 		Checkpoint: ep.Checkpoint,
 	}
+	for _, p := range ep.Pairs {
+		rec.Pairs = append(rec.Pairs, run.PairRecordOf(p.A, p.B, p.Positive, p.Distance, p.TextA, p.TextB, p.XA, p.XB))
+	}
 	if err := r.m.store.PutEpoch(r.m.storeCtx, r.id, rec); err != nil {
 		r.m.log.Error("storing epoch", "run", r.id, "epoch", ep.Epoch, "err", err)
 		return

@@ -28,6 +28,7 @@ const (
 	ByFeatures  = "features"  // text: by hashed n-gram features
 	ByNames     = "names"     // by item names or texts
 	ByLabels    = "labels"    // by class names
+	ByWords     = "words"     // text: the items whose headwords or text have the query's words, then the encoder's (or the features') nearest
 )
 
 // Result is one item found.
@@ -36,7 +37,7 @@ type Result struct {
 	Score float64 `json:"score"`
 	Label int32   `json:"label"`
 	Text  string  `json:"text"`
-	Match string  `json:"match"` // "text", "name", "label" or "neighbor"
+	Match string  `json:"match"` // "text", "name", "headword", "words", "label" or "neighbor"
 }
 
 // Answer is what a search found and how.
@@ -77,7 +78,16 @@ func (e *Epoch) Query(q string, k int, embed TextEmbedder) Answer {
 	var a Answer
 	switch {
 	case EmbedsQueries(ds):
+		// A class's name lights the class; words the texts have come
+		// first; the encoder ranks the rest.
+		if a.Classes, a.Results = e.byLabels(q, k); len(a.Classes) > 0 {
+			a.Method = ByLabels
+			break
+		}
 		a.Method, a.Results = e.byText(embed, q, k)
+		if words := e.byWords(q, k); len(words) > 0 {
+			a.Method, a.Results = ByWords, merge(words, a.Results, k)
+		}
 	case ds.Kind == dataset.Interactions:
 		a.Method, a.Results = ByNames, e.byNames(q, ds.ItemNames, k, true)
 	default:
@@ -116,6 +126,10 @@ func (e *Epoch) result(i int, score float64, match string) Result {
 		text = e.Data.ItemNames[i]
 	case e.Data.Text != nil:
 		text = e.Data.Text[i]
+		if e.Data.Headwords != nil && len(e.Data.Headwords[i]) > 0 {
+			// A definition with the words it defines.
+			text = strings.Join(e.Data.Headwords[i], ", ") + ": " + text
+		}
 	}
 	return Result{Item: i, Score: score, Label: e.Data.Labels[i], Text: run.ClipText(text), Match: match}
 }
@@ -228,6 +242,84 @@ func (e *Epoch) byNames(q string, names []string, k int, neighbours bool) []Resu
 	return out
 }
 
+// byWords finds the text items that have every word of q: first those
+// whose headwords do (a headword equal to the query first), then those
+// whose text has them as whole words, shorter texts first.
+func (e *Epoch) byWords(q string, k int) []Result {
+	words := tokens(q)
+	if len(words) == 0 {
+		return nil
+	}
+	phrase := strings.Join(words, " ")
+	type hit struct{ item, tier, length int }
+	var hits []hit
+	for i, text := range e.Data.Text {
+		tier := -1
+		if e.Data.Headwords != nil {
+			for _, h := range e.Data.Headwords[i] {
+				ht := tokens(h)
+				switch {
+				case strings.Join(ht, " ") == phrase:
+					tier = 0
+				case tier != 0 && hasAll(ht, words):
+					tier = 1
+				}
+			}
+		}
+		if tier < 0 && hasAll(tokens(text), words) {
+			tier = 2
+		}
+		if tier >= 0 {
+			hits = append(hits, hit{i, tier, utf8.RuneCountInString(text)})
+		}
+	}
+	slices.SortFunc(hits, func(a, b hit) int {
+		return cmp.Or(cmp.Compare(a.tier, b.tier), cmp.Compare(a.length, b.length), cmp.Compare(a.item, b.item))
+	})
+	out := make([]Result, 0, min(len(hits), k))
+	for _, h := range hits[:min(len(hits), k)] {
+		match := "words"
+		if h.tier < 2 {
+			match = "headword"
+		}
+		out = append(out, e.result(h.item, 1, match))
+	}
+	return out
+}
+
+// merge is first, then the results of rest not in first, k at most.
+func merge(first, rest []Result, k int) []Result {
+	seen := make(map[int]bool, len(first))
+	out := slices.Clip(first[:min(len(first), k)])
+	for _, r := range out {
+		seen[r.Item] = true
+	}
+	for _, r := range rest {
+		if len(out) >= k {
+			break
+		}
+		if !seen[r.Item] {
+			out = append(out, r)
+			seen[r.Item] = true
+		}
+	}
+	return out
+}
+
+// tokens are the lower-case words of s (letters and digits).
+func tokens(s string) []string {
+	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) })
+}
+
+func hasAll(have, want []string) bool {
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			return false
+		}
+	}
+	return len(want) > 0
+}
+
 func containsAll(s string, words []string) bool {
 	for _, w := range words {
 		if !strings.Contains(s, w) {
@@ -242,18 +334,27 @@ func containsAll(s string, words []string) bool {
 // returns them with up to k of their items, the most typical first: the
 // most similar to their class's mean unit embedding.
 func (e *Epoch) byLabels(q string, k int) ([]int32, []Result) {
-	lq := strings.ToLower(q)
-	var exact, partial []int32
+	lq := strings.ToLower(strings.TrimSpace(q))
+	qt := tokens(q)
+	var exact, words, partial []int32
 	for l, name := range e.Data.ClassNames {
 		switch lower := strings.ToLower(name); {
 		case lower == lq:
 			exact = append(exact, int32(l))
+		case hasAll(tokens(name), qt):
+			// "animal" names noun.animal; "noun" every noun class.
+			words = append(words, int32(l))
 		case strings.Contains(lower, lq):
 			partial = append(partial, int32(l))
 		}
 	}
 	classes := exact
 	if len(classes) == 0 {
+		classes = words
+	}
+	if len(classes) == 0 && !EmbedsQueries(e.Data) {
+		// Texts have their own words to match: a class name's letters
+		// alone do not name it.
 		classes = partial
 	}
 	if len(classes) == 0 {

@@ -15,12 +15,19 @@ import (
 // the writer is held only for the SQL.
 func (s *Store) PutEpoch(ctx context.Context, id string, e run.EpochRecord) error {
 	blob := encodeFloats(e.Embeddings)
+	var pairs []byte
+	if e.Pairs != nil {
+		var err error
+		if pairs, err = json.Marshal(e.Pairs); err != nil {
+			return fmt.Errorf("sqlite: run %q epoch %d pairs: %w", id, e.Epoch, err)
+		}
+	}
 	return s.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `
-INSERT INTO epochs (run_id, epoch, metrics, dim, embeddings) VALUES (?, ?, ?, ?, ?)
+INSERT INTO epochs (run_id, epoch, metrics, dim, embeddings, pairs) VALUES (?, ?, ?, ?, ?, ?)
 ON CONFLICT (run_id, epoch) DO UPDATE SET
-	metrics = excluded.metrics, dim = excluded.dim, embeddings = excluded.embeddings`,
-			id, e.Epoch, text(e.Metrics), e.Dim, blob)
+	metrics = excluded.metrics, dim = excluded.dim, embeddings = excluded.embeddings, pairs = excluded.pairs`,
+			id, e.Epoch, text(e.Metrics), e.Dim, blob, text(pairs))
 		if err != nil || e.Checkpoint == nil {
 			return runWriteErr(err, id, fmt.Sprintf("put epoch %d", e.Epoch))
 		}
@@ -35,11 +42,14 @@ ON CONFLICT (run_id) DO UPDATE SET epoch = excluded.epoch, state = excluded.stat
 // Epoch returns epoch n of a run, without its checkpoint.
 func (s *Store) Epoch(ctx context.Context, id string, n int) (run.EpochRecord, error) {
 	e := run.EpochRecord{Epoch: n}
-	var metrics, blob []byte
-	err := s.r.QueryRowContext(ctx, "SELECT metrics, dim, embeddings FROM epochs WHERE run_id = ? AND epoch = ?", id, n).
-		Scan(&metrics, &e.Dim, &blob)
+	var metrics, blob, pairs []byte
+	err := s.r.QueryRowContext(ctx, "SELECT metrics, dim, embeddings, pairs FROM epochs WHERE run_id = ? AND epoch = ?", id, n).
+		Scan(&metrics, &e.Dim, &blob, &pairs)
 	if err == nil {
 		e.Embeddings, err = decodeFloats(blob)
+	}
+	if err == nil && pairs != nil {
+		err = json.Unmarshal(pairs, &e.Pairs)
 	}
 	if err != nil {
 		return run.EpochRecord{}, lookupErr(err, "run %q epoch %d", id, n)

@@ -5,12 +5,16 @@ import (
 	"context"
 	"database/sql"
 	"encoding/binary"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/contrastive-explorer/explorer/run"
 )
 
 // rawFloats returns x as a floatsRaw blob.
@@ -223,11 +227,12 @@ func TestMigrations(t *testing.T) {
 	// A migration that fails half way changes nothing.
 	migrations = append(slices.Clip(shipped), "CREATE TABLE extra (x INTEGER) STRICT; CREATE TABLE runs (x INTEGER)")
 	schemaVersion = len(migrations) - 1
-	if _, err := Open(ctx, path); err == nil || !strings.Contains(err.Error(), "schema version 2") {
+	base := len(shipped) - 1
+	if _, err := Open(ctx, path); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("schema version %d", base+1)) {
 		t.Errorf("Open with a failing migration: %v", err)
 	}
-	if v, extra := version(); v != 1 || extra {
-		t.Errorf("after a failed migration: version %d, table extra %v; want 1, false", v, extra)
+	if v, extra := version(); v != base || extra {
+		t.Errorf("after a failed migration: version %d, table extra %v; want %d, false", v, extra, base)
 	}
 
 	migrations = append(slices.Clip(shipped), "CREATE TABLE extra (x INTEGER) STRICT; INSERT INTO extra VALUES (1)")
@@ -237,8 +242,50 @@ func TestMigrations(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	if v, extra := version(); v != 2 || !extra {
-		t.Errorf("after migrating: version %d, table extra %v; want 2, true", v, extra)
+	if v, extra := version(); v != base+1 || !extra {
+		t.Errorf("after migrating: version %d, table extra %v; want %d, true", v, extra, base+1)
+	}
+}
+
+// TestMigrateEpochPairs opens a database of schema version 1, with an
+// epoch recorded, in this explorer: the epoch reads back without pairs,
+// and new epochs keep theirs.
+func TestMigrateEpochPairs(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "explorer.db")
+	shipped := migrations
+	t.Cleanup(func() { migrations, schemaVersion = shipped, len(shipped)-1 })
+	migrations, schemaVersion = shipped[:2], 1
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := run.Record{ID: "r-1", Session: "s", State: run.Done, Created: time.Now(), Updated: time.Now()}
+	if err := s.PutRun(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.ExecContext(ctx, "INSERT INTO epochs (run_id, epoch, metrics, dim, embeddings) VALUES ('r-1', 0, NULL, 2, ?)", encodeFloats([]float32{1, 2})); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	migrations, schemaVersion = shipped, len(shipped)-1
+	s, err = Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	old, err := s.Epoch(ctx, "r-1", 0)
+	if err != nil || old.Pairs != nil || len(old.Embeddings) != 2 {
+		t.Fatalf("the epoch from before: %+v, %v", old, err)
+	}
+	pairs := []run.PairRecord{{A: 0, B: 1, Positive: true, Distance: 0.5}}
+	if err := s.PutEpoch(ctx, "r-1", run.EpochRecord{Epoch: 1, Dim: 2, Embeddings: []float32{3, 4}, Pairs: pairs}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Epoch(ctx, "r-1", 1)
+	if err != nil || len(got.Pairs) != 1 || got.Pairs[0].A != 0 || got.Pairs[0].B != 1 || !got.Pairs[0].Positive || got.Pairs[0].Distance != 0.5 {
+		t.Errorf("a new epoch's pairs: %+v, %v", got.Pairs, err)
 	}
 }
 

@@ -80,6 +80,11 @@ CREATE TABLE uploads (
 ) STRICT;
 CREATE INDEX uploads_by_session ON uploads (session, created, id);
 `,
+	// Each epoch's example pairs (run.PairRecord as JSON), after the
+	// embeddings; NULL for epochs recorded before.
+	2: `
+ALTER TABLE epochs ADD COLUMN pairs TEXT;
+`,
 }
 
 // schemaVersion is the version migrations bring a database to.

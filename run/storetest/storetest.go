@@ -505,7 +505,10 @@ func testEpochRoundTrip(t *testing.T, s run.Store) {
 	const n, dim = 10000, 32
 	epochs := []run.EpochRecord{
 		{Epoch: 0, Metrics: metrics(0), Embeddings: randomFloats(rng, n*dim), Dim: dim, Checkpoint: []byte("state after 0")},
-		{Epoch: 1, Metrics: metrics(1), Embeddings: randomFloats(rng, 5*3), Dim: 3},
+		{Epoch: 1, Metrics: metrics(1), Embeddings: randomFloats(rng, 5*3), Dim: 3, Pairs: []run.PairRecord{
+			{A: 1, B: 4, Positive: true, Distance: 0.25, ViewA: []byte{0, 128, 255}, ViewB: []byte{255, 0, 7}},
+			{A: 2, B: 3, Distance: 1.5, TextA: "a <word>", TextB: "its definition"},
+		}},
 		{Epoch: 7, Metrics: nil, Embeddings: nil, Dim: 16}, // no items
 	}
 	for _, e := range epochs {
@@ -521,6 +524,9 @@ func testEpochRoundTrip(t *testing.T, s run.Store) {
 				want.Epoch, got.Epoch, got.Dim, got.Metrics, got.Checkpoint, want.Epoch, want.Dim, want.Metrics)
 		}
 		checkFloats(t, fmt.Sprintf("epoch %d embeddings", want.Epoch), got.Embeddings, want.Embeddings)
+		if !reflect.DeepEqual(got.Pairs, want.Pairs) {
+			t.Errorf("Epoch(%d) pairs = %+v, want %+v", want.Epoch, got.Pairs, want.Pairs)
+		}
 	}
 }
 

@@ -101,20 +101,26 @@ export function connect(app, { status, controls, timeline, metrics, selection, p
         if (!ev.backfill) {
           if (ev.received != null) timings.arrived(ev.epoch, ev.received, ev.sentMs);
           timeline.liveArrived();
-          if (S.state === 'running') pairs.fetch(false);
         } else if (ev.epoch === S.viewing) {
           timeline.show(ev.epoch, GLIDE_MS * 1.5); // e.g. re-projected: glide PCA → t-SNE
         } else {
-          timeline.update();
+          timeline.liveArrived(); // an epoch the player may be waiting for
         }
         metrics.update();
       },
       live() {
         S.isLive = true;
         setConn('live', 'ok');
-        const target = S.follow || S.viewing == null || !S.epochs.has(S.viewing) ? newest(S) : S.viewing;
-        if (target != null) timeline.show(target, S.viewing == null ? 0 : GLIDE_MS);
-        else timeline.update();
+        if (S.viewing != null && S.epochs.has(S.viewing)) {
+          // A reconnection: the map goes on from where it is, playing what
+          // came meanwhile, or stays where the learner looks back.
+          if (S.follow) timeline.liveArrived();
+          else timeline.show(S.viewing, GLIDE_MS);
+        } else {
+          const target = newest(S);
+          if (target != null) timeline.show(target, 0);
+          else timeline.update();
+        }
         pairs.fetch(true);
       },
       state(msg) {

@@ -1,22 +1,31 @@
-// The pairs panel: example pairs from the latest training batch, positives
-// (pulled together) first, then negatives (pushed apart).
+// The pairs panel: example pairs from a training batch of the epoch on the
+// map, positives (pulled together) first, then negatives (pushed apart).
+// They follow the timeline; "Other pairs" shows another sample of the same
+// epoch.
 
 import { request } from '../api.js';
 import { el } from './dom.js';
 
-const PAIRS_GAP_MS = 3000; // at most this often unless asked
+const PAIRS_GAP_MS = 1000; // at most this often unless asked
 
 /**
- * createPairs fills the pairs panel and returns {fetch}: fetch(force) asks
- * for new pairs, at most every few seconds unless force is set; only a
- * forced fetch shows its errors.
+ * createPairs fills the pairs panel and returns {fetch, epochShown}:
+ * fetch(force) asks for the shown epoch's pairs, at most every second
+ * unless force is set (only a forced fetch shows its errors); epochShown
+ * follows the timeline.
  * @param {import('./state.js').App} app
  */
 export function createPairs(app) {
   const { ui, S, runID } = app;
   const body = el('div', { class: 'panel-body' });
   const button = el('button', { type: 'button', text: 'Other pairs', 'data-testid': 'pairs-refresh' });
-  button.addEventListener('click', () => fetchPairs(true));
+  let sample = 0; // which group of the epoch's pairs
+  let shownEpoch = null; // the epoch whose pairs are on screen
+  let timer = 0;
+  button.addEventListener('click', () => {
+    sample++;
+    fetchPairs(true);
+  });
   ui.pairs.append(button, body);
   body.append(el('p', { class: 'panel-hint', text: 'Example pairs appear once training starts.' }));
   let busy = false;
@@ -27,8 +36,11 @@ export function createPairs(app) {
     if (busy || (!force && now - S.lastPairs < PAIRS_GAP_MS)) return;
     busy = true;
     S.lastPairs = now;
+    const q = new URLSearchParams({ n: '6', sample: String(sample) });
+    if (S.viewing != null) q.set('epoch', String(S.viewing));
     try {
-      const ans = await request('GET', `/api/runs/${encodeURIComponent(runID)}/pairs?n=6`);
+      const ans = await request('GET', `/api/runs/${encodeURIComponent(runID)}/pairs?${q}`);
+      shownEpoch = ans && ans.epoch;
       render(ans);
     } catch (err) {
       if (force) body.replaceChildren(el('p', { class: 'panel-error', text: err.message }));
@@ -75,8 +87,18 @@ export function createPairs(app) {
         ),
       );
     }
-    body.replaceChildren(el('p', { class: 'panel-hint', text: `From a batch of epoch ${ans.epoch}` }), list);
+    body.replaceChildren(el('p', { class: 'panel-hint', 'data-testid': 'pairs-epoch', text: `From a batch of epoch ${ans.epoch}` }), list);
   }
 
-  return { fetch: fetchPairs };
+  /** epochShown fetches the pairs of a newly shown epoch, soon after. */
+  function epochShown() {
+    if (S.viewing == null || S.viewing === shownEpoch) return;
+    clearTimeout(timer);
+    const wait = Math.max(0, PAIRS_GAP_MS - (Date.now() - S.lastPairs));
+    timer = setTimeout(() => {
+      if (S.viewing !== shownEpoch) fetchPairs(true);
+    }, wait);
+  }
+
+  return { fetch: fetchPairs, epochShown };
 }

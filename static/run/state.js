@@ -32,6 +32,8 @@ export function newState() {
     follow: true,
     isLive: false,
     playing: 0,
+    speed: 2, // playback, epochs per second; 0 = as they come (timeline.js)
+    shownLog: [], // epochs shown on the map, in order
     state: '',
     finished: false,
     hidden: new Set(),

@@ -40,9 +40,11 @@ function storedSpeed() {
  * shown(entry) with the epoch's entry in S.epochs; update redraws the
  * timeline alone; liveArrived plays a new live epoch at the chosen speed.
  * @param {import('./state.js').App} app
- * @param {{shown: (entry: object) => void}} deps
+ * missing(epoch) is called when the player has waited a while for an
+ * epoch the stream did not deliver.
+ * @param {{shown: (entry: object) => void, missing?: (epoch: number) => void}} deps
  */
-export function createTimeline(app, { shown }) {
+export function createTimeline(app, { shown, missing = () => {} }) {
   const { ui, S, root } = app;
   const label = el('span', { class: 'timeline-mode', 'data-testid': 'timeline-mode' });
   S.speed = storedSpeed();
@@ -76,6 +78,10 @@ export function createTimeline(app, { shown }) {
     const e = S.epochs.get(epoch);
     if (!e) return;
     S.viewing = epoch;
+    // The epochs put on the map, in order (the test's proof that none is
+    // skipped), the last thousand.
+    if (S.shownLog.length >= 1000) S.shownLog.shift();
+    S.shownLog.push(epoch);
     const c = coordsOf(S, epoch);
     const scatter = app.scatter;
     if (scatter && c && S.labels.length === c.coords.length / c.dims) {
@@ -137,6 +143,14 @@ export function createTimeline(app, { shown }) {
     if (!pace) advance();
   }
 
+  // A run faster than its projections has some epochs projected after the
+  // next ones (backfill): the player waits a little for the epoch that
+  // comes next before passing over it.
+  const WAIT_MS = 4000;
+  const REFILL_MS = 600;
+  let waitingSince = 0;
+  let refilled = false;
+
   function advance() {
     pace = 0;
     if (!S.follow || S.playing) return;
@@ -145,6 +159,22 @@ export function createTimeline(app, { shown }) {
       update();
       return;
     }
+    if (next !== S.viewing + 1 && !S.epochs.has(S.viewing + 1)) {
+      const now = performance.now();
+      if (!waitingSince) waitingSince = now;
+      // A frame a slow connection skipped is not sent again by itself:
+      // after a moment, ask for it.
+      if (now - waitingSince > REFILL_MS && !refilled) {
+        refilled = true;
+        missing(S.viewing + 1);
+      }
+      if (now - waitingSince < WAIT_MS) {
+        pace = setTimeout(advance, 100);
+        return;
+      }
+    }
+    refilled = false;
+    waitingSince = 0;
     const ms = stepMs();
     show(next, Math.min(GLIDE_MS, ms * 0.85));
     pace = setTimeout(advance, ms);
@@ -198,8 +228,9 @@ export function createTimeline(app, { shown }) {
   }
 
   ui.slider.addEventListener('input', () => {
-    stopReplay();
+    // Read before stopReplay, whose redraw puts the slider back.
     const i = Number(ui.slider.value);
+    stopReplay();
     // Dragging to the end means "now": follow the run again.
     if (i >= S.order.length - 1 && !S.finished) goLive();
     else goTo(i, SCRUB_MS);

@@ -147,7 +147,7 @@ func run(args []string, stdout io.Writer) error {
 	m := meta{
 		Name:  "interactions",
 		Title: "Listening histories (synthetic)",
-		Description: "5,000 made-up listeners and 2,000 made-up tracks in 12 genres, generated with " +
+		Description: "Synthetic data: 5,000 made-up listeners and 2,000 made-up tracks in 12 genres, generated with " +
 			"planted taste groups (each listener mostly plays one genre and its neighbour) and a few hits per genre. " +
 			"Tracks are the points; each listener's last play is held out, so you can check whether learned track " +
 			"embeddings recommend better than plain popularity.",
