@@ -17,7 +17,7 @@ const APPLIES = {
   temperature: ['loss', ['ntxent', 'supcon']],
   mining: ['loss', ['triplet']],
   momentum: ['optimizer', ['sgd']],
-  augment: ['pairs', ['augment']],
+  augment: ['pairs', ['augment', 'labels+augment']],
 };
 
 function enhance(form) {
@@ -258,6 +258,14 @@ function batchNote(form, batch) {
   help.textContent = Number.isFinite(n) && n < def ? `${help.dataset.plain} Set to ${n}: all of this dataset's training items, as it has fewer than ${def}.` : help.dataset.plain;
 }
 
+/** choiceName is how the form names value v of the choice or select by. */
+function choiceName(form, by, v) {
+  const title = form.querySelector(`[data-testid="${by}-option"][data-value="${CSS.escape(v)}"] .choice-title`);
+  if (title) return title.firstChild ? title.firstChild.textContent.trim() : title.textContent.trim();
+  const option = form.querySelector(`select[name="${CSS.escape(by)}"] option[value="${CSS.escape(v)}"]`);
+  return option ? option.textContent : v;
+}
+
 /** applicability disables the fields the current choices do not use. */
 function applicability(form) {
   for (const [name, [by, values]] of Object.entries(APPLIES)) {
@@ -266,7 +274,7 @@ function applicability(form) {
     if (!f || !chooser || f instanceof RadioNodeList) continue;
     const on = values.includes(chooser.value);
     f.disabled = !on;
-    f.title = on ? '' : `only used when ${by} is ${values.join(' or ')}`;
+    f.title = on ? '' : `Only used with ${values.map((v) => choiceName(form, by, v)).join(' or ')}`;
     if (!on) clearError(form, name);
   }
 }

@@ -1,9 +1,11 @@
 // Class colours. The first eight are Okabe & Ito's colour-blind-safe palette
 // (Okabe and Ito, "Color Universal Design", 2008), ordered so the colours
 // easiest to tell apart on a washed-out projector come first and the pale
-// yellow comes late; then four from Paul Tol's colour-blind-safe "muted"
-// scheme (wine, olive, indigo, teal) to reach twelve. Past twelve classes
-// colours repeat, and the legend says so.
+// yellow comes late; then three from Paul Tol's colour-blind-safe "muted"
+// scheme (wine, olive, teal) and a brown to reach twelve. Tol's indigo was
+// the eleventh once, but beside the blue on a projector the two read as one
+// (seen with the twelve genres of the listening histories). Past twelve
+// classes colours repeat, and the legend says so.
 
 /** PALETTE holds the class colours as CSS hex strings. */
 export const PALETTE = [
@@ -17,7 +19,7 @@ export const PALETTE = [
   '#F0E442', // yellow
   '#882255', // wine (Tol)
   '#999933', // olive (Tol)
-  '#332288', // indigo (Tol)
+  '#8C564B', // brown
   '#44AA99', // teal (Tol)
 ];
 

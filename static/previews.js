@@ -5,7 +5,7 @@
 /** Previews makes preview elements for the items of one dataset. */
 export class Previews {
   /**
-   * @param {{kind: string, width: number, height: number, texts?: string[], names?: string[]}} dataset
+   * @param {{kind: string, width: number, height: number, texts?: string[], names?: string[], headwords?: string[]}} dataset
    */
   constructor(dataset) {
     this.kind = dataset.kind;
@@ -13,6 +13,7 @@ export class Previews {
     this.height = dataset.height | 0;
     this.texts = Array.isArray(dataset.texts) ? dataset.texts : null;
     this.names = Array.isArray(dataset.names) ? dataset.names : null;
+    this.headwords = Array.isArray(dataset.headwords) ? dataset.headwords : null;
     this.pixels = null; // Uint8Array, n×(width×height), once loaded
   }
 
@@ -49,9 +50,19 @@ export class Previews {
     return span;
   }
 
-  /** words returns item i's text or name, or "" when it has neither. */
+  /**
+   * words returns item i's text or name, or "" when it has neither; a
+   * definition comes with the words it defines ("Piranga: a genus of …").
+   */
   words(i) {
-    return (this.texts && this.texts[i]) || (this.names && this.names[i]) || '';
+    const text = (this.texts && this.texts[i]) || (this.names && this.names[i]) || '';
+    const head = this.headwords && this.headwords[i];
+    return head && text ? `${head}: ${text}` : text;
+  }
+
+  /** headword returns the words item i defines, or "". */
+  headword(i) {
+    return (this.headwords && this.headwords[i]) || '';
   }
 
   /** hasWords reports whether items have texts or names to show. */

@@ -417,12 +417,12 @@ func TestDefaultAugment(t *testing.T) {
 		want     Augment
 	}{
 		{dataset.Images, 28, 28, 0, Augment{}},
-		{dataset.Images, 28, 28, 0.5, Augment{Shift: 2, Rotate: 10, Noise: 0.1, Cutout: 6}},
-		{dataset.Images, 28, 28, 1, Augment{Shift: 4, Rotate: 20, Noise: 0.2, Cutout: 12}},
-		{dataset.Images, 28, 28, 7, Augment{Shift: 4, Rotate: 20, Noise: 0.2, Cutout: 12}},
+		{dataset.Images, 28, 28, 0.5, Augment{Noise: 0.2, Cutout: 4}},
+		{dataset.Images, 28, 28, 1, Augment{Noise: 0.4, Cutout: 8}},
+		{dataset.Images, 28, 28, 7, Augment{Noise: 0.4, Cutout: 8}},
 		{dataset.Images, 28, 28, math.NaN(), Augment{}},
 		{dataset.Images, 28, 28, -1, Augment{}},
-		{dataset.Images, 8, 8, 0.5, Augment{Shift: 1, Rotate: 10, Noise: 0.1, Cutout: 2}},
+		{dataset.Images, 8, 8, 0.5, Augment{Noise: 0.2, Cutout: 1}},
 		{dataset.Vectors, 0, 0, 0.5, Augment{Noise: 0.1, Mask: 0.2}},
 		{dataset.Text, 0, 0, 0.5, Augment{Mask: 0.2}},
 		{dataset.Interactions, 0, 0, 1, Augment{Mask: 0.4}},

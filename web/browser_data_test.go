@@ -76,6 +76,9 @@ func (b *browser) hover(x, y float64) string {
 	return b.text("tooltip")
 }
 
+// clearSearch empties the search field as a learner would.
+const clearSearch = `(() => { const i = document.querySelector('[data-testid="search-input"]'); i.value = ""; i.dispatchEvent(new Event("input", {bubbles: true})); return true; })()`
+
 // TestBrowserText watches a run on WordNet definitions: hovering a point
 // shows its definition, clicking it lists neighbours as sentences, and a
 // search finds and highlights definitions.
@@ -90,6 +93,10 @@ func TestBrowserText(t *testing.T) {
 	tip := b.hoverLeftmost()
 	if len(strings.Fields(tip)) < 4 {
 		t.Errorf("tooltip reads %q, want the item's definition", tip)
+	}
+	// The words a definition defines come first, in bold.
+	if head := b.evalString(`document.querySelector('[data-testid="tooltip"] .tooltip-words strong')?.textContent || ""`); head == "" || !strings.HasPrefix(tip, head+":") {
+		t.Errorf("tooltip reads %q, want the headword %q first", tip, head)
 	}
 	b.shot("text-tooltip")
 	b.step("select", 10*time.Second, chromedp.MouseClickXY(hoverAt(b)), chromedp.WaitVisible(chromedp.CSS(`[data-testid="neighbors-embedding"] li`)))
@@ -119,6 +126,19 @@ func TestBrowserText(t *testing.T) {
 	}
 	b.step("glide", 5*time.Second, chromedp.Sleep(300*time.Millisecond))
 	b.shot("text-search")
+	// A word finds its own definition first; a category's name lights the
+	// category.
+	for _, q := range []struct{ q, js string }{
+		{"Piranga", `window.explorer.search()?.q === "Piranga" && document.querySelector('[data-testid="search-results"] li')?.textContent.includes("Piranga:")`},
+		{"animal", `window.explorer.search()?.q === "animal" && window.explorer.search().method === "labels"`},
+	} {
+		b.eval("clear the search", clearSearch, new(bool))
+		b.step("search "+q.q, 10*time.Second, chromedp.SendKeys(tid("search-input"), q.q))
+		b.poll("results for "+q.q, q.js, 10*time.Second)
+	}
+	b.eval("clear the search", clearSearch, new(bool))
+	b.step("search artery again", 10*time.Second, chromedp.SendKeys(tid("search-input"), "artery"))
+	b.poll("artery again", `window.explorer.search()?.q === "artery"`, 10*time.Second)
 	// Clicking a result selects that item.
 	b.step("select a result", 10*time.Second, chromedp.Click(chromedp.CSS(`[data-testid="search-results"] li`)))
 	b.poll("result selected", `document.querySelector('[data-testid="selected-words"]') !== null`, 5*time.Second)

@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/contrastive-explorer/explorer/static"
 	"github.com/contrastive-explorer/explorer/web"
 )
 
@@ -41,7 +44,7 @@ func updating() bool {
 var palette = [][3]uint8{
 	{0x00, 0x72, 0xB2}, {0xE6, 0x9F, 0x00}, {0x00, 0x9E, 0x73}, {0xD5, 0x5E, 0x00},
 	{0x56, 0xB4, 0xE9}, {0xCC, 0x79, 0xA7}, {0x00, 0x00, 0x00}, {0xF0, 0xE4, 0x42},
-	{0x88, 0x22, 0x55}, {0x99, 0x99, 0x33}, {0x33, 0x22, 0x88}, {0x44, 0xAA, 0x99},
+	{0x88, 0x22, 0x55}, {0x99, 0x99, 0x33}, {0x8C, 0x56, 0x4B}, {0x44, 0xAA, 0x99},
 }
 
 // browserFlags are the command-line switches of the headless browser. The
@@ -321,4 +324,23 @@ func (b *browser) shotOf(name, id string) {
 		return
 	}
 	saveShot(b.t, name, buf)
+}
+
+// TestPaletteCopy: the palette above is static/palette.js's, colour for
+// colour.
+func TestPaletteCopy(t *testing.T) {
+	js, err := fs.ReadFile(static.FS, "palette.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _, _ := strings.Cut(strings.SplitN(string(js), "export const PALETTE = [", 2)[1], "];")
+	hexes := regexp.MustCompile(`'#([0-9A-Fa-f]{6})'`).FindAllStringSubmatch(block, -1)
+	if len(hexes) != len(palette) {
+		t.Fatalf("palette.js has %d colours, the test's copy %d", len(hexes), len(palette))
+	}
+	for i, h := range hexes {
+		if got := fmt.Sprintf("%02X%02X%02X", palette[i][0], palette[i][1], palette[i][2]); !strings.EqualFold(got, h[1]) {
+			t.Errorf("colour %d: palette.js #%s, the test's copy #%s", i, h[1], got)
+		}
+	}
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"sync"
 
 	"github.com/contrastive-explorer/explorer/run"
@@ -202,8 +203,9 @@ type datasetHello struct {
 	Labels      []int32  `json:"labels"` // dataset.NoLabel (-1) when unlabelled
 	Splits      []int    `json:"splits"` // 0 train, 1 test
 	PixelsURL   string   `json:"pixels_url"`
-	Texts       []string `json:"texts,omitempty"` // each item's text, clipped (text datasets, uploads with names)
-	Names       []string `json:"names,omitempty"` // each item's name (interactions: the tracks)
+	Texts       []string `json:"texts,omitempty"`     // each item's text, clipped (text datasets, uploads with names)
+	Names       []string `json:"names,omitempty"`     // each item's name (interactions: the tracks)
+	Headwords   []string `json:"headwords,omitempty"` // dictionaries: the words each item defines, comma-separated
 	Uploaded    bool     `json:"uploaded"`
 	Precomputed bool     `json:"precomputed"`
 	Synthetic   bool     `json:"synthetic"`
@@ -227,6 +229,12 @@ func encodeDatasetHello(e run.Dataset, pixelsURL string) (json.RawMessage, error
 		h.Texts = make([]string, len(d.Text))
 		for i, t := range d.Text {
 			h.Texts[i] = run.ClipText(t)
+		}
+	}
+	if d.Headwords != nil {
+		h.Headwords = make([]string, len(d.Headwords))
+		for i, ws := range d.Headwords {
+			h.Headwords[i] = run.ClipText(strings.Join(ws, ", "))
 		}
 	}
 	for i, s := range d.Splits {

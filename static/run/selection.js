@@ -47,8 +47,10 @@ export function createSelection(app) {
     if (words) {
       // Sentences and names are the point of these items: they come first,
       // large, with the class and item number under them.
+      const head = previews.headword(i);
+      const p = head ? el('p', { class: 'tooltip-words' }, el('strong', { text: head }), `: ${words.slice(head.length + 2)}`) : el('p', { class: 'tooltip-words', text: words });
       ui.tooltip.replaceChildren(
-        el('p', { class: 'tooltip-words', text: words }),
+        p,
         el('div', { class: 'tooltip-head' }, labelChip(S, i), meta),
       );
     } else {
