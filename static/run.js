@@ -26,6 +26,11 @@ import { bindKeys } from './run/keyboard.js';
 import { connect } from './run/connect.js';
 import { createSetupLink } from './run/setup.js';
 import { createFollow } from './run/follow.js';
+import { claimHandoff, createHandoff } from './run/handoff.js';
+
+// A one-time link from the run's owner brings its control token: taken
+// before the page reads the tokens it holds.
+const handoffProblem = await claimHandoff(document.querySelector('[data-testid="explorer"]')?.dataset.runId || '');
 
 /** @type {import('./run/state.js').App} */
 const app = {
@@ -41,8 +46,10 @@ const { S, ui, runID } = app;
 
 app.map = createMap(app);
 createSetupLink(app);
+createHandoff(app);
 const metrics = createMetrics(app);
 const status = createStatus(app);
+if (handoffProblem) status.showError(`The handover link did not work: ${handoffProblem}`);
 const controls = createControls(app, status);
 const selection = createSelection(app);
 const search = createSearch(app, { select: selection.select });

@@ -293,12 +293,20 @@ func (b *browser) shot(name string) {
 	saveShot(b.t, name, buf)
 }
 
-// saveShot writes a screenshot: under testdata/ with -update, else in
+// saveShot writes a screenshot: under $EXPLORER_SCREENSHOTS/TestName/
+// when that is set (CI's artifacts), under testdata/ with -update, else in
 // a temporary directory whose path is logged.
 func saveShot(t *testing.T, name string, png []byte) {
 	t.Helper()
 	dir := "testdata"
-	if !updating() || strings.HasPrefix(name, "failed-") {
+	if shots := os.Getenv("EXPLORER_SCREENSHOTS"); shots != "" {
+		// CI keeps every screenshot as an artifact, named by test.
+		dir = filepath.Join(shots, strings.ReplaceAll(t.Name(), "/", "-"))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Logf("screenshot %s: %v", name, err)
+			return
+		}
+	} else if !updating() || strings.HasPrefix(name, "failed-") {
 		var err error
 		if dir, err = os.MkdirTemp("", "explorer-browser-"); err != nil {
 			t.Logf("screenshot %s: %v", name, err)

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -79,4 +80,40 @@ func TestBrowserPresenting(t *testing.T) {
 	student.poll("presenting over", `!window.explorer.follow().followed && document.querySelector('[data-testid="follow-toggle"]').hidden`, 5*time.Second)
 	teacher.noProblems()
 	student.noProblems()
+}
+
+// TestBrowserHandoff: a teacher who started a run on a laptop hands its
+// control to the projector's machine (another browser, its own storage)
+// by the one-time link; there the controls work, and the spent link gives
+// a third browser nothing.
+func TestBrowserHandoff(t *testing.T) {
+	base := startExplorer(t, web.Options{})
+	laptop := newBrowser(t, nil)
+	laptop.step("home", 15*time.Second, chromedp.Navigate(base+"/"), chromedp.WaitVisible(tid("train-button")))
+	laptop.startRun(`{dataset: "digits", epochs: 300}`)
+	laptop.step("ask for a link", 10*time.Second, chromedp.Click(tid("handoff-button")), chromedp.WaitVisible(tid("handoff-qr")))
+	link := laptop.evalString(`document.querySelector('[data-testid="handoff-link"]').value`)
+	laptop.poll("QR code drawn", `document.querySelector('[data-testid="handoff-qr"]').complete && document.querySelector('[data-testid="handoff-qr"]').naturalWidth >= 160`, 5*time.Second)
+	laptop.shotOf("handoff-panel", "controls")
+
+	projector := laptop.another()
+	projector.step("open the link", 15*time.Second, chromedp.Navigate(link))
+	projector.poll("controls", `window.explorer && !document.querySelector('[data-testid="control-pause"]').disabled`, 15*time.Second)
+	if strings.Contains(projector.evalString(`location.href`), "handoff=") {
+		t.Error("the spent code stays in the address bar")
+	}
+	projector.step("pause from the projector", 10*time.Second, chromedp.Click(tid("control-pause")))
+	projector.poll("paused", `document.querySelector('[data-testid="run-state"]').dataset.state === "paused"`, 15*time.Second)
+	laptop.poll("the laptop sees it paused", `document.querySelector('[data-testid="run-state"]').dataset.state === "paused"`, 15*time.Second)
+
+	third := laptop.another()
+	third.problems.allow("status of 404")
+	third.step("open the spent link", 15*time.Second, chromedp.Navigate(link))
+	third.poll("refused", `window.explorer && document.querySelector('[data-testid="error-banner"]').textContent.includes("handover link")`, 15*time.Second)
+	if third.evalString(`String(document.querySelector('[data-testid="control-pause"]').disabled)`) != "true" {
+		t.Error("a spent link gave a third browser the controls")
+	}
+	projector.step("stop", 10*time.Second, chromedp.Click(tid("control-stop")))
+	laptop.noProblems()
+	projector.noProblems()
 }

@@ -1,13 +1,17 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"image/png"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+	qrcode "github.com/skip2/go-qrcode"
 
 	"github.com/contrastive-explorer/explorer/run"
 	"github.com/contrastive-explorer/explorer/run/runner/runnertest"
@@ -161,4 +165,68 @@ func TestViewerCount(t *testing.T) {
 	waitState(t, ts, c.ID, run.Done)
 	dial(t, ts, c.ID, dialOptions{suffix: "/follow"})
 	waitCount(first, 2) // a finished run's pages are counted too
+}
+
+// TestHandoff moves a run's control to another device: the owner's
+// one-time link (and its QR code) gives the first browser to open it the
+// control token, once; without the token no link is made.
+func TestHandoff(t *testing.T) {
+	s := newTestServer(t, Options{NewTrainer: runnertest.Trainers(make(chan struct{})), NewProjector: runnertest.ColumnProjectors})
+	c := createRun(t, s, quickConfig(3))
+	base := "/api/runs/" + c.ID
+	if a := call(t, s, "POST", base+"/handoff", nil, ""); a.status != http.StatusForbidden {
+		t.Fatalf("handoff without the token: %d, want 403", a.status)
+	}
+	a := call(t, s, "POST", base+"/handoff", nil, c.Token)
+	var h handoffJSON
+	a.json(t, &h)
+	code, ok := strings.CutPrefix(h.URL, "http://example.com/runs/"+c.ID+"?handoff=")
+	if a.status != http.StatusCreated || !ok || len(code) < 20 || h.ExpiresIn != 600 {
+		t.Fatalf("handoff: %d %+v", a.status, h)
+	}
+	// The QR code is the link.
+	qr := call(t, s, "GET", h.QR, nil, "")
+	want, err := qrcode.Encode(h.URL, qrcode.Medium, 320)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if qr.status != http.StatusOK || qr.header.Get("Content-Type") != "image/png" || !bytes.Equal(qr.body, want) {
+		t.Errorf("QR code: %d %s, %d bytes; want the link's", qr.status, qr.header.Get("Content-Type"), len(qr.body))
+	}
+	if img, err := png.Decode(bytes.NewReader(qr.body)); err != nil || img.Bounds().Dx() != img.Bounds().Dy() {
+		t.Errorf("QR code does not decode as a square PNG: %v", err)
+	}
+	// Claimed once: the token works; a second claim, another run's or a
+	// made-up code get nothing.
+	a = call(t, s, "POST", base+"/claim", map[string]string{"code": code}, "")
+	var got struct{ Token string }
+	a.json(t, &got)
+	if a.status != http.StatusOK || got.Token != c.Token {
+		t.Fatalf("claim: %d %s", a.status, a.body)
+	}
+	if a := call(t, s, "POST", base+"/pause", nil, got.Token); a.status != http.StatusOK {
+		t.Errorf("pause with the handed-on token: %d %s", a.status, a.body)
+	}
+	for _, tt := range []struct{ path, code string }{{base, code}, {base, "made-up"}} {
+		if a := call(t, s, "POST", tt.path+"/claim", map[string]string{"code": tt.code}, ""); a.status != http.StatusNotFound || strings.Contains(string(a.body), c.Token) {
+			t.Errorf("claim %q again: %d %s, want 404", tt.code, a.status, a.body)
+		}
+	}
+	if a := call(t, s, "GET", h.QR, nil, ""); a.status != http.StatusNotFound {
+		t.Errorf("QR of a spent link: %d, want 404", a.status)
+	}
+	other := createRun(t, s, quickConfig(3))
+	a = call(t, s, "POST", "/api/runs/"+other.ID+"/handoff", nil, other.Token)
+	a.json(t, &h)
+	otherCode := h.URL[strings.LastIndex(h.URL, "=")+1:]
+	if a := call(t, s, "POST", base+"/claim", map[string]string{"code": otherCode}, ""); a.status != http.StatusNotFound {
+		t.Errorf("another run's code claimed this one: %d", a.status)
+	}
+	// A run has at most a few links open.
+	for i := range handoffsPerRun + 1 {
+		a := call(t, s, "POST", base+"/handoff", nil, c.Token)
+		if (i < handoffsPerRun) != (a.status == http.StatusCreated) {
+			t.Errorf("link %d: %d", i+1, a.status)
+		}
+	}
 }

@@ -148,7 +148,8 @@ type Server struct {
 	log          *slog.Logger
 	datasets     *datasets.Registry
 	hellos       *helloCache
-	follows      follows // presenters' views and their followers, per run
+	follows      follows  // presenters' views and their followers, per run
+	handoffs     handoffs // one-time links handing a run's control on
 	sessionKey   []byte
 	origins      *http.CrossOriginProtection
 	writeTimeout time.Duration
@@ -256,6 +257,9 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	api.POST("/runs/:id/stop", s.stopRun, gz)
 	api.POST("/runs/:id/projection", s.setProjection, gz)
 	api.POST("/runs/:id/view", s.postView, views)
+	api.POST("/runs/:id/handoff", s.startHandoff, queries, gz)
+	api.GET("/runs/:id/handoff.png", s.handoffQR, queries)
+	api.POST("/runs/:id/claim", s.claimHandoff, queries, gz)
 	api.GET("/runs/:id/neighbors", s.neighbors, queries, gz)
 	api.GET("/runs/:id/pairs", s.pairs, queries, gz)
 	api.GET("/runs/:id/search", s.search, queries, gz)
