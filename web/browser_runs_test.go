@@ -208,7 +208,7 @@ func TestBrowserRecallChart(t *testing.T) {
 func TestBrowserPacing(t *testing.T) {
 	base := startExplorer(t, web.Options{})
 	b := newBrowser(t, nil)
-	b.step("home", 15*time.Second, chromedp.Navigate(base+"/"), chromedp.WaitVisible(tid("train-button")))
+	b.step("home", 15*time.Second, chromedp.EmulateViewport(1366, 768), chromedp.Navigate(base+"/"), chromedp.WaitVisible(tid("train-button")))
 	id := b.startRun(`{dataset: "digits", epochs: 30}`)
 	var speed float64
 	b.eval("default speed", `window.explorer.speed()`, &speed)
@@ -220,6 +220,15 @@ func TestBrowserPacing(t *testing.T) {
 	var mode string
 	b.eval("mode", `document.querySelector('[data-testid="timeline-mode"]').textContent`, &mode)
 	b.poll("played", `window.explorer.epoch() === 30`, 15*time.Second)
+	// At a projector's 1366x768 the map, the timeline and the controls are
+	// in the first screen.
+	var below []string
+	b.eval("first screen", `(() => { window.scrollTo(0, 0); return ["scatter", "timeline-play", "timeline-slider", "timeline-speed", "timeline-live", "control-pause", "control-stop", "projection-method"]
+		.filter((id) => { const r = document.querySelector('[data-testid="' + id + '"]').getBoundingClientRect(); return r.bottom > innerHeight || r.right > innerWidth || r.height === 0; }); })()`, &below)
+	if len(below) > 0 {
+		t.Errorf("outside the first screen of the run page at 1366x768: %v", below)
+	}
+	b.shot("run-1366x768")
 	// The page opened as the run began: it shows the newest epoch then,
 	// and every one after it.
 	var shown []int
@@ -262,6 +271,7 @@ func TestBrowserPacing(t *testing.T) {
 	before := b.evalString(pairsText)
 	b.step("other pairs", 5*time.Second, chromedp.Click(tid("pairs-refresh")))
 	b.poll("other pairs shown", pairsText+` !== `+strconv.Quote(before), 10*time.Second)
+	b.shot("pacing-epoch-3")
 	if got := b.text("pairs-epoch"); got != "From a batch of epoch 3" {
 		t.Errorf("after Other pairs the panel reads %q, want epoch 3 still", got)
 	}

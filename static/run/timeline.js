@@ -69,7 +69,8 @@ export function createTimeline(app, { shown, missing = () => {} }) {
       liveArrived();
     }
   });
-  ui.timeline.append(el('label', { class: 'timeline-speed' }, 'Speed ', speed), label);
+  speed.title = 'Playback speed of the live run and of Replay';
+  ui.timeline.append(el('label', { class: 'timeline-speed' }, speed), label);
   let pace = 0; // the timer of the next queued live epoch
   if (!ui.play.textContent) ui.play.textContent = '▶ Replay';
   if (!ui.live.textContent) ui.live.textContent = 'Live';
