@@ -5,24 +5,13 @@
 // (docs/protocol.md, "Uploads and sessions" and "Page contract").
 
 import { request } from './api.js';
+import { el } from './run/dom.js';
 import { columnsStep } from './upload-options.js';
 
 const $ = (id, root = document) => root.querySelector(`[data-testid="${id}"]`);
 
 // What the server knows of each dataset, by id: {precomputed, synthetic, ...}.
 const known = new Map();
-
-function el(tag, props = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(props)) {
-    if (k === 'class') e.className = v;
-    else if (k === 'text') e.textContent = v;
-    else if (k.startsWith('data-') || k.startsWith('aria-')) e.setAttribute(k, v);
-    else e[k] = v;
-  }
-  e.append(...children.filter((c) => c != null));
-  return e;
-}
 
 const KIND = {
   images: 'images',
@@ -94,20 +83,17 @@ export function enhanceUpload(form) {
     prepare(file, metadata);
   };
 
-  // A table's columns may need a person's choice first.
+  // A table's columns may need a person's choice first; null is "not
+  // now" (cancelled, or refused with its message shown).
   const prepare = async (file, metadata) => {
     busy = true;
     let extra = {};
     if (!metadata) {
       setStatus(`Reading the start of ${file.name}…`, 'busy');
-      try {
-        extra = await columnsStep(zone, file, setStatus);
-      } catch (err) {
-        busy = false;
-        input.value = '';
+      extra = await columnsStep(zone, file, setStatus).catch((err) => {
         setStatus(err.message, 'error');
-        return;
-      }
+        return null;
+      });
     }
     if (extra === null) {
       busy = false;

@@ -178,12 +178,17 @@ function datasetDefaults(form, radio) {
   pairsDefaults(form, card, false);
 }
 
-function defaultsOf(card) {
+/** cardJSON reads a JSON data attribute of a dataset card, or null. */
+function cardJSON(card, key) {
   try {
-    return JSON.parse((card && card.dataset.defaults) || 'null');
+    return JSON.parse((card && card.dataset[key]) || 'null');
   } catch {
     return null;
   }
+}
+
+function defaultsOf(card) {
+  return cardJSON(card, 'defaults');
 }
 
 /**
@@ -222,13 +227,8 @@ function setField(form, name, value) {
  * usablePairs disables the pair sources the chosen dataset cannot make
  * (its card's data-unusable), each with the reason beside it.
  */
-export function usablePairs(form, card) {
-  let unusable = {};
-  try {
-    unusable = JSON.parse((card && card.dataset.unusable) || '{}');
-  } catch {
-    unusable = {};
-  }
+function usablePairs(form, card) {
+  const unusable = cardJSON(card, 'unusable') || {};
   for (const label of form.querySelectorAll('[data-testid="pairs-option"]')) {
     const radio = label.querySelector('input');
     const why = unusable[label.dataset.value] || '';

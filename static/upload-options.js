@@ -5,6 +5,7 @@
 // each and waits for Upload (docs/protocol.md, "Uploads and sessions").
 
 import { request } from './api.js';
+import { el } from './run/dom.js';
 
 const $ = (id, root = document) => root.querySelector(`[data-testid="${id}"]`);
 
@@ -19,18 +20,6 @@ const ROLES = [
 // The table shows the columns of words and the first number columns; the
 // rest are features, as the server reads them.
 const SHOWN = 12;
-
-function el(tag, props = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(props)) {
-    if (k === 'class') e.className = v;
-    else if (k === 'text') e.textContent = v;
-    else if (k.startsWith('data-') || k.startsWith('aria-')) e.setAttribute(k, v);
-    else e[k] = v;
-  }
-  e.append(...children.filter((c) => c != null));
-  return e;
-}
 
 /** inspect asks the server what the start of file is. */
 async function inspect(zone, file) {

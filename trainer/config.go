@@ -316,7 +316,7 @@ func (c Config) validatePairs(d *dataset.Dataset) error {
 	}
 	if (pairs == PairsAugment || pairs == PairsLabelsAugment) && c.Augment == 0 && !c.explicitAugment() {
 		e := fieldErr("augment", "%s need an augmentation strength above 0: two identical views teach nothing", quoteTitle(pairs))
-		e.Suggest = "0.5"
+		e.Suggest = strconv.FormatFloat(DefaultConfig().Augment, 'g', -1, 64)
 		return e
 	}
 	return nil

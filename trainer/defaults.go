@@ -39,6 +39,42 @@ func DefaultConfigForPairs(d *dataset.Dataset, pairs string) Config {
 // that leaves one of them out takes it from there.
 var DefaultedFields = []string{"pairs", "epochs", "batch", "lr", "schedule", "temperature", "augment", "dim", "hidden", "embed"}
 
+// Defaulted returns c with every field of DefaultedFields that given
+// reports as not given taken from def: a command line's flags over the
+// dataset's defaults.
+func (c Config) Defaulted(def Config, given func(field string) bool) Config {
+	for _, f := range DefaultedFields {
+		if given(f) {
+			continue
+		}
+		switch f {
+		case "pairs":
+			c.Pairs = def.Pairs
+		case "epochs":
+			c.Epochs = def.Epochs
+		case "batch":
+			c.Batch = def.Batch
+		case "lr":
+			c.LR = def.LR
+		case "schedule":
+			c.Schedule = def.Schedule
+		case "temperature":
+			c.Temperature = def.Temperature
+		case "augment":
+			c.Augment = def.Augment
+		case "dim":
+			c.Dim = def.Dim
+		case "hidden":
+			c.Hidden = def.Hidden
+		case "embed":
+			c.Embed = def.Embed
+		default:
+			panic("trainer: Defaulted: no copy for " + f)
+		}
+	}
+	return c
+}
+
 // pairsDefaults sets what self-supervised pairs need on d, so that they
 // teach (docs/benchmarks.md, "Self-supervised defaults", 3 seeds each):
 //   - images, two views of an item: NT-Xent at temperature 0.1 (at 0.5 the
@@ -48,9 +84,10 @@ var DefaultedFields = []string{"pairs", "epochs", "batch", "lr", "schedule", "te
 //     0.986), Fashion-MNIST 0.838 (0.777, raw 0.836).
 //   - texts, two views of an item (words dropped) or a word and its
 //     definition: a linear encoder over a 256-wide embedding bag (ReLU
-//     layers lose what the bag learns) at temperature 0.5. WordNet's dropped-word views reach
-//     0.749 (raw n-grams 0.690); a word and its definition 0.608, under raw
-//     n-grams: a word's spelling says little of its topic.
+//     layers lose what the bag learns) at temperature 0.5. WordNet's
+//     dropped-word views reach 0.749 (raw n-grams 0.690); a word and its
+//     definition 0.608, under raw n-grams: a word's spelling says little of
+//     its topic.
 func pairsDefaults(c *Config, d *dataset.Dataset) {
 	switch {
 	case d.Kind == dataset.Images && c.Pairs == PairsAugment:
@@ -70,24 +107,6 @@ func fitBatch(batch, train int) int {
 		return train
 	}
 	return batch
-}
-
-// DefaultConfigForInfo is DefaultConfigFor from a dataset's summary, for a
-// listing that has not loaded the data: the pairs are those DefaultPairs
-// chooses when the labels are usable, as they are in any dataset with two
-// classes or more that has passed dataset validation.
-func DefaultConfigForInfo(in dataset.Info) Config {
-	c := kindDefaults(in.Kind)
-	switch {
-	case in.Kind == dataset.Interactions:
-		c.Pairs = PairsCooccur
-	case in.Classes >= 2:
-		c.Pairs = PairsLabels
-	default:
-		c.Pairs = PairsAugment
-	}
-	c.Batch = fitBatch(c.Batch, in.Train)
-	return c
 }
 
 // kindDefaults is DefaultConfig with what a kind of data changes.

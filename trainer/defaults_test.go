@@ -1,6 +1,7 @@
 package trainer
 
 import (
+	"reflect"
 	"testing"
 
 	sampledata "github.com/contrastive-explorer/explorer/sample-data"
@@ -95,18 +96,23 @@ func TestSelfSupervisedDefaultsTeach(t *testing.T) {
 	}
 }
 
-// TestDefaultsFromInfo: the home page's listing, which has not loaded the
-// data, gets the same defaults as the loaded dataset for every bundled one.
-func TestDefaultsFromInfo(t *testing.T) {
-	for _, in := range sampledata.List() {
-		d, err := sampledata.Load(in.Name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, want := DefaultConfigForInfo(in), DefaultConfigFor(d)
-		if got.Pairs != want.Pairs || got.Epochs != want.Epochs || got.LR != want.LR || got.Schedule != want.Schedule || got.Temperature != want.Temperature {
-			t.Errorf("%s: from its summary %+v, loaded %+v", in.Name, got, want)
-		}
+// TestDefaulted: Defaulted takes every field of DefaultedFields that was
+// not given from the defaults (a field without a copy would panic), and
+// leaves the given ones and the fields outside the list.
+func TestDefaulted(t *testing.T) {
+	d, err := sampledata.Load("wordnet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := DefaultConfigForPairs(d, PairsHeadword)
+	mine := DefaultConfig()
+	mine.Loss, mine.Epochs, mine.Hidden, mine.Seed = "triplet", 7, []int{9}, 42
+	got := mine.Defaulted(def, func(f string) bool { return f == "epochs" || f == "hidden" })
+	want := mine
+	want.Pairs, want.Batch, want.LR, want.Schedule = PairsHeadword, 128, 3e-3, "cosine"
+	want.Temperature, want.Augment, want.Dim, want.Embed = 0.5, def.Augment, def.Dim, 256
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Defaulted =\n %+v\nwant\n %+v", got, want)
 	}
 }
 

@@ -69,8 +69,9 @@ func entryJSON(e datasets.Entry) datasetJSON {
 		Classes: in.Classes, ClassNames: e.Data.ClassNames, Width: in.Width, Height: in.Height,
 		Source: in.Source, License: in.License,
 		Uploaded: e.Uploaded, Precomputed: e.Precomputed, Synthetic: e.Synthetic,
-		Defaults: formDefaults(e.Data), UnusablePairs: trainer.UnusablePairs(e.Data),
+		UnusablePairs: trainer.UnusablePairs(e.Data),
 	}
+	j.Defaults = formDefaults(e.Data, j.UnusablePairs)
 	if j.ClassNames == nil {
 		j.ClassNames = []string{}
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/contrastive-explorer/explorer/run"
 	"github.com/contrastive-explorer/explorer/run/runner/runnertest"
+	sampledata "github.com/contrastive-explorer/explorer/sample-data"
 	"github.com/contrastive-explorer/explorer/trainer"
 	"github.com/contrastive-explorer/explorer/trainer/dataset"
 )
@@ -553,6 +554,29 @@ func TestCreateRunDatasetDefaults(t *testing.T) {
 		for k, v := range tc.want {
 			if got.Config[k] != v {
 				t.Errorf("POST %v: %s = %v, want %v", tc.body, k, got.Config[k], v)
+			}
+		}
+	}
+}
+
+// TestFormDefaultsCoverDefaultedFields: the home page's defaults set, for
+// every pair source a dataset can make, every field trainer.DefaultedFields
+// names (the pair source itself once, for the dataset).
+func TestFormDefaultsCoverDefaultedFields(t *testing.T) {
+	d, err := sampledata.Load("digits")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unusable := trainer.UnusablePairs(d)
+	fd := formDefaults(d, unusable)
+	by := fd["by_pairs"].(map[string]map[string]string)
+	if fd["pairs"] != trainer.PairsLabels || len(by)+len(unusable) != len(trainer.PairModes) {
+		t.Fatalf("defaults %v, unusable %v", fd, unusable)
+	}
+	for p, values := range by {
+		for _, f := range trainer.DefaultedFields {
+			if _, ok := values[f]; !ok && f != "pairs" {
+				t.Errorf("%s: no %s in %v", p, f, values)
 			}
 		}
 	}

@@ -233,6 +233,15 @@ func TestBrowserUpload(t *testing.T) {
 		t.Error("dragging a file over the page does not highlight the upload zone")
 	}
 	b.poll("drop accepted", `document.querySelector('[data-testid="upload-status"]').textContent.startsWith("dropped.csv: 30 items")`, 15*time.Second)
+	// Remove asks first: one press arms it, the second deletes.
+	removeDropped := `[...document.querySelectorAll('[data-testid="upload-list"] li')].find((li) => li.textContent.includes("dropped"))?.querySelector(".upload-remove")`
+	var label string
+	b.eval("press Remove once", `(() => { const b = `+removeDropped+`; b.click(); return b.textContent; })()`, &label)
+	if label != "Remove for good?" || !strings.Contains(b.text("upload-list"), "dropped") {
+		t.Errorf("after one press Remove reads %q (list %q), want it to ask and keep the upload", label, b.text("upload-list"))
+	}
+	b.eval("press it again", `(() => { `+removeDropped+`.click(); return true; })()`, new(bool))
+	b.poll("upload removed", `!document.querySelector('[data-testid="upload-list"]').textContent.includes("dropped")`, 10*time.Second)
 	b.step("back to the first upload", 5*time.Second, chromedp.Click(chromedp.CSS(`[data-testid="dataset-card"][data-dataset="`+id+`"]`)))
 
 	// Train on it.
@@ -357,6 +366,9 @@ func TestBrowserUploadColumns(t *testing.T) {
 			b.eval("batch", `document.querySelector('[data-testid="field-batch"]').value`, &batch)
 			if batch != "240" {
 				t.Errorf("the batch is %s, want the 240 training rows", batch)
+			}
+			if help := b.evalString(`document.querySelector('[data-testid="field-batch"]').closest('.field').querySelector('.field-help').textContent`); !strings.Contains(help, "Set to 240") {
+				t.Errorf("the batch's help reads %q, want it to say the batch was cut to the 240 rows", help)
 			}
 			b.step("train", 15*time.Second, chromedp.Click(tid("train-button")))
 			b.poll("run page", `location.pathname.startsWith("/runs/") && window.explorer && window.explorer.points() === 300`, 15*time.Second)

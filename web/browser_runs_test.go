@@ -228,6 +228,12 @@ func TestBrowserPacing(t *testing.T) {
 	if len(below) > 0 {
 		t.Errorf("outside the first screen of the run page at 1366x768: %v", below)
 	}
+	// Chart captions are read whole, without hovering.
+	var cut []string
+	b.eval("captions", `[...document.querySelectorAll('figure.chart figcaption')].filter((c) => c.scrollHeight > c.clientHeight + 1).map((c) => c.textContent.slice(0, 30))`, &cut)
+	if len(cut) > 0 {
+		t.Errorf("chart captions cut short: %q", cut)
+	}
 	b.shot("run-1366x768")
 	// The page opened as the run began: it shows the newest epoch then,
 	// and every one after it.

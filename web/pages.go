@@ -145,8 +145,9 @@ func (s *Server) homeModel(sess string) (views.HomePage, error) {
 			Items: in.Items, Train: in.Train, Test: in.Test, Classes: in.Classes,
 			Source: in.Source, License: in.License, Checked: i == 0,
 			Uploaded: e.Uploaded, Synthetic: e.Synthetic, Precomputed: e.Precomputed,
-			Defaults: string(mustJSON(formDefaults(e.Data))), Unusable: string(mustJSON(trainer.UnusablePairs(e.Data))),
 		}
+		unusable := trainer.UnusablePairs(e.Data)
+		card.Defaults, card.Unusable = string(mustJSON(formDefaults(e.Data, unusable))), string(mustJSON(unusable))
 		if e.Synthetic {
 			// The badge says so: once on a card is enough.
 			card.Title = strings.TrimSpace(strings.TrimSuffix(card.Title, "(synthetic)"))
@@ -321,9 +322,9 @@ func lossTitle(loss string) string {
 // formDefaults are the settings d's defaults change on the home page's
 // form: "pairs", the default pair source, and "by_pairs", for each pair
 // source d can make, the values of trainer.DefaultedFields by field name
-// (an empty temperature is the loss's default).
-func formDefaults(d *dataset.Dataset) map[string]any {
-	unusable := trainer.UnusablePairs(d)
+// (an empty temperature is the loss's default). unusable is
+// trainer.UnusablePairs(d).
+func formDefaults(d *dataset.Dataset, unusable map[string]string) map[string]any {
 	by := map[string]map[string]string{}
 	for _, p := range trainer.PairModes {
 		if unusable[p] != "" {

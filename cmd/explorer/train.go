@@ -184,22 +184,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if set["pairs"] {
 		def = trainer.DefaultConfigForPairs(d, f.cfg.Pairs)
 	}
-	for name, apply := range map[string]func(){
-		"pairs":       func() { f.cfg.Pairs = def.Pairs },
-		"batch":       func() { f.cfg.Batch = def.Batch },
-		"augment":     func() { f.cfg.Augment = def.Augment },
-		"dim":         func() { f.cfg.Dim = def.Dim },
-		"hidden":      func() { f.cfg.Hidden = def.Hidden },
-		"embed":       func() { f.cfg.Embed = def.Embed },
-		"epochs":      func() { f.cfg.Epochs = def.Epochs },
-		"lr":          func() { f.cfg.LR = def.LR },
-		"schedule":    func() { f.cfg.Schedule = def.Schedule },
-		"temperature": func() { f.cfg.Temperature = def.Temperature },
-	} {
-		if !set[name] {
-			apply()
-		}
-	}
+	f.cfg = f.cfg.Defaulted(def, func(field string) bool { return set[strings.ReplaceAll(field, "_", "-")] })
 	r, err := trainer.New(f.cfg, d)
 	var fe *trainer.FieldError
 	if errors.As(err, &fe) {

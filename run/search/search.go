@@ -217,10 +217,10 @@ func (e *Epoch) byNames(q string, names []string, k int, neighbours bool) []Resu
 		if !containsAll(lower, words) {
 			continue
 		}
-		tokens := strings.FieldsFunc(lower, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) })
+		have := tokens(lower)
 		whole := 0
 		for _, w := range words {
-			if slices.Contains(tokens, w) {
+			if slices.Contains(have, w) {
 				whole++
 			}
 		}

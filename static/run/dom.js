@@ -17,8 +17,8 @@ export function need(id, tag, parent) {
 
 /**
  * el makes an element. Props: class, text (textContent), style (an object
- * of CSS properties), on<event> (a listener), data-* (an attribute); any
- * other is set as a property. Null children are skipped.
+ * of CSS properties), on<event> (a listener), data-* and aria-* (attributes);
+ * any other is set as a property. Null children are skipped.
  */
 export function el(tag, props = {}, ...children) {
   const e = document.createElement(tag);
@@ -27,7 +27,7 @@ export function el(tag, props = {}, ...children) {
     else if (k === 'text') e.textContent = v;
     else if (k === 'style') Object.assign(e.style, v);
     else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
-    else if (k.startsWith('data-')) e.setAttribute(k, v);
+    else if (k.startsWith('data-') || k.startsWith('aria-')) e.setAttribute(k, v);
     else e[k] = v;
   }
   e.append(...children.filter((c) => c != null));

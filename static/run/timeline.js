@@ -64,8 +64,7 @@ export function createTimeline(app, { shown, missing = () => {} }) {
       stopReplay();
       startReplay();
     } else if (S.follow) {
-      clearTimeout(pace);
-      pace = 0;
+      stopPace();
       liveArrived();
     }
   });
@@ -181,10 +180,14 @@ export function createTimeline(app, { shown, missing = () => {} }) {
     pace = setTimeout(advance, ms);
   }
 
-  function goLive() {
-    stopReplay();
+  function stopPace() {
     clearTimeout(pace);
     pace = 0;
+  }
+
+  function goLive() {
+    stopReplay();
+    stopPace();
     S.follow = true;
     const e = newest(S);
     if (e != null && e !== S.viewing) show(e, GLIDE_MS);
@@ -195,8 +198,7 @@ export function createTimeline(app, { shown, missing = () => {} }) {
     if (S.order.length === 0) return;
     const i = Math.max(0, Math.min(S.order.length - 1, index));
     S.follow = false;
-    clearTimeout(pace);
-    pace = 0;
+    stopPace();
     show(S.order[i], ms);
   }
 

@@ -119,7 +119,7 @@ func InspectTable(name string, head []byte, opts ParseOptions) (Table, error) {
 	if numeric := countNumbers(header); numeric == len(header) {
 		return Table{}, p.fail(1, 1, msgNumericHeader)
 	}
-	implied := opts.DecimalComma || c.delim == ';' || c.delim == '\t'
+	implied := readsDecimalCommas(opts, c.delim)
 	commas := false // some value is a number only with decimal commas
 	seen := make([]map[string]bool, len(header))
 	long := make([]int, len(header))  // values longer than a short name

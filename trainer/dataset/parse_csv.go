@@ -258,7 +258,7 @@ func (p *parser) parseCSV() (*Dataset, error) {
 		}
 		ignored[j] = true
 	}
-	decimalComma := p.opts.DecimalComma || c.delim == ';' || c.delim == '\t'
+	decimalComma := readsDecimalCommas(p.opts, c.delim)
 	if p.opts.DecimalComma && c.delim == ',' {
 		return nil, p.fail(1, 0, "this file is separated by commas, so its numbers cannot have decimal commas: "+
 			"turn off Decimal comma in the upload options, or save the file with semicolons between the columns")
@@ -465,4 +465,11 @@ func headerList(header []string) string {
 		names = append(names, quote(h))
 	}
 	return strings.Join(names, ", ")
+}
+
+// readsDecimalCommas reports whether feature columns read "3,5" as 3.5:
+// when the options say so, or the separator is a semicolon or a tab, which
+// leaves the comma free to be a decimal point.
+func readsDecimalCommas(opts ParseOptions, delim byte) bool {
+	return opts.DecimalComma || delim == ';' || delim == '\t'
 }
