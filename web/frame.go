@@ -207,6 +207,10 @@ type helloJSON struct {
 	Type    string          `json:"type"`
 	Run     RunSummary      `json:"run"`
 	Dataset json.RawMessage `json:"dataset"`
+	// View is the projection the stream's frames are in: the run's own
+	// (Run.Projection) unless the viewer chose one (OwnView, ?method&dims).
+	View    ProjectionJSON `json:"view"`
+	OwnView bool           `json:"own_view"`
 }
 
 // liveMessage ends the history of a stream.

@@ -25,6 +25,10 @@ type message struct {
 	// as it is written (and then let go): a history is held once, decoded,
 	// not also as its encoded messages. Such a message is one subscriber's.
 	frame *run.FrameRecord
+	// scope, when not "", limits the message to the subscribers of one
+	// view (subscriber.view): frames, done and projection changes are of
+	// one projection; state and errors are for everyone.
+	scope string
 }
 
 // maxPending bounds the messages that may wait for one subscriber. Only
@@ -77,7 +81,9 @@ func (h *hub) publish(m *message) {
 // publishLocked is publish with h.mu held.
 func (h *hub) publishLocked(m *message) {
 	for s := range h.subs {
-		s.push(m)
+		if m.scope == "" || m.scope == s.view {
+			s.push(m)
+		}
 	}
 }
 
@@ -86,6 +92,7 @@ func (h *hub) publishLocked(m *message) {
 // once.
 type subscriber struct {
 	ready chan struct{} // capacity 1: "the queue is not empty"
+	view  string        // the projection watched, as message.scope names it (viewScope)
 
 	mu       sync.Mutex
 	queue    []*message

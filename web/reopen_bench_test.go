@@ -11,6 +11,7 @@ import (
 
 	"github.com/contrastive-explorer/explorer/run"
 	"github.com/contrastive-explorer/explorer/run/datasets"
+	"github.com/contrastive-explorer/explorer/run/runner"
 	"github.com/contrastive-explorer/explorer/run/sqlite"
 	"github.com/contrastive-explorer/explorer/trainer"
 )
@@ -72,7 +73,7 @@ func BenchmarkReopenStoredRun(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		sub, err := s.subscribe(ctx, r, "", 0)
+		sub, _, err := s.subscribe(ctx, r, "", 0, runner.View{})
 		if err != nil {
 			b.Fatal(err)
 		}

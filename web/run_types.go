@@ -73,16 +73,29 @@ func (h runHub) Publish(e runner.Event) {
 	case runner.EventFrame:
 		m = frameMessage(e.Frame)
 		m.live = e.Live
+		m.scope = viewScope(e.View)
 	case runner.EventProjection:
+		// Viewers of a projection of their own keep it.
 		m = &message{text: mustJSON(projectionJSON{Type: "projection", Method: s.Config.Projection, Dims: s.Config.Dims})}
+		m.scope = viewScope(runner.View{})
 	case runner.EventError:
 		m = &message{text: mustJSON(errorJSON{Type: "error", Error: s.Error})}
 	case runner.EventDone:
 		m = doneMessage(s)
+		m.scope = viewScope(e.View)
 	default:
 		return
 	}
 	h.publish(m)
+}
+
+// viewScope is the message.scope of a view's messages: "main" for the
+// run's own projection, else the view's name ("tsne/3").
+func viewScope(v runner.View) string {
+	if v.Own() {
+		return "main"
+	}
+	return v.String()
 }
 
 // Len counts the run's viewers.
@@ -114,12 +127,12 @@ func doneMessage(s runner.Summary) *message {
 // hubOf returns the hub of a run made by the server's manager.
 func hubOf(r *runner.Run) *hub { return r.Viewers().(runHub).hub }
 
-// subscribe returns a new viewer's queue, already holding hello, the
-// history of epochs from on and live (and done, if nothing more will
-// come), and registers it for what follows.
-func (s *Server) subscribe(ctx context.Context, r *runner.Run, session string, from int) (*subscriber, error) {
-	var sub *subscriber
-	err := r.Join(ctx, from, func(h runner.History) error {
+// subscribe returns a new viewer's queue of view v, already holding
+// hello, the history of epochs from on and live (and done, if nothing more
+// will come), and registers it for what follows; leave is to be called
+// once the viewer has gone.
+func (s *Server) subscribe(ctx context.Context, r *runner.Run, session string, from int, v runner.View) (sub *subscriber, leave func(), err error) {
+	leave, err = r.Join(ctx, from, v, func(h runner.History) error {
 		// Another session does not learn an upload's id.
 		masked := h.Dataset.Uploaded && session != h.Summary.Session
 		dsJSON, err := s.hellos.get(r, h.Dataset, masked)
@@ -127,7 +140,11 @@ func (s *Server) subscribe(ctx context.Context, r *runner.Run, session string, f
 			return err
 		}
 		msgs := make([]*message, 0, len(h.Frames)+3)
-		msgs = append(msgs, &message{text: mustJSON(helloJSON{Type: "hello", Run: summaryJSON(h.Summary, session), Dataset: dsJSON})})
+		view := ProjectionJSON{Method: v.Method, Dims: v.Dims}
+		if v.Own() {
+			view = ProjectionJSON{Method: h.Summary.Config.Projection, Dims: h.Summary.Config.Dims}
+		}
+		msgs = append(msgs, &message{text: mustJSON(helloJSON{Type: "hello", Run: summaryJSON(h.Summary, session), Dataset: dsJSON, View: view, OwnView: !v.Own()})})
 		for _, f := range h.Frames {
 			msgs = append(msgs, &message{frame: &f})
 		}
@@ -136,12 +153,13 @@ func (s *Server) subscribe(ctx context.Context, r *runner.Run, session string, f
 			msgs = append(msgs, doneMessage(h.Summary))
 		}
 		sub = newSubscriber(msgs)
+		sub.view = viewScope(v)
 		if !h.Done {
 			hubOf(r).add(sub)
 		}
 		return nil
 	})
-	return sub, err
+	return sub, leave, err
 }
 
 // helloCache encodes hello's dataset part once per bundled dataset and

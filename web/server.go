@@ -39,6 +39,9 @@ type Options struct {
 	MaxQueued     int
 	MaxPerSession int
 	MaxRunBytes   int64
+	// MaxViewBytes bounds the memory of the projections viewers choose for
+	// themselves (runner.Options.MaxViewBytes). Default 512 MB.
+	MaxViewBytes int64
 	// Logger receives the server's logs. Default slog.Default().
 	Logger *slog.Logger
 	// Store keeps runs, their history and uploads' records. Default: in
@@ -196,7 +199,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		NewTrainer: o.NewTrainer, RestoreTrainer: o.RestoreTrainer, NewProjector: o.NewProjector,
 		NewViewers: newViewers,
 		MaxRuns:    o.MaxRuns, MaxQueued: o.MaxQueued, MaxPerSession: o.MaxPerSession, MaxRunBytes: o.MaxRunBytes,
-		Logger: o.Logger,
+		MaxViewBytes: o.MaxViewBytes, Logger: o.Logger,
 	})
 	if err != nil {
 		return nil, err

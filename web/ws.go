@@ -5,11 +5,13 @@ import (
 	"errors"
 	"math"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 	"github.com/labstack/echo/v5"
 
 	"github.com/contrastive-explorer/explorer/run"
+	"github.com/contrastive-explorer/explorer/run/runner"
 )
 
 // watchRun streams a run to one viewer (docs/protocol.md, "Websocket"):
@@ -25,21 +27,63 @@ func (s *Server) watchRun(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
+	view, err := viewParam(c)
+	if err != nil {
+		return err
+	}
 	conn, done, err := s.acceptViewer(c, r.ID())
 	if conn == nil {
 		return err
 	}
 	defer done()
 
-	sub, err := s.subscribe(s.ctx, r, session(c), from)
+	sub, leave, err := s.subscribe(s.ctx, r, session(c), from, view)
 	if err != nil {
+		if run.ErrorCode(err) == run.Unavailable {
+			// No memory left for another projection of one's own: the
+			// page says so and offers the run's own.
+			conn.Close(websocket.StatusTryAgainLater, clipReason(err.Error()))
+			return nil
+		}
 		s.log.Error("subscribing to run", "run", r.ID(), "err", err)
 		conn.Close(websocket.StatusInternalError, "internal error")
 		return nil
 	}
+	defer leave()
 	defer hubOf(r).remove(sub)
 	s.serveSocket(c.Request().Context(), conn, sub)
 	return nil
+}
+
+// viewParam reads the projection a viewer chose for itself, ?method=tsne&dims=3
+// (both or neither): the zero View, the run's own projection, when absent.
+func viewParam(c *echo.Context) (runner.View, error) {
+	method, dims := c.QueryParam("method"), c.QueryParam("dims")
+	if method == "" && dims == "" {
+		return runner.View{}, nil
+	}
+	if method == "" || dims == "" {
+		return runner.View{}, run.Errorf(run.Invalid, "dims", "name both the projection method and its dimensions, or neither for the run's own projection")
+	}
+	d, err := intParam(c, "dims", 0, 2, 3)
+	if err != nil {
+		return runner.View{}, err
+	}
+	v := runner.View{Method: method, Dims: d}
+	return v, v.Check()
+}
+
+// clipReason cuts a close reason to what a websocket close frame holds
+// (123 bytes), on a character boundary.
+func clipReason(s string) string {
+	if len(s) <= 123 {
+		return s
+	}
+	s = s[:120]
+	for len(s) > 0 && !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s + "…"
 }
 
 // acceptViewer admits one more websocket of the client's address (429

@@ -35,6 +35,8 @@ type wsMsg struct {
 	Metrics       json.RawMessage `json:"metrics"`
 	SentMS        int64           `json:"sent_ms"`
 	Viewers       *int            `json:"viewers"`
+	View          ProjectionJSON  `json:"view"`
+	OwnView       bool            `json:"own_view"`
 	coords        []float32
 }
 

@@ -34,6 +34,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	maxPerSession := fs.Int("max-runs-per-session", 4, "how many unfinished runs one browser session may have")
 	maxViewers := fs.Int("max-viewers-per-address", 400, "open run views (websockets) one client address may have; a classroom behind one NAT shares one")
 	maxRunMB := fs.Int("max-run-mb", defaultMaxRunMB(), "estimated memory one run may use while it trains, in `MB` (default: an eighth of this machine's)")
+	viewMemoryMB := fs.Int("view-memory-mb", 512, "memory the projections viewers choose for themselves (their own method or 3D) may hold together, in `MB`; past it, more are refused until idle ones are dropped")
 	def := dataset.DefaultLimits()
 	maxUploadMB := fs.Int("max-upload-mb", int(def.MaxBytes/1_000_000), "largest uploaded file, in `MB`")
 	maxItems := fs.Int("max-items", def.MaxItems, "most items (points) in an uploaded dataset")
@@ -66,6 +67,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		{"max-runs", *maxRuns}, {"max-queued", *maxQueued}, {"max-runs-per-session", *maxPerSession},
 		{"max-run-mb", *maxRunMB}, {"max-viewers-per-address", *maxViewers}, {"max-upload-mb", *maxUploadMB}, {"max-items", *maxItems}, {"max-dims", *maxDims},
 		{"max-classes", *maxClasses}, {"max-uploads", *maxUploads}, {"upload-memory-mb", *uploadMemoryMB},
+		{"view-memory-mb", *viewMemoryMB},
 	} {
 		if f.v < 1 {
 			return usagef("serve: --%s must be at least 1, got %d", f.name, f.v)
@@ -106,6 +108,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	app, err := web.New(appCtx, web.Options{
 		Store: store, SessionKey: key, Logger: log,
 		MaxRuns: *maxRuns, MaxQueued: *maxQueued, MaxPerSession: *maxPerSession, MaxRunBytes: int64(*maxRunMB) * 1_000_000,
+		MaxViewBytes:         int64(*viewMemoryMB) * 1_000_000,
 		MaxViewersPerAddress: *maxViewers,
 		Limits:               limits, MaxUploads: *maxUploads, UploadMemory: int64(*uploadMemoryMB) * 1_000_000,
 		DataDir: filepath.Join(*data, uploadsDir),

@@ -29,6 +29,10 @@ type Event struct {
 	Summary Summary
 	Frame   *run.FrameRecord
 	Live    bool
+	// View is the projection a frame or done is of: the zero View for the
+	// run's own, else one viewers chose (see Run.Join). Every other kind
+	// of event is for every viewer.
+	View View
 }
 
 // Viewers is a run's audience (web's websocket hub). Publish is called

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/contrastive-explorer/explorer/run"
@@ -34,6 +35,7 @@ type Manager struct {
 	log            *slog.Logger
 	group          *group.Group
 	cache          *epochCache
+	viewBytes      atomic.Int64 // memory reserved for the frames of views viewers chose
 
 	mu      sync.Mutex
 	runs    map[string]*Run
@@ -409,6 +411,9 @@ func (m *Manager) Resume(ctx context.Context, r *Run) (Summary, error) {
 	r.frameGen = r.frameGen[:max(epoch+1, 0)]
 	r.liveEpoch = min(r.liveEpoch, epoch)
 	r.finished, r.complete, r.resumable = false, false, false
+	for _, a := range r.alts {
+		a.truncate(epoch + 1)
+	}
 	r.ended = make(chan struct{})
 	r.state = run.Queued
 	r.putLocked()
@@ -446,6 +451,7 @@ func (m *Manager) Delete(ctx context.Context, r *Run) error {
 	r.deleted = true
 	r.complete = true
 	r.publishLocked(EventDone)
+	r.dropViewsLocked(time.Time{})
 	r.mu.Unlock()
 	m.cache.drop(r.id)
 	if err := m.store.DeleteRun(ctx, r.id); err != nil && !errors.Is(err, run.ErrNotFound) {
@@ -558,14 +564,16 @@ func (m *Manager) evictLoop() {
 	}
 }
 
-// evict forgets the idle runs last used before cutoff.
+// evict forgets the idle runs last used before cutoff, and the views
+// viewers chose that no one has watched since cutoff.
 func (m *Manager) evict(cutoff time.Time) int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	n := 0
 	for id, r := range m.runs {
 		r.mu.Lock()
-		idle := r.complete && !r.projecting && r.finished && r.viewers.Len() == 0 && r.lastUsed.Before(cutoff)
+		r.dropViewsLocked(cutoff)
+		idle := r.complete && !r.projecting && r.finished && r.viewers.Len() == 0 && len(r.alts) == 0 && r.lastUsed.Before(cutoff)
 		r.mu.Unlock()
 		if idle {
 			delete(m.runs, id)

@@ -109,6 +109,11 @@ type Options struct {
 	// MaxRunBytes bounds Estimate of one run; a config over it is refused
 	// (run.Invalid, naming the field to shrink). Default 1 GB.
 	MaxRunBytes int64
+	// MaxViewBytes bounds the memory held by the frames of projections
+	// viewers chose for themselves (Run.Join with a View), over every
+	// run; a view past it is refused (run.Unavailable) until idle views
+	// are evicted. Default 512 MB.
+	MaxViewBytes int64
 
 	// Logger receives the manager's logs. Default slog.Default().
 	Logger *slog.Logger
@@ -141,6 +146,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxRunBytes <= 0 {
 		o.MaxRunBytes = 1_000_000_000
+	}
+	if o.MaxViewBytes <= 0 {
+		o.MaxViewBytes = 512_000_000
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

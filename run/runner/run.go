@@ -54,10 +54,11 @@ type Run struct {
 	frameGen   []int              // per epoch: the generation of its stored frame, -1 for none
 	liveEpoch  int                // newest epoch projected live in generation gen, -1 for none
 	projector  Projector
-	projDims   int    // dimensions of projector
-	projMethod string // method projector was last set to
-	projecting bool   // the projecting goroutine is running
-	complete   bool   // done has been published: nothing more will come
+	projDims   int        // dimensions of projector
+	projMethod string     // method projector was last set to
+	projecting bool       // the projecting goroutine is running
+	complete   bool       // done has been published: nothing more will come
+	alts       []*altView // projections viewers chose for themselves
 	deleted    bool
 	lastUsed   time.Time
 }
@@ -318,6 +319,7 @@ func (r *Run) SetProjection(method string, dims int) (Summary, error) {
 	if r.trained >= 0 {
 		r.complete = false
 	}
+	r.seedFromViewLocked()
 	r.kickLocked()
 	return r.summaryLocked(), nil
 }
@@ -373,27 +375,47 @@ func (r *Run) Epoch(ctx context.Context, e int) (run.EpochRecord, error) {
 	return rec, nil
 }
 
-// Join gives a new viewer the run's history from epoch from on, under the
-// run's lock: join is called with it, and every event published after
-// join returns is one the history does not hold. join registers the
-// viewer with the run's Viewers unless History.Done; it must not block.
-func (r *Run) Join(ctx context.Context, from int, join func(History) error) error {
+// Join gives a new viewer of view v (the zero View for the run's own
+// projection) the run's history from epoch from on, under the run's lock:
+// join is called with it, and every event published after join returns is
+// one the history does not hold. join registers the viewer with the run's
+// Viewers unless History.Done; it must not block. The events of a view
+// other than the run's own carry it in Event.View. Join returns what to
+// call when the viewer leaves. A view the server has no memory left for
+// is refused (run.Unavailable).
+func (r *Run) Join(ctx context.Context, from int, v View, join func(History) error) (leave func(), err error) {
+	if err := v.Check(); err != nil {
+		return nil, err
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.deleted {
-		return run.Errorf(run.NotFound, "", "no run %q", r.id)
-	}
-	frames, err := r.m.store.Frames(ctx, r.id, max(from, 0))
-	if err != nil {
-		return fmt.Errorf("reading frames of run %s: %w", r.id, err)
+		return nil, run.Errorf(run.NotFound, "", "no run %q", r.id)
 	}
 	r.lastUsed = time.Now()
-	return join(History{Summary: r.summaryLocked(), Dataset: r.ds, Frames: frames, Done: r.complete})
+	if v.Own() {
+		frames, err := r.m.store.Frames(ctx, r.id, max(from, 0))
+		if err != nil {
+			return nil, fmt.Errorf("reading frames of run %s: %w", r.id, err)
+		}
+		return func() {}, join(History{Summary: r.summaryLocked(), Dataset: r.ds, Frames: frames, Done: r.complete})
+	}
+	a, frames, err := r.joinViewLocked(ctx, v, from)
+	if err != nil {
+		return nil, err
+	}
+	leave = r.leaveView(a)
+	if err := join(History{Summary: r.summaryLocked(), Dataset: r.ds, Frames: frames, Done: a.complete}); err != nil {
+		a.viewers--
+		return nil, err
+	}
+	r.kickLocked()
+	return leave, nil
 }
 
 // kickLocked starts the projecting goroutine unless it is running.
 func (r *Run) kickLocked() {
-	if r.projecting || r.complete || r.deleted {
+	if r.projecting || r.deleted || (r.complete && !r.viewsPendingLocked()) {
 		return
 	}
 	r.projecting = r.m.group.Go(r.project)
@@ -403,12 +425,14 @@ func (r *Run) kickLocked() {
 type job struct {
 	epoch int
 	gen   int
-	live  bool // the newest epoch, for the live view; else backfill
+	live  bool     // the newest epoch, for the live view; else backfill
+	alt   *altView // a view viewers chose, nil for the run's own projection
 }
 
 // nextJobLocked picks the next epoch to project: the newest trained epoch
-// if the live view has not shown it, else the oldest epoch whose frame is
-// missing or from an older projection.
+// if the live view has not shown it, then the same for the views viewers
+// chose (views.go), else the oldest epoch whose frame is missing or from an
+// older projection, then the views' missing ones.
 func (r *Run) nextJobLocked() (job, bool) {
 	if r.m.ctx.Err() != nil || r.trained < 0 || r.deleted {
 		return job{}, false
@@ -416,12 +440,15 @@ func (r *Run) nextJobLocked() (job, bool) {
 	if r.trained > r.liveEpoch && r.frameGen[r.trained] != r.gen {
 		return job{epoch: r.trained, gen: r.gen, live: true}, true
 	}
+	if j, ok := r.viewJobLocked(true); ok {
+		return j, true
+	}
 	for e := 0; e <= r.trained; e++ {
 		if r.frameGen[e] != r.gen {
 			return job{epoch: e, gen: r.gen}, true
 		}
 	}
-	return job{}, false
+	return r.viewJobLocked(false)
 }
 
 // project is the run's projection stage: it projects epochs until there is
@@ -439,9 +466,12 @@ func (r *Run) project() {
 		r.mu.Lock()
 		j, ok := r.nextJobLocked()
 		if !ok {
-			if r.finished && ctx.Err() == nil && !r.complete && !r.deleted {
-				r.complete = true
-				r.publishLocked(EventDone)
+			if r.finished && ctx.Err() == nil && !r.deleted {
+				if !r.complete {
+					r.complete = true
+					r.publishLocked(EventDone)
+				}
+				r.completeViewsLocked()
 			}
 			if r.finished && r.projector != nil {
 				// Nothing more to project unless the projection is
@@ -466,7 +496,13 @@ func (r *Run) project() {
 		}
 
 		r.mu.Lock()
-		proj, err := r.projectorLocked()
+		var proj Projector
+		var err error
+		if j.alt != nil {
+			proj, err = r.viewProjectorLocked(j.alt)
+		} else {
+			proj, err = r.projectorLocked()
+		}
 		method, dims := r.cfg.Projection, r.cfg.Dims
 		r.mu.Unlock()
 		var f *run.FrameRecord
@@ -480,7 +516,11 @@ func (r *Run) project() {
 			// than retry it forever. Viewers keep its previous frame.
 			r.m.log.Error("projecting epoch", "run", r.id, "epoch", j.epoch, "err", err)
 		}
-		if j.gen == r.gen && j.epoch < len(r.frameGen) && ctx.Err() == nil && !r.deleted {
+		switch {
+		case ctx.Err() != nil || r.deleted:
+		case j.alt != nil:
+			r.viewFrameLocked(j, f)
+		case j.gen == r.gen && j.epoch < len(r.frameGen):
 			r.frameGen[j.epoch] = j.gen
 			if j.live {
 				r.liveEpoch = j.epoch
@@ -495,6 +535,7 @@ func (r *Run) project() {
 				}
 				r.viewers.Publish(Event{Kind: EventFrame, Summary: r.summaryLocked(), Frame: f, Live: j.live})
 			}
+			r.shareLocked(j.epoch, f, j.live)
 		}
 		r.mu.Unlock()
 	}

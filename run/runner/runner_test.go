@@ -122,7 +122,7 @@ func complete(t *testing.T, r *runner.Run) runner.History {
 func history(t *testing.T, r *runner.Run) runner.History {
 	t.Helper()
 	var h runner.History
-	if err := r.Join(context.Background(), 0, func(x runner.History) error { h = x; return nil }); err != nil {
+	if _, err := r.Join(context.Background(), 0, runner.View{}, func(x runner.History) error { h = x; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	return h
