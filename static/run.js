@@ -41,6 +41,7 @@ const app = {
   scatter: null,
   map: null,
   reopen: () => {},
+  setView: () => {},
 };
 const { S, ui, runID } = app;
 
@@ -78,7 +79,7 @@ bindKeys(app, {
   goLive: timeline.goLive,
   select: selection.select,
 });
-follow = createFollow(app, { timeline, selection, search });
+follow = createFollow(app, { timeline, selection, search, controls });
 app.map.start({
   hover: selection.hover,
   // A learner who picks a point or moves the map looks around on their own.
@@ -96,6 +97,12 @@ app.reopen = () => {
   // The run goes on (resumed, or re-projected): the page waits for a new done.
   S.finished = false;
   stream.reopen();
+  controls.updateControls();
+};
+app.setView = (view) => {
+  // A projection of the watcher's own, or the run's: its whole history.
+  S.finished = false;
+  stream.setView(view);
   controls.updateControls();
 };
 
@@ -139,6 +146,9 @@ window.explorer = Object.freeze({
   // socket as a network failure would.
   stream: () => ({ connects: [...stream.connects], live: S.isLive }),
   drop: () => stream.drop(),
+  // The projection this page asked the server for: its own, or null for
+  // the run's.
+  view: () => (S.streamView ? { ...S.streamView } : null),
   // Presenting and following (follow.js), the selection and the camera.
   follow: () => follow.snapshot(),
   selected: () => [...S.selected],

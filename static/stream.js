@@ -7,6 +7,11 @@
 // server then resends hello and that part of the history, which the caller
 // merges by epoch number.
 //
+// A viewer may watch a projection of its own (setView: ?method=&dims=),
+// which the server computes for it; if the server has no room for one it
+// closes with 1013, and the stream goes back to the run's own projection
+// (viewRefused).
+//
 // For large runs the socket itself lives on a worker thread where the
 // browser allows it (socket-worker.js): drawing many points on a slow
 // renderer keeps the main thread so busy that a main-thread websocket
@@ -22,7 +27,8 @@ const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 15000];
  *   hello(msg), epoch({epoch, metrics, frame, coords, dims, n, live, backfill, received, sentMs}),
  *   live(), state(msg), projection(msg), done(msg), error(msg),
  *   status(text, kind),
- *   gone() when the run does not exist.
+ *   gone() when the run does not exist,
+ *   viewRefused(reason) when the server cannot compute the view asked for.
  * kind is "ok", "warn" or "error"; received is the performance.now() at
  * which the epoch's binary frame arrived, sentMs the server's sent_ms (Unix
  * milliseconds) or null. Options: url, checkRun (async,
@@ -40,6 +46,7 @@ export class RunStream {
     this.resumeFrom = resumeFrom || (() => 0);
     this.full = true; // the next connection asks for the whole history
     this.connects = []; // the from= of every connection, for the tests
+    this.view = null; // {method, dims}: a projection of this viewer's own; null for the run's
 
     this.ws = null;
     this.pending = new Map(); // epoch -> JSON half waiting for its frame
@@ -85,6 +92,15 @@ export class RunStream {
     this.connect();
   }
 
+  /**
+   * setView asks for a projection of this viewer's own ({method, dims}),
+   * or the run's own (null), and connects again for its whole history.
+   */
+  setView(view) {
+    this.view = view ? { method: view.method, dims: view.dims } : null;
+    this.restart();
+  }
+
   /** drop closes the socket as a network failure would (tests, debugging). */
   drop() {
     if (this.ws) this.ws.close(4000, 'dropped');
@@ -108,7 +124,10 @@ export class RunStream {
       const from = this.full ? 0 : Math.max(0, Math.floor(this.resumeFrom() || 0));
       this.from = from;
       this.connects.push(from);
-      ws = openSocket(from > 0 ? `${this.url}${this.url.includes('?') ? '&' : '?'}from=${from}` : this.url, this.worker);
+      const q = [];
+      if (from > 0) q.push(`from=${from}`);
+      if (this.view) q.push(`method=${encodeURIComponent(this.view.method)}`, `dims=${encodeURIComponent(this.view.dims)}`);
+      ws = openSocket(q.length ? `${this.url}${this.url.includes('?') ? '&' : '?'}${q.join('&')}` : this.url, this.worker);
     } catch (err) {
       this.call('status', `cannot open the live feed: ${err.message}`, 'error');
       return;
@@ -128,6 +147,14 @@ export class RunStream {
       if (this.ws !== ws) return;
       this.ws = null;
       if (this.closed || this.finished) return;
+      if (ev.code === 1013 && this.view) {
+        // No room on the server for a projection of one's own: the run's.
+        this.view = null;
+        this.full = true;
+        this.call('viewRefused', ev.reason || 'the server is busy');
+        this.connect();
+        return;
+      }
       this.retry(ev);
     };
     // onerror is always followed by onclose, which decides what to do.

@@ -279,7 +279,7 @@ func Run(p RunPage) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 27, ">3D</option></select></label><p class=\"token-missing\" data-testid=\"token-missing\" hidden>Watching only: this browser did not start the run, so it cannot control it.</p></div>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 27, ">3D</option></select></label><p class=\"token-missing\" data-testid=\"token-missing\" hidden>Watching: only the browser that started the run controls its training. The projection you pick is for your page alone.</p></div>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

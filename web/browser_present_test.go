@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -12,19 +13,28 @@ import (
 	"github.com/contrastive-explorer/explorer/web"
 )
 
+// classroom starts an explorer, has a teacher train a 6-epoch digits run
+// to the end and a student (another browser context) open its link; it
+// returns both and the run's id.
+func classroom(t *testing.T) (teacher, student *browser, id string) {
+	t.Helper()
+	base := startExplorer(t, web.Options{})
+	teacher = newBrowser(t, nil)
+	teacher.step("home", 15*time.Second, chromedp.Navigate(base+"/"), chromedp.WaitVisible(tid("train-button")))
+	id = teacher.startRun(`{dataset: "digits", epochs: 6}`)
+	teacher.poll("finished", `document.querySelector('[data-testid="run-state"]').dataset.state === "done" && window.explorer.epoch() === 6`, 60*time.Second)
+
+	student = teacher.another()
+	student.step("student opens the link", 15*time.Second, chromedp.Navigate(base+"/runs/"+id))
+	return teacher, student, id
+}
+
 // TestBrowserPresenting has a teacher present a finished run to a student
 // in another browser context: the student's epoch and selection follow the
 // teacher's within 200 ms, "look around on my own" frees them, following
 // again catches up, and presenting ends for them when the teacher stops.
 func TestBrowserPresenting(t *testing.T) {
-	base := startExplorer(t, web.Options{})
-	teacher := newBrowser(t, nil)
-	teacher.step("home", 15*time.Second, chromedp.Navigate(base+"/"), chromedp.WaitVisible(tid("train-button")))
-	id := teacher.startRun(`{dataset: "digits", epochs: 6}`)
-	teacher.poll("finished", `document.querySelector('[data-testid="run-state"]').dataset.state === "done" && window.explorer.epoch() === 6`, 60*time.Second)
-
-	student := teacher.another()
-	student.step("student opens the link", 15*time.Second, chromedp.Navigate(base+"/runs/"+id))
+	teacher, student, _ := classroom(t)
 	student.poll("student sees the run", `window.explorer && window.explorer.epoch() === 6`, 30*time.Second)
 	if s := student.evalString(`String(document.querySelector('[data-testid="present-toggle"]').hidden)`); s != "true" {
 		t.Error("a student is offered to present someone else's run")
@@ -116,4 +126,70 @@ func TestBrowserHandoff(t *testing.T) {
 	projector.step("stop", 10*time.Second, chromedp.Click(tid("control-stop")))
 	laptop.noProblems()
 	projector.noProblems()
+}
+
+// TestBrowserOwnView: a student picks t-SNE in 3D for their own page while
+// the teacher's page stays on the run's PCA 2D; while the teacher presents
+// the student sees the run's projection with the selects locked, and gets
+// their own back when presenting ends.
+func TestBrowserOwnView(t *testing.T) {
+	teacher, student, id := classroom(t)
+	student.poll("student sees the run", `window.explorer && window.explorer.epoch() === 6 && window.explorer.projection().method === "pca" && window.explorer.settled()`, 30*time.Second)
+	// Where 20 points are on screen.
+	const positions = `Array.from({length: 20}, (_, k) => window.explorer.screenOf(k * 89))`
+	student.shot("student-run-pca-2d")
+	var pcaAt []struct{ X, Y float64 }
+	student.eval("points in PCA", positions, &pcaAt)
+	if student.evalString(`String(document.querySelector('[data-testid="projection-method"]').disabled)`) != "false" {
+		t.Fatal("a student cannot choose a projection")
+	}
+	const choose = `(() => {
+		const m = document.querySelector('[data-testid="projection-method"]'), d = document.querySelector('[data-testid="projection-dims"]');
+		m.value = "tsne"; d.value = "3"; d.dispatchEvent(new Event("change", {bubbles: true})); return true; })()`
+	var ok bool
+	student.eval("choose t-SNE 3D", choose, &ok)
+	const own = `window.explorer.view() && window.explorer.view().method === "tsne" && window.explorer.projection().method === "tsne" && window.explorer.projection().dims === 3 && window.explorer.settled()`
+	student.poll("own t-SNE 3D on the map", own, 90*time.Second)
+	student.poll("every epoch in the own view", `document.querySelector('[data-testid="connection-status"]').textContent.startsWith("finished")`, 90*time.Second)
+	student.shot("student-own-tsne-3d")
+	var tsneAt []struct{ X, Y float64 }
+	student.eval("points in t-SNE", positions, &tsneAt)
+	moved := 0
+	for i := range pcaAt {
+		if math.Hypot(pcaAt[i].X-tsneAt[i].X, pcaAt[i].Y-tsneAt[i].Y) > 10 {
+			moved++
+		}
+	}
+	if moved < len(pcaAt)/2 {
+		t.Errorf("only %d of %d points moved on the map when the student chose t-SNE 3D: the map still draws PCA", moved, len(pcaAt))
+	}
+
+	// The teacher's page, and the run, are unmoved.
+	var p struct {
+		Method string
+		Dims   int
+	}
+	teacher.eval("teacher's projection", `window.explorer.projection()`, &p)
+	if p.Method != "pca" || p.Dims != 2 || teacher.evalString(`document.querySelector('[data-testid="projection-method"]').value`) != "pca" {
+		t.Errorf("the teacher's page shows %s in %dD after a student chose t-SNE 3D", p.Method, p.Dims)
+	}
+	if s := teacher.evalString(`fetch("/api/runs/` + id + `").then(r => r.json()).then(j => j.projection.method + "/" + j.projection.dims)`); s != "pca/2" {
+		t.Errorf("the run's projection is %s after a student chose their own", s)
+	}
+
+	teacher.step("present", 10*time.Second, chromedp.Click(tid("present-toggle")))
+	const shared = `window.explorer.view() === null && window.explorer.projection().method === "pca" && window.explorer.projection().dims === 2 && window.explorer.settled()`
+	student.poll("the presenter's projection", shared, 30*time.Second)
+	if student.evalString(`String(document.querySelector('[data-testid="projection-method"]').disabled)`) != "true" {
+		t.Error("a student following the presenter can change the projection")
+	}
+	student.shot("student-following-presenter")
+
+	teacher.step("stop presenting", 10*time.Second, chromedp.Click(tid("present-toggle")))
+	student.poll("own view back", own, 60*time.Second)
+	if student.evalString(`String(document.querySelector('[data-testid="projection-dims"]').disabled)`) != "false" {
+		t.Error("the selects stay locked after presenting ended")
+	}
+	teacher.noProblems()
+	student.noProblems()
 }

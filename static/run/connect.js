@@ -30,6 +30,9 @@ export function connect(app, { status, controls, timeline, metrics, selection, p
   const { setConn, showError } = status;
   const { setState, setProjection } = controls;
   let helloSeen = false;
+  // The history of this connection replaced the epoch on the map (another
+  // projection: the run's changed, or the viewer chose their own).
+  let viewedReplaced = false;
 
   // A reconnection asks only for the epochs after those held without a
   // gap, unless the projection is changing (then the whole history).
@@ -73,18 +76,20 @@ export function connect(app, { status, controls, timeline, metrics, selection, p
               .catch((err) => setConn(`no item pictures: ${err.message}`, 'warn'));
           }
         }
-        if (stream.from > 0 && S.run && S.run.projection) {
-          const p = S.run.projection;
+        // The stream's projection: the run's, or the viewer's own.
+        const p = msg.view || (S.run && S.run.projection);
+        if (stream.from > 0 && p) {
           if (heldProjection() && heldProjection() !== `${p.method}/${p.dims}`) {
             stream.restart();
             return;
           }
         }
         if (S.run) {
-          setProjection(S.run.projection);
+          setProjection(p);
           setState(S.run.state, S.run.queue_position);
         }
         S.isLive = false;
+        viewedReplaced = false;
       },
       epoch(ev) {
         if (S.labels.length && ev.n !== S.labels.length) {
@@ -92,19 +97,23 @@ export function connect(app, { status, controls, timeline, metrics, selection, p
           return;
         }
         addEpoch(S, ev);
-        if (!S.isLive) return; // history: shown once complete
+        if (!S.isLive) {
+          // History: shown once complete.
+          if (ev.epoch === S.viewing) viewedReplaced = true;
+          return;
+        }
         follow.epochArrived(ev.epoch);
         if (S.reprojecting && ev.frame && ev.frame.method === S.reprojecting.method && ev.frame.dims === S.reprojecting.dims && (!ev.backfill || ev.epoch === newest(S))) {
           S.reprojecting = null;
           setConn('live', 'ok');
         }
-        if (!ev.backfill) {
-          if (ev.received != null) timings.arrived(ev.epoch, ev.received, ev.sentMs);
-          timeline.liveArrived();
-        } else if (ev.epoch === S.viewing) {
-          timeline.show(ev.epoch, GLIDE_MS * 1.5); // e.g. re-projected: glide PCA → t-SNE
+        if (!ev.backfill && ev.received != null) timings.arrived(ev.epoch, ev.received, ev.sentMs);
+        if (ev.epoch === S.viewing) {
+          // The epoch on the map in another projection (re-projected, or
+          // the viewer's own): glide PCA → t-SNE.
+          timeline.show(ev.epoch, GLIDE_MS * 1.5);
         } else {
-          timeline.liveArrived(); // an epoch the player may be waiting for
+          timeline.liveArrived(); // a new epoch, or one the player may be waiting for
         }
         metrics.update();
       },
@@ -114,8 +123,9 @@ export function connect(app, { status, controls, timeline, metrics, selection, p
         if (S.viewing != null && S.epochs.has(S.viewing)) {
           // A reconnection: the map goes on from where it is, playing what
           // came meanwhile, or stays where the learner looks back.
+          if (viewedReplaced) timeline.show(S.viewing, GLIDE_MS * 1.5);
           if (S.follow) timeline.liveArrived();
-          else timeline.show(S.viewing, GLIDE_MS);
+          else if (!viewedReplaced) timeline.show(S.viewing, GLIDE_MS);
         } else {
           const target = newest(S);
           if (target != null) timeline.show(target, 0);
@@ -128,8 +138,12 @@ export function connect(app, { status, controls, timeline, metrics, selection, p
         setConn(`run ${STATE_TEXT[msg.state] || msg.state}`, 'ok');
       },
       projection(msg) {
+        // Only the run's own projection's stream is told of a change.
         S.run = { ...(S.run || {}), projection: { method: msg.method, dims: msg.dims } };
         setProjection(S.run.projection);
+      },
+      viewRefused(reason) {
+        controls.viewRefused(reason);
       },
       done(msg) {
         S.finished = true;

@@ -1,5 +1,7 @@
 // The run's state and its controls: pause, resume, step, stop and the
-// projection, for the run's owner; watchers see them disabled.
+// projection. The owner's projection is everyone's; a watcher's is their
+// page's alone (computed for it on the server), unless they follow a
+// presenter, who then decides. Watchers see the training controls disabled.
 
 import { request } from '../api.js';
 import { el } from './dom.js';
@@ -16,10 +18,13 @@ export const STATE_TEXT = {
 
 /**
  * createControls wires the control buttons and projection selects and
- * returns {setState, updateControls, control, setProjection}: setState(state,
- * queuePosition) shows a run state, control(action) sends "pause",
- * "resume", "step" or "stop", setProjection({method, dims}) shows a
- * projection in the selects.
+ * returns {setState, updateControls, control, setProjection, setLocked,
+ * viewRefused}: setState(state, queuePosition) shows a run state,
+ * control(action) sends "pause", "resume", "step" or "stop",
+ * setProjection({method, dims}) shows a projection in the selects,
+ * setLocked(on) makes a watcher's page show the run's projection while it
+ * follows a presenter, viewRefused(reason) says why the server could not
+ * compute the watcher's own.
  * @param {import('./state.js').App} app
  * @param {ReturnType<typeof import('./status.js').createStatus>} status
  */
@@ -44,7 +49,7 @@ export function createControls(app, { setConn, showError, clearError }) {
     const owner = token !== '';
     ui.tokenMissing.hidden = owner;
     if (owner) ui.tokenMissing.textContent = '';
-    else if (!ui.tokenMissing.textContent) ui.tokenMissing.textContent = "watching: only the run's owner can control it";
+    else if (!ui.tokenMissing.textContent) ui.tokenMissing.textContent = "watching: only the run's owner can control training; the projection you choose is for your page alone";
     const s = S.state;
     const over = S.finished || s === 'done' || s === 'stopped' || s === 'failed' || s === 'interrupted';
     ui.pause.disabled = !owner || s !== 'running';
@@ -53,9 +58,55 @@ export function createControls(app, { setConn, showError, clearError }) {
     ui.resume.disabled = !owner || (s !== 'paused' && !(s === 'interrupted' && S.run && S.run.resumable));
     ui.step.disabled = !owner || s !== 'paused';
     ui.stop.disabled = !owner || over;
-    ui.method.disabled = !owner || s === 'failed';
-    ui.dims.disabled = !owner || s === 'failed';
+    const locked = !owner && S.viewLocked;
+    for (const sel of [ui.method, ui.dims]) {
+      sel.disabled = s === 'failed' || locked;
+      sel.title = owner
+        ? 'Changes the projection for everyone watching this run'
+        : locked
+          ? "Following the presenter: the map shows the presenter's projection"
+          : 'Your page alone: the server projects the run for you';
+    }
     ui.controls.classList.toggle('watching', !owner);
+  }
+
+  const projName = (v) => `${v.method === 'tsne' ? 't-SNE' : 'PCA'} in ${v.dims}D`;
+  const sameView = (a, b) => !!a && !!b && a.method === b.method && Number(a.dims) === Number(b.dims);
+
+  // A watcher's choice: their own view, or the run's own when it is that.
+  function chooseView() {
+    const v = { method: ui.method.value, dims: Number(ui.dims.value) };
+    S.ownView = sameView(v, S.run && S.run.projection) ? null : v;
+    applyView();
+  }
+
+  // applyView connects the stream for the projection the page should show.
+  function applyView() {
+    const want = S.viewLocked ? null : S.ownView;
+    if (sameView(want, S.streamView) || (!want && !S.streamView)) return;
+    S.streamView = want;
+    const shown = want || (S.run && S.run.projection);
+    if (shown) {
+      S.reprojecting = { method: shown.method, dims: Number(shown.dims) };
+      setConn(want ? `projecting the run for your page: ${projName(want)}…` : `back to the run's projection: ${projName(shown)}…`, 'warn');
+    }
+    app.setView(want);
+  }
+
+  function setLocked(on) {
+    if (S.viewLocked === on) return;
+    S.viewLocked = on;
+    updateControls();
+    applyView();
+  }
+
+  function viewRefused(reason) {
+    const asked = S.ownView;
+    S.ownView = null;
+    S.streamView = null;
+    S.reprojecting = null;
+    showError(`Your own projection${asked ? ` (${projName(asked)})` : ''} is not available: ${reason}. The map shows the run's projection.`);
+    if (S.run) setProjection(S.run.projection);
   }
 
   async function control(action) {
@@ -114,10 +165,11 @@ export function createControls(app, { setConn, showError, clearError }) {
     if (!b.textContent) b.textContent = action[0].toUpperCase() + action.slice(1);
     b.addEventListener('click', () => control(action));
   }
-  ui.method.addEventListener('change', changeProjection);
-  ui.dims.addEventListener('change', changeProjection);
+  const projectionChanged = () => (token !== '' ? changeProjection() : chooseView());
+  ui.method.addEventListener('change', projectionChanged);
+  ui.dims.addEventListener('change', projectionChanged);
 
-  return { setState, updateControls, control, setProjection };
+  return { setState, updateControls, control, setProjection, setLocked, viewRefused };
 }
 
 function ordinal(k) {

@@ -19,8 +19,9 @@ const BACKOFF_MS = [500, 1000, 2000, 4000, 8000];
  * @param {ReturnType<typeof import('./timeline.js').createTimeline>} deps.timeline
  * @param {ReturnType<typeof import('./selection.js').createSelection>} deps.selection
  * @param {ReturnType<typeof import('./search.js').createSearch>} deps.search
+ * @param {ReturnType<typeof import('./controls.js').createControls>} deps.controls
  */
-export function createFollow(app, { timeline, selection, search }) {
+export function createFollow(app, { timeline, selection, search, controls }) {
   const { S, root, runID, token } = app;
   const presentButton = root.querySelector('[data-testid="present-toggle"]');
   const followButton = root.querySelector('[data-testid="follow-toggle"]');
@@ -148,6 +149,8 @@ export function createFollow(app, { timeline, selection, search }) {
       banner.textContent = someone ? (state.following ? 'Following the presenter.' : 'Looking around on your own; the presenter goes on.') : '';
       banner.hidden = !someone;
     }
+    // A follower sees the presenter's projection, not one of their own.
+    controls.setLocked(!!someone && state.following);
   }
 
   function setFollowing(on) {

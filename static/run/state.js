@@ -16,6 +16,7 @@ const MARGIN_LOSSES = new Set(['contrastive', 'triplet']);
  * @property {import('../scatter.js').Scatter | null} scatter null when the browser cannot draw WebGL2
  * @property {ReturnType<typeof import('./map.js').createMap>} map the map's elements, setHint and start (map.js)
  * @property {() => void} reopen connects the run's stream again after done (connect.js; run.js sets it)
+ * @property {(view: {method: string, dims: number} | null) => void} setView streams a projection of the page's own, or the run's (null; run.js sets it)
  */
 
 /** newState returns the state of a page that has heard nothing yet. */
@@ -47,6 +48,9 @@ export function newState() {
     precomputed: false,
     search: null, // {q, method, classes, results, items: Set, lit}; null when none
     reprojecting: null, // {method, dims} asked for and not yet seen in a frame
+    ownView: null, // {method, dims} a watcher chose for this page alone; null: the run's
+    streamView: null, // the projection the stream asks for: ownView unless viewLocked
+    viewLocked: false, // following a presenter: the page shows the run's projection
   };
 }
 
