@@ -96,10 +96,13 @@ export function connect(app, { status, controls, timeline, metrics, selection, p
           setConn(`ignored a frame of ${ev.n} points for ${S.labels.length} items`, 'warn');
           return;
         }
+        // The epoch on the map, now in another projection.
+        const old = ev.epoch === S.viewing ? S.epochs.get(ev.epoch) : null;
+        const replaced = !!old && (old.dims !== ev.dims || !old.frame || !ev.frame || old.frame.method !== ev.frame.method);
         addEpoch(S, ev);
         if (!S.isLive) {
           // History: shown once complete.
-          if (ev.epoch === S.viewing) viewedReplaced = true;
+          if (replaced) viewedReplaced = true;
           return;
         }
         follow.epochArrived(ev.epoch);
@@ -108,7 +111,7 @@ export function connect(app, { status, controls, timeline, metrics, selection, p
           setConn('live', 'ok');
         }
         if (!ev.backfill && ev.received != null) timings.arrived(ev.epoch, ev.received, ev.sentMs);
-        if (ev.epoch === S.viewing) {
+        if (ev.epoch === S.viewing && (replaced || ev.backfill)) {
           // The epoch on the map in another projection (re-projected, or
           // the viewer's own): glide PCA → t-SNE.
           timeline.show(ev.epoch, GLIDE_MS * 1.5);
