@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"image"
-	"image/color"
 	"image/png"
 	"math"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/contrastive-explorer/explorer/run"
 	"github.com/contrastive-explorer/explorer/run/datasets"
+	"github.com/contrastive-explorer/explorer/run/export"
 	"github.com/contrastive-explorer/explorer/views"
 )
 
@@ -73,16 +73,6 @@ func knnText(metrics json.RawMessage) string {
 // thumbnailSide is the side of a run's thumbnail in pixels.
 const thumbnailSide = 64
 
-// palette is static/palette.js's class colours, for thumbnails.
-var palette = []color.NRGBA{
-	{0x00, 0x72, 0xB2, 0xff}, {0xE6, 0x9F, 0x00, 0xff}, {0x00, 0x9E, 0x73, 0xff}, {0xD5, 0x5E, 0x00, 0xff},
-	{0x56, 0xB4, 0xE9, 0xff}, {0xCC, 0x79, 0xA7, 0xff}, {0x00, 0x00, 0x00, 0xff}, {0xF0, 0xE4, 0x42, 0xff},
-	{0x88, 0x22, 0x55, 0xff}, {0x99, 0x99, 0x33, 0xff}, {0x33, 0x22, 0x88, 0xff}, {0x44, 0xAA, 0x99, 0xff},
-}
-
-// unlabelled is static/palette.js's colour of items without a label.
-var unlabelled = color.NRGBA{0x9A, 0x9A, 0x9A, 0xff}
-
 // runThumbnail draws the run's newest frame as a small PNG (GET
 // /api/runs/{id}/thumbnail.png): one pixel per item in its class colour,
 // the first two coordinates, an empty picture before the first frame.
@@ -135,9 +125,9 @@ func drawFrame(img *image.NRGBA, f *run.FrameRecord, labels []int32) {
 		}
 		px := 1 + int((x-lo[0])/span*side)
 		py := 1 + int((hi[1]-y)/span*side)
-		col := unlabelled
-		if i < len(labels) && labels[i] >= 0 {
-			col = palette[int(labels[i])%len(palette)]
+		col := export.Unlabelled
+		if i < len(labels) {
+			col = export.ColourOf(labels[i])
 		}
 		img.SetNRGBA(px, py, col)
 	}

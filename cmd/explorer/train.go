@@ -22,6 +22,7 @@ import (
 	"gonum.org/v1/plot/vg/vgimg"
 
 	"github.com/contrastive-explorer/explorer/projection"
+	"github.com/contrastive-explorer/explorer/run/export"
 	sampledata "github.com/contrastive-explorer/explorer/sample-data"
 	"github.com/contrastive-explorer/explorer/trainer"
 	"github.com/contrastive-explorer/explorer/trainer/dataset"
@@ -374,7 +375,7 @@ func writeResults(dir string, d *dataset.Dataset, res trainResult, last trainer.
 		{"vectors.tsv", func(w io.Writer) error {
 			return projection.WriteVectors(w, last.Embeddings, len(last.Embeddings)/last.Dim, last.Dim)
 		}},
-		{"metadata.tsv", func(w io.Writer) error { return writeMetadata(w, d) }},
+		{"metadata.tsv", func(w io.Writer) error { return export.WriteMetadata(w, d) }},
 		{"loss.png", func(w io.Writer) error { return writeLossPlot(w, res) }},
 	}
 	for _, f := range files {
@@ -416,39 +417,6 @@ func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
-}
-
-// writeMetadata writes the header "label\tsplit" and one row per item: its
-// class name (empty when unlabelled) and "train" or "test", followed by a
-// "text" column for datasets with texts and a "name" column for
-// interaction items.
-func writeMetadata(w io.Writer, d *dataset.Dataset) error {
-	clean := strings.NewReplacer("\t", " ", "\n", " ", "\r", " ")
-	header := "label\tsplit"
-	var extra []string
-	switch {
-	case d.ItemNames != nil:
-		header, extra = header+"\tname", d.ItemNames
-	case d.Text != nil:
-		header, extra = header+"\ttext", d.Text
-	}
-	if _, err := io.WriteString(w, header+"\n"); err != nil {
-		return err
-	}
-	for i := range d.Len() {
-		label := ""
-		if l := d.Labels[i]; l != dataset.NoLabel {
-			label = clean.Replace(d.ClassNames[l])
-		}
-		row := label + "\t" + d.Splits[i].String()
-		if extra != nil {
-			row += "\t" + clean.Replace(extra[i])
-		}
-		if _, err := io.WriteString(w, row+"\n"); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // writeLossPlot draws two stacked panels as PNG: the training loss per epoch
