@@ -161,6 +161,10 @@ type Server struct {
 	dataDir      string         // for upload spool files
 	parseSlots   chan struct{}  // uploads being parsed at once
 
+	exportSlot     chan struct{} // exports being rendered at once
+	exportCache    *byteCache
+	exportProgress *progressBoard
+
 	maxViewers int            // websockets per client address
 	viewersMu  sync.Mutex     // guards viewers
 	viewers    map[string]int // open websockets by client address
@@ -180,16 +184,19 @@ func New(ctx context.Context, o Options) (*Server, error) {
 			Catalog: o.Catalog, Store: o.Store, Dir: o.DataDir, Limits: resolveLimits(o.Limits),
 			MaxPerSession: o.MaxUploads, MaxBytes: o.UploadMemory, Logger: o.Logger,
 		}),
-		hellos:       newHelloCache(),
-		sessionKey:   o.SessionKey,
-		origins:      http.NewCrossOriginProtection(),
-		writeTimeout: o.WriteTimeout,
-		images:       newImageCache(),
-		limits:       o.Limits,
-		dataDir:      o.DataDir,
-		parseSlots:   make(chan struct{}, parseSlots),
-		maxViewers:   o.MaxViewersPerAddress,
-		viewers:      make(map[string]int),
+		hellos:         newHelloCache(),
+		sessionKey:     o.SessionKey,
+		origins:        http.NewCrossOriginProtection(),
+		writeTimeout:   o.WriteTimeout,
+		images:         newImageCache(),
+		limits:         o.Limits,
+		dataDir:        o.DataDir,
+		parseSlots:     make(chan struct{}, parseSlots),
+		exportSlot:     make(chan struct{}, 1),
+		exportCache:    newByteCache(),
+		exportProgress: newProgressBoard(),
+		maxViewers:     o.MaxViewersPerAddress,
+		viewers:        make(map[string]int),
 	}
 	if err := s.datasets.Restore(ctx); err != nil {
 		return nil, err
@@ -268,6 +275,8 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	api.GET("/runs/:id/search", s.search, queries, gz)
 	api.GET("/runs/:id/pixels", s.runPixels)
 	api.GET("/runs/:id/thumbnail.png", s.runThumbnail)
+	api.GET("/runs/:id/export", s.exportRunFile, queries)
+	api.GET("/runs/:id/export/progress", s.exportProgressOf, queries)
 
 	e.GET("/ws/runs/:id", s.watchRun, sessions)
 	e.GET("/ws/runs/:id/follow", s.followRun, sessions)
