@@ -27,6 +27,7 @@ import { connect } from './run/connect.js';
 import { createSetupLink } from './run/setup.js';
 import { createFollow } from './run/follow.js';
 import { claimHandoff, createHandoff } from './run/handoff.js';
+import { createExports } from './run/exports.js';
 
 // A one-time link from the run's owner brings its control token: taken
 // before the page reads the tokens it holds.
@@ -55,6 +56,7 @@ const controls = createControls(app, status);
 const selection = createSelection(app);
 const search = createSearch(app, { select: selection.select });
 const pairs = createPairs(app);
+const exports = createExports(app);
 /** @type {ReturnType<typeof createFollow> | null} */
 let follow = null; // made once the timeline it drives exists
 const timeline = createTimeline(app, {
@@ -63,6 +65,7 @@ const timeline = createTimeline(app, {
     selection.epochShown();
     search.epochShown();
     pairs.epochShown();
+    exports.epochShown();
     if (follow) follow.changed(); // a presenter's class follows at once
   },
   // An epoch a slow connection skipped: connect again from the first

@@ -114,6 +114,14 @@ type RunPage struct {
 	LossTitle     string // the loss's name, e.g. "Triplet"
 	LossNote      string // what to watch for with this loss; "" for none
 	Projector     bool   // the projector layout: large type, the map first
+	Exports       []ExportLink
+}
+
+// ExportLink is one entry of the run page's export menu.
+type ExportLink struct {
+	Format   string // the export's name, e.g. "coords.csv"
+	Title    string
+	PerEpoch bool // of the epoch on the map (the page adds it)
 }
 
 // ConfigItem is one row of a run's configuration summary.

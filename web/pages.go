@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v5"
 
 	"github.com/contrastive-explorer/explorer/run"
+	"github.com/contrastive-explorer/explorer/run/export"
 	"github.com/contrastive-explorer/explorer/run/runner"
 	"github.com/contrastive-explorer/explorer/trainer"
 	"github.com/contrastive-explorer/explorer/trainer/dataset"
@@ -306,7 +307,17 @@ func runModel(r *runner.Run) views.RunPage {
 		LossNote:      lossNotes[cfg.Loss],
 		Dims:          sum.Config.Dims,
 		Config:        rows,
+		Exports:       exportLinks(),
 	}
+}
+
+// exportLinks is the run page's export menu: every export format.
+func exportLinks() []views.ExportLink {
+	out := make([]views.ExportLink, len(export.Formats))
+	for i, f := range export.Formats {
+		out[i] = views.ExportLink{Format: f.Name, Title: f.Title, PerEpoch: f.PerEpoch}
+	}
+	return out
 }
 
 // lossTitle is the home page's name of a loss.
