@@ -16,6 +16,9 @@ func TestRunsPage(t *testing.T) {
 	s := newTestServer(t, Options{NewTrainer: runnertest.Trainers(nil), NewProjector: runnertest.ColumnProjectors})
 	c := createRunAs(t, s, sessionA, map[string]any{"dataset": "digits", "epochs": 2, "batch": 64, "dim": 4})
 	waitState(t, s, c.ID, run.Done)
+	// Done comes before the last epoch's frame is stored: the stream's end
+	// says every frame is.
+	readToEnd(t, dial(t, s, c.ID, dialOptions{}))
 	req := call(t, s, "PATCH", "/api/runs/"+c.ID, `{"name":"<b>my first</b> run"}`, c.Token)
 	if req.status != http.StatusOK {
 		t.Fatalf("rename: %d %s", req.status, req.body)
