@@ -87,6 +87,19 @@ func writeScatter(ctx context.Context, w io.Writer, r *Run, e int, format string
 			p.Legend.Add(fmt.Sprintf("… %d more (colours repeat)", classes-maxLegend))
 		}
 	}
+	// One unit is as long across as up, as on the page (the plot's area is
+	// about 1.4 times as wide as high, a quarter of it the legend's).
+	xs, ys := p.X.Max-p.X.Min, p.Y.Max-p.Y.Min
+	if xs > 0 && ys > 0 {
+		const aspect = 1.4 / 1.25
+		if xs/ys < aspect {
+			pad := (ys*aspect - xs) / 2
+			p.X.Min, p.X.Max = p.X.Min-pad, p.X.Max+pad
+		} else {
+			pad := (xs/aspect - ys) / 2
+			p.Y.Min, p.Y.Max = p.Y.Min-pad, p.Y.Max+pad
+		}
+	}
 	// Room on the right for the legend.
 	p.X.Max += (p.X.Max - p.X.Min) * 0.25
 	return writePlot(w, p, scatterWidth, scatterHeight, format)
