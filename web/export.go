@@ -45,11 +45,9 @@ func (s *Server) exportRun(r *runner.Run, session string) *export.Run {
 	if session != sum.Session && datasets.IsUpload(cfg.Dataset) {
 		cfg.Dataset = uploadedDataset
 	}
-	newest := sum.Epoch
-	if _, err := r.Epoch(s.ctx, newest); err != nil {
-		newest = -1 // nothing trained yet
-	}
-	return &export.Run{ID: r.ID(), Config: cfg, Data: r.Dataset().Data, Newest: newest, Source: runSource{s.runs, r}}
+	// Before the first epoch Summary.Epoch is 0 too: reading epoch 0 then
+	// answers that it has not been trained yet.
+	return &export.Run{ID: r.ID(), Config: cfg, Data: r.Dataset().Data, Newest: sum.Epoch, Source: runSource{s.runs, r}}
 }
 
 func (s *Server) exportRunFile(c *echo.Context) error {

@@ -44,6 +44,19 @@ func defaultDataDir() string {
 
 // openStore opens (creating if needed) the store of a data folder, with
 // an error that says what to do when the file is damaged.
+// openKeptStore opens the store of a data folder that must hold one
+// already (the commands that read kept runs); cmd prefixes the errors.
+func openKeptStore(ctx context.Context, dir, cmd string) (*sqlite.Store, error) {
+	if _, err := os.Stat(filepath.Join(dir, storeFile)); err != nil {
+		return nil, fmt.Errorf("%s: no runs are kept in %s (%v); pass the folder `explorer serve --data` uses", cmd, dir, err)
+	}
+	st, err := openStore(ctx, dir)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cmd, err)
+	}
+	return st, nil
+}
+
 func openStore(ctx context.Context, dir string) (*sqlite.Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("data folder: %w", err)

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"golang.org/x/term"
 
@@ -53,12 +52,9 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *epoch < -1 {
 		return usagef("export: --epoch must be -1 (the newest) or more, got %d", *epoch)
 	}
-	if _, err := os.Stat(filepath.Join(*data, storeFile)); err != nil {
-		return fmt.Errorf("export: no runs are kept in %s (%v); pass the folder `explorer serve --data` uses", *data, err)
-	}
-	st, err := openStore(ctx, *data)
+	st, err := openKeptStore(ctx, *data, "export")
 	if err != nil {
-		return fmt.Errorf("export: %w", err)
+		return err
 	}
 	defer st.Close()
 	r, err := storedRun(ctx, st, *data, fs.Arg(0))
@@ -168,9 +164,7 @@ func (b *exportBar) show(done, total int) {
 	if b == nil || b.w == nil || total <= 0 {
 		return
 	}
-	const width = 30
-	filled := done * width / total
-	fmt.Fprintf(b.w, "\r\x1b[Kframes %d/%d %s%s", done, total, strings.Repeat("█", filled), strings.Repeat("·", width-filled))
+	fmt.Fprintf(b.w, "\r\x1b[Kframes %d/%d %s", done, total, bar(done, total, 30))
 	b.drawn = true
 }
 

@@ -9,10 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	domain "github.com/contrastive-explorer/explorer/run"
-	"github.com/contrastive-explorer/explorer/run/sqlite"
 	"github.com/contrastive-explorer/explorer/trainer"
 )
 
@@ -22,32 +19,16 @@ import (
 func TestExportCommand(t *testing.T) {
 	ctx := context.Background()
 	data := t.TempDir()
-	st, err := sqlite.Open(ctx, filepath.Join(data, storeFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := trainer.DefaultConfig()
-	cfg.Dataset, cfg.Epochs = "digits", 2
-	now := time.Now()
-	if err := st.PutRun(ctx, domain.Record{ID: "abc123", Config: domain.Config{Config: cfg, Projection: "pca", Dims: 2},
-		State: domain.Done, Created: now, Updated: now}); err != nil {
-		t.Fatal(err)
-	}
 	const n = 1797
+	var epochs []kept
 	for e := range 3 {
-		m := domain.EncodeMetrics(trainer.Metrics{Loss: 2 - float64(e), KNNAccuracy: 0.5, HasKNN: true})
-		emb, coords := make([]float32, n*4), make([]float32, n*2)
+		coords := make([]float32, n*2)
 		for i := range coords {
 			coords[i] = float32(i%97) * float32(e+1)
 		}
-		if err := st.PutEpoch(ctx, "abc123", domain.EpochRecord{Epoch: e, Metrics: m, Embeddings: emb, Dim: 4}); err != nil {
-			t.Fatal(err)
-		}
-		if err := st.PutFrame(ctx, "abc123", domain.FrameRecord{Epoch: e, Method: "pca", Dims: 2, Coords: coords, Metrics: m, Sent: now}); err != nil {
-			t.Fatal(err)
-		}
+		epochs = append(epochs, kept{trainer.Metrics{Loss: 2 - float64(e), KNNAccuracy: 0.5, HasKNN: true}, make([]float32, n*4), 4, coords})
 	}
-	st.Close()
+	keepRun(t, data, "abc123", "", epochs)
 
 	do := func(args ...string) (string, string, error) {
 		var out, errs bytes.Buffer

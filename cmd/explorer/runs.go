@@ -7,8 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -62,12 +60,9 @@ func runRuns(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	default:
 		return usagef("runs: unknown action %q (want list, show or delete)", action)
 	}
-	if _, err := os.Stat(filepath.Join(*data, storeFile)); err != nil {
-		return fmt.Errorf("runs: no runs are kept in %s (%v); pass the folder `explorer serve --data` uses", *data, err)
-	}
-	st, err := openStore(ctx, *data)
+	st, err := openKeptStore(ctx, *data, "runs")
 	if err != nil {
-		return fmt.Errorf("runs: %w", err)
+		return err
 	}
 	defer st.Close()
 	switch action {

@@ -14,32 +14,53 @@ import (
 	"github.com/contrastive-explorer/explorer/trainer"
 )
 
+// kept is one epoch of a run keepRun stores: its metrics, embeddings (of
+// dim dimensions) and PCA 2D coordinates.
+type kept struct {
+	metrics trainer.Metrics
+	emb     []float32
+	dim     int
+	coords  []float32
+}
+
+// keepRun stores a finished digits run id named name in data's store, with
+// epochs 0..len(epochs)-1 as epochs gives them.
+func keepRun(t *testing.T, data, id, name string, epochs []kept) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(data, storeFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	cfg := trainer.DefaultConfig()
+	cfg.Dataset, cfg.Epochs = "digits", len(epochs)-1
+	now := time.Now()
+	if err := st.PutRun(ctx, domain.Record{ID: id, Name: name, Config: domain.Config{Config: cfg, Projection: "pca", Dims: 2},
+		State: domain.Done, Created: now, Updated: now}); err != nil {
+		t.Fatal(err)
+	}
+	for e, k := range epochs {
+		m := domain.EncodeMetrics(k.metrics)
+		if err := st.PutEpoch(ctx, id, domain.EpochRecord{Epoch: e, Metrics: m, Embeddings: k.emb, Dim: k.dim}); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.PutFrame(ctx, id, domain.FrameRecord{Epoch: e, Method: "pca", Dims: 2, Coords: k.coords, Metrics: m, Sent: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // TestRunsCommand checks `explorer runs list|show|delete` on a data folder
 // holding one run with two epochs.
 func TestRunsCommand(t *testing.T) {
 	ctx := context.Background()
 	data := t.TempDir()
-	st, err := sqlite.Open(ctx, filepath.Join(data, storeFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := trainer.DefaultConfig()
-	cfg.Dataset, cfg.Epochs = "digits", 1
-	now := time.Now()
-	if err := st.PutRun(ctx, domain.Record{ID: "abc123", Name: "first try", Config: domain.Config{Config: cfg, Projection: "pca", Dims: 2},
-		State: domain.Done, Created: now, Updated: now}); err != nil {
-		t.Fatal(err)
-	}
+	var epochs []kept
 	for e := range 2 {
-		m := domain.EncodeMetrics(trainer.Metrics{Loss: 2 - float64(e), KNNAccuracy: 0.5 + 0.25*float64(e), HasKNN: true})
-		if err := st.PutEpoch(ctx, "abc123", domain.EpochRecord{Epoch: e, Metrics: m, Embeddings: []float32{1, 0}, Dim: 2}); err != nil {
-			t.Fatal(err)
-		}
-		if err := st.PutFrame(ctx, "abc123", domain.FrameRecord{Epoch: e, Method: "pca", Dims: 2, Coords: []float32{0, 1}, Metrics: m, Sent: now}); err != nil {
-			t.Fatal(err)
-		}
+		epochs = append(epochs, kept{trainer.Metrics{Loss: 2 - float64(e), KNNAccuracy: 0.5 + 0.25*float64(e), HasKNN: true}, []float32{1, 0}, 2, []float32{0, 1}})
 	}
-	st.Close()
+	keepRun(t, data, "abc123", "first try", epochs)
 
 	do := func(args ...string) (string, error) {
 		var out bytes.Buffer

@@ -347,12 +347,15 @@ func (p *progress) epoch(e trainer.Epoch) {
 			e.Epoch, p.total, m.Loss, m.KNNAccuracy, m.RawKNNAccuracy, m.Alignment, m.Uniformity, m.Seconds, alarm)
 		return
 	}
-	const width = 24
-	filled := e.Epoch * width / max(p.total, 1)
-	bar := strings.Repeat("█", filled) + strings.Repeat("·", width-filled)
 	fmt.Fprintf(p.w, "\r\x1b[Kepoch %*d/%d %s  loss %.4f  kNN %.4f (raw %.4f)%s",
-		len(strconv.Itoa(p.total)), e.Epoch, p.total, bar, m.Loss, m.KNNAccuracy, m.RawKNNAccuracy, alarm)
+		len(strconv.Itoa(p.total)), e.Epoch, p.total, bar(e.Epoch, p.total, 24), m.Loss, m.KNNAccuracy, m.RawKNNAccuracy, alarm)
 	p.drawn = true
+}
+
+// bar draws done of total as width cells, filled then dotted.
+func bar(done, total, width int) string {
+	filled := min(max(done*width/max(total, 1), 0), width)
+	return strings.Repeat("█", filled) + strings.Repeat("·", width-filled)
 }
 
 func (p *progress) done() {

@@ -83,7 +83,7 @@ func (a *altView) done(trained int) bool {
 	return len(a.tried) > trained && !slices.Contains(a.tried[:trained+1], false)
 }
 
-// mainView is the run's own projection.
+// mainViewLocked returns the run's own projection.
 func (r *Run) mainViewLocked() View { return View{r.cfg.Projection, r.cfg.Dims} }
 
 // wantsWorkLocked reports whether a has viewers and frames of its own to
