@@ -38,6 +38,10 @@ func (s runSource) Epoch(ctx context.Context, e int) (run.EpochRecord, error) {
 	return s.r.Epoch(ctx, e)
 }
 
+func (s runSource) Checkpoint(ctx context.Context) (int, []byte, error) {
+	return s.m.Checkpoint(ctx, s.r)
+}
+
 // exportRun returns what an export of r reads, as session sees the run.
 func (s *Server) exportRun(r *runner.Run, session string) *export.Run {
 	sum := r.Summary()

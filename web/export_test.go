@@ -7,20 +7,26 @@ import (
 	"image/gif"
 	"image/png"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/contrastive-explorer/explorer/projection"
 	"github.com/contrastive-explorer/explorer/run"
 	"github.com/contrastive-explorer/explorer/run/export"
 	"github.com/contrastive-explorer/explorer/run/runner/runnertest"
+	"github.com/contrastive-explorer/explorer/trainer"
+	"github.com/contrastive-explorer/explorer/trainer/dataset"
 )
 
 // TestExports checks GET /api/runs/{id}/export for every format through
 // echo: the type, a file name to save as, content that decodes, progress
 // of the animation, refusals with a message, and that another session's
-// export of a run on an upload never names the upload.
+// export of a run on an upload never names the upload. The run is really
+// trained, so that its encoder's export embeds the upload's items as its
+// last epoch did.
 func TestExports(t *testing.T) {
-	s := newTestServer(t, Options{NewTrainer: runnertest.Trainers(nil), NewProjector: runnertest.ColumnProjectors})
+	s := newTestServer(t, Options{NewProjector: runnertest.ColumnProjectors})
 	const epochs = 3
 	d := mustUpload(t, s, sessionA, filePart("points.csv", csvRows(40)))
 	c := createRunAs(t, s, sessionA, map[string]any{"dataset": d.ID, "epochs": epochs, "batch": 8, "dim": 4})
@@ -53,6 +59,25 @@ func TestExports(t *testing.T) {
 	}
 	if _, err := png.Decode(bytes.NewReader(get(sessionB, "format=scatter.png&epoch=1").body)); err != nil {
 		t.Errorf("scatter.png of epoch 1: %v", err)
+	}
+	model, err := trainer.ReadModel(bytes.NewReader(get(sessionB, "format=model.safetensors").body))
+	if err != nil {
+		t.Fatalf("model.safetensors: %v", err)
+	}
+	if model.Epoch != epochs || model.Featurizer.Dataset != uploadedDataset || model.Config.Dataset != uploadedDataset {
+		t.Errorf("model.safetensors: %s, dataset %q", model.Summary(), model.Config.Dataset)
+	}
+	items, err := dataset.Parse("points.csv", strings.NewReader(csvRows(40)), dataset.ParseOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	emb, err := model.Embed(items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, n, dim, err := projection.ReadVectors(bytes.NewReader(get(sessionA, "format=vectors.tsv").body))
+	if err != nil || n != 40 || dim != model.OutDim() || !slices.Equal(emb, stored) {
+		t.Errorf("the exported encoder embeds the items as %v, the last epoch has %v (%v)", emb[:4], stored[:min(4, len(stored))], err)
 	}
 	var p exportProgressJSON
 	if err := json.Unmarshal(callAs(t, s, sessionA, "GET", "/api/runs/"+c.ID+"/export/progress?key=k-animation.gif", nil, "").body, &p); err != nil || p.Total == 0 || p.Done != p.Total {

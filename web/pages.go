@@ -307,15 +307,19 @@ func runModel(r *runner.Run) views.RunPage {
 		LossNote:      lossNotes[cfg.Loss],
 		Dims:          sum.Config.Dims,
 		Config:        rows,
-		Exports:       exportLinks(),
+		Exports:       exportLinks(precomputed),
 	}
 }
 
-// exportLinks is the run page's export menu: every export format.
-func exportLinks() []views.ExportLink {
-	out := make([]views.ExportLink, len(export.Formats))
-	for i, f := range export.Formats {
-		out[i] = views.ExportLink{Format: f.Name, Title: f.Title, PerEpoch: f.PerEpoch}
+// exportLinks is the run page's export menu: every export format, but
+// the encoder for a run of finished embeddings, which has none.
+func exportLinks(precomputed bool) []views.ExportLink {
+	var out []views.ExportLink
+	for _, f := range export.Formats {
+		if precomputed && f.Name == export.ModelFormat {
+			continue
+		}
+		out = append(out, views.ExportLink{Format: f.Name, Title: f.Title, PerEpoch: f.PerEpoch})
 	}
 	return out
 }

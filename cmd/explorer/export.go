@@ -146,6 +146,10 @@ func (s storeSource) Epoch(ctx context.Context, e int) (domain.EpochRecord, erro
 	return rec, err
 }
 
+func (s storeSource) Checkpoint(ctx context.Context) (int, []byte, error) {
+	return s.st.Checkpoint(ctx, s.id)
+}
+
 // exportBar shows an export's progress on a terminal: a bar redrawn in
 // place; nothing elsewhere.
 type exportBar struct {

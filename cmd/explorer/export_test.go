@@ -26,7 +26,7 @@ func TestExportCommand(t *testing.T) {
 		for i := range coords {
 			coords[i] = float32(i%97) * float32(e+1)
 		}
-		epochs = append(epochs, kept{trainer.Metrics{Loss: 2 - float64(e), KNNAccuracy: 0.5, HasKNN: true}, make([]float32, n*4), 4, coords})
+		epochs = append(epochs, kept{trainer.Metrics{Loss: 2 - float64(e), KNNAccuracy: 0.5, HasKNN: true}, make([]float32, n*4), 4, coords, nil})
 	}
 	keepRun(t, data, "abc123", "", epochs)
 

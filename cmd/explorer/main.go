@@ -57,7 +57,8 @@ func commands() []command {
 		{"train", "train a contrastive encoder headless and write metrics, vectors and a loss plot", runTrain},
 		{"project", "project embedding vectors to 2D or 3D with PCA or t-SNE", runProject},
 		{"runs", "list, show or delete the runs kept in the data folder", runRuns},
-		{"export", "write a run's coordinates, embeddings, metrics, figures or animation to a file", runExport},
+		{"export", "write a run's coordinates, embeddings, metrics, figures, animation or encoder to a file", runExport},
+		{"embed", "embed new items with a trained encoder (model.safetensors)", runEmbed},
 	}
 }
 

@@ -21,6 +21,7 @@ type kept struct {
 	emb     []float32
 	dim     int
 	coords  []float32
+	ckpt    []byte // the checkpoint after the epoch, or nil
 }
 
 // keepRun stores a finished digits run id named name in data's store, with
@@ -42,7 +43,7 @@ func keepRun(t *testing.T, data, id, name string, epochs []kept) {
 	}
 	for e, k := range epochs {
 		m := domain.EncodeMetrics(k.metrics)
-		if err := st.PutEpoch(ctx, id, domain.EpochRecord{Epoch: e, Metrics: m, Embeddings: k.emb, Dim: k.dim}); err != nil {
+		if err := st.PutEpoch(ctx, id, domain.EpochRecord{Epoch: e, Metrics: m, Embeddings: k.emb, Dim: k.dim, Checkpoint: k.ckpt}); err != nil {
 			t.Fatal(err)
 		}
 		if err := st.PutFrame(ctx, id, domain.FrameRecord{Epoch: e, Method: "pca", Dims: 2, Coords: k.coords, Metrics: m, Sent: now}); err != nil {
@@ -58,7 +59,7 @@ func TestRunsCommand(t *testing.T) {
 	data := t.TempDir()
 	var epochs []kept
 	for e := range 2 {
-		epochs = append(epochs, kept{trainer.Metrics{Loss: 2 - float64(e), KNNAccuracy: 0.5 + 0.25*float64(e), HasKNN: true}, []float32{1, 0}, 2, []float32{0, 1}})
+		epochs = append(epochs, kept{trainer.Metrics{Loss: 2 - float64(e), KNNAccuracy: 0.5 + 0.25*float64(e), HasKNN: true}, []float32{1, 0}, 2, []float32{0, 1}, nil})
 	}
 	keepRun(t, data, "abc123", "first try", epochs)
 

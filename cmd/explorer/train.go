@@ -41,6 +41,7 @@ the browser and writes into --out:
   loss.png       loss and held-out kNN accuracy per epoch, raw-input baseline
                  dashed; for interactions recall@10 with the popularity and
                  random recommenders dashed
+  model.safetensors  the trained encoder, for 'explorer embed' (docs/model.md)
 Ctrl-C stops after the current training step and writes what was trained.
 
 Texts (wordnet) are read as hashed word and character n-grams through an
@@ -236,6 +237,9 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if werr := writeResults(f.out, d, res, *last); werr != nil {
 		return fmt.Errorf("train: %w", werr)
 	}
+	if werr := writeModelFile(filepath.Join(f.out, "model.safetensors"), r); werr != nil {
+		return fmt.Errorf("train: %w", werr)
+	}
 	switch {
 	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
 		return fmt.Errorf("train: interrupted after epoch %d of %d; wrote what was trained to %s: %w", last.Epoch, cfg.Epochs, f.out, err)
@@ -249,7 +253,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if m.HasKNN {
 		fmt.Fprintf(stdout, "kNN accuracy %.4f (raw inputs %.4f); ", m.KNNAccuracy, m.RawKNNAccuracy)
 	}
-	fmt.Fprintf(stdout, "wrote metrics.json, vectors.tsv, metadata.tsv and loss.png to %s\n", f.out)
+	fmt.Fprintf(stdout, "wrote metrics.json, vectors.tsv, metadata.tsv, loss.png and model.safetensors to %s\n", f.out)
 	return nil
 }
 
@@ -266,23 +270,43 @@ func (f *trainFlags) load() (*dataset.Dataset, error) {
 		}
 		return d, nil
 	}
-	file, err := os.Open(f.input)
+	d, err := readDataFile("train", f.input)
 	if err != nil {
-		return nil, usagef("train: --input: %v", err)
-	}
-	defer file.Close()
-	d, err := dataset.Parse(filepath.Base(f.input), file, dataset.ParseOptions{})
-	var pe *dataset.ParseError
-	if errors.As(err, &pe) {
-		return nil, usagef("train: --input: %v", pe)
-	} else if err != nil {
-		return nil, fmt.Errorf("train: --input: %w", err)
+		return nil, err
 	}
 	if d.Precomputed {
 		return nil, usagef("train: --input: %s holds finished embedding vectors (Embedding Projector format), which are explored as they are with 'explorer serve' or 'explorer project', not trained", filepath.Base(f.input))
 	}
 	f.cfg.Dataset = "" // named after the file by trainer.New
 	return d, nil
+}
+
+// readDataFile parses the dataset file path with dataset.Parse, as an
+// upload is; a file that is not one is a usage error of command's --input
+// naming file:line:column.
+func readDataFile(command, path string) (*dataset.Dataset, error) {
+	file, err := os.Open(path)
+	if err != nil {
+		return nil, usagef("%s: --input: %v", command, err)
+	}
+	defer file.Close()
+	d, err := dataset.Parse(filepath.Base(path), file, dataset.ParseOptions{})
+	var pe *dataset.ParseError
+	if errors.As(err, &pe) {
+		return nil, usagef("%s: --input: %v", command, pe)
+	} else if err != nil {
+		return nil, fmt.Errorf("%s: --input: %w", command, err)
+	}
+	return d, nil
+}
+
+// writeModelFile saves the encoder of r, which has ended, as safetensors.
+func writeModelFile(path string, r *trainer.Run) error {
+	m, err := r.Model()
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(path, func(w io.Writer) error { return trainer.WriteModel(w, m) })
 }
 
 // epochRecord is one epoch in metrics.json: its number and its metrics.

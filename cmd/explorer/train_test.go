@@ -117,12 +117,12 @@ func TestTrainWritesResults(t *testing.T) {
 
 	// No temporary files are left behind.
 	entries, _ := os.ReadDir(dir)
-	if len(entries) != 4 {
+	if len(entries) != 5 {
 		var names []string
 		for _, e := range entries {
 			names = append(names, e.Name())
 		}
-		t.Errorf("out holds %v, want the four result files", names)
+		t.Errorf("out holds %v, want the five result files", names)
 	}
 }
 

@@ -23,6 +23,9 @@ import (
 type Source interface {
 	Frames(ctx context.Context, from int) ([]run.FrameRecord, error)
 	Epoch(ctx context.Context, e int) (run.EpochRecord, error)
+	// Checkpoint returns the run's newest checkpoint and its epoch, or an
+	// error wrapping run.ErrNotFound when it has none.
+	Checkpoint(ctx context.Context) (epoch int, state []byte, err error)
 }
 
 // Run is the run an export is of.
@@ -65,7 +68,12 @@ var Formats = []Format{
 	{"curves.png", "image/png", "Metric curves (PNG)", false},
 	{"curves.svg", "image/svg+xml", "Metric curves (SVG)", false},
 	{"animation.gif", "image/gif", "Animation of the epochs (GIF)", false},
+	{"model.safetensors", "application/octet-stream", "Trained encoder (safetensors, for explorer embed)", false},
 }
+
+// ModelFormat is the trained encoder's export, which a run of finished
+// embeddings does not have.
+const ModelFormat = "model.safetensors"
 
 // FormatOf returns the format named name.
 func FormatOf(name string) (Format, bool) {
@@ -143,6 +151,8 @@ func Write(ctx context.Context, w io.Writer, r *Run, req Request) error {
 		return writeCurves(ctx, w, r, strings.TrimPrefix(f.Name, "curves."))
 	case "animation.gif":
 		return writeAnimation(ctx, w, r, AnimationOptions{Progress: req.Progress})
+	case "model.safetensors":
+		return writeModel(ctx, w, r)
 	}
 	return fmt.Errorf("export: format %s has no writer", f.Name)
 }

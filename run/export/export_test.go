@@ -7,6 +7,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"image/gif"
 	"image/png"
 	"io"
@@ -27,6 +28,14 @@ import (
 type history struct {
 	frames []run.FrameRecord
 	epochs []run.EpochRecord
+	ckpt   []byte // the newest checkpoint, of epoch len(epochs)-1
+}
+
+func (h *history) Checkpoint(context.Context) (int, []byte, error) {
+	if h.ckpt == nil {
+		return 0, nil, run.ErrNotFound
+	}
+	return len(h.epochs) - 1, h.ckpt, nil
 }
 
 func (h *history) Frames(_ context.Context, from int) ([]run.FrameRecord, error) {
@@ -344,5 +353,49 @@ func TestAnimation(t *testing.T) {
 	}
 	if len(used) < 10 {
 		t.Errorf("the last frame uses %d colours", len(used))
+	}
+}
+
+// TestModelExport: the encoder of the run's newest checkpoint, its dataset
+// named as the run's Config names it; a run without a checkpoint, or one of
+// finished uploaded embeddings, has none to export.
+func TestModelExport(t *testing.T) {
+	r := fakeRun(t, "digits", 2, 2)
+	var buf bytes.Buffer
+	err := export.Write(context.Background(), &buf, r, export.Request{Format: "model.safetensors"})
+	if !errors.Is(err, run.ErrNotFound) {
+		t.Errorf("without a checkpoint: %v", err)
+	}
+
+	cfg := trainer.DefaultConfig()
+	cfg.Epochs, cfg.Hidden, cfg.Batch = 2, []int{16}, 128
+	tr, err := trainer.New(cfg, r.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.EnableCheckpoints()
+	ch, _ := tr.Subscribe(cfg.Epochs + 1)
+	if err := tr.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h := r.Source.(*history)
+	h.epochs = h.epochs[:0]
+	for e := range ch {
+		h.epochs = append(h.epochs, run.EpochRecord{Epoch: e.Epoch, Embeddings: e.Embeddings, Dim: e.Dim})
+		h.ckpt = e.Checkpoint
+	}
+	r.Config.Config, r.Config.Dataset = tr.Config(), "uploaded dataset"
+	m, err := trainer.ReadModel(bytes.NewReader(write(t, r, export.Request{Format: "model.safetensors"})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Epoch != 2 || m.Featurizer.Dataset != "uploaded dataset" || m.Featurizer.Kind != dataset.Images {
+		t.Errorf("exported %s", m.Summary())
+	}
+
+	r.Data = &dataset.Dataset{Kind: dataset.Vectors, Precomputed: true}
+	err = export.Write(context.Background(), &buf, r, export.Request{Format: "model.safetensors"})
+	if e, ok := errors.AsType[*run.Error](err); !ok || e.Code != run.Invalid {
+		t.Errorf("finished embeddings: %v", err)
 	}
 }

@@ -327,6 +327,12 @@ func (m *Manager) Frames(ctx context.Context, r *Run, from int) ([]run.FrameReco
 	return m.store.Frames(ctx, r.id, from)
 }
 
+// Checkpoint returns run r's newest checkpoint and its epoch, or an error
+// wrapping run.ErrNotFound when it has none.
+func (m *Manager) Checkpoint(ctx context.Context, r *Run) (int, []byte, error) {
+	return m.store.Checkpoint(ctx, r.id)
+}
+
 // Share records that session opened run r's link, so it appears in the
 // session's list.
 func (m *Manager) Share(ctx context.Context, r *Run, session string) error {
