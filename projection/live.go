@@ -171,6 +171,29 @@ func (l *Live) SetMethod(m Method) error {
 	return nil
 }
 
+// methodStart marks a previous layout given by StartFrom rather than
+// projected: t-SNE starts from it as from a PCA frame, shrunk, with early
+// exaggeration and its full length.
+const methodStart Method = "start"
+
+// StartFrom makes the next frame of n points start from layout (n×Dims),
+// as if it were the previous frame: t-SNE is initialised from it (a cold
+// frame from that start) and the frame rotated onto it, and a PCA frame is
+// rotated onto it. Comparing two runs, the second's projection started from
+// the first's layout puts the same classes in the same places, so what
+// differs is the runs', not the projector's. The frames after it continue
+// from the one before, as usual.
+func (l *Live) StartFrom(layout []float32, n int) error {
+	if err := checkMatrix("start layout", layout, n, l.opts.Dims); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.prev = append(l.prev[:0], layout...)
+	l.prevN, l.prevMethod = n, methodStart
+	return nil
+}
+
 // Method returns the method the next frame will use.
 func (l *Live) Method() Method {
 	l.methodMu.Lock()

@@ -389,3 +389,89 @@ func TestLiveHoldsOneAffinityMatrix(t *testing.T) {
 	}
 	runtime.KeepAlive(live)
 }
+
+// centroidGap is the RMS distance between the class centroids of layouts a
+// and b (n×2), relative to a's RMS radius.
+func centroidGap(a, b []float32, labels []int, classes int) float64 {
+	ca, cb := make([]float64, 2*classes), make([]float64, 2*classes)
+	count := make([]float64, classes)
+	for i, l := range labels {
+		count[l]++
+		for k := range 2 {
+			ca[2*l+k] += float64(a[2*i+k])
+			cb[2*l+k] += float64(b[2*i+k])
+		}
+	}
+	var gap, radius float64
+	for l := range classes {
+		for k := range 2 {
+			d := (ca[2*l+k] - cb[2*l+k]) / count[l]
+			gap += d * d
+		}
+	}
+	for _, v := range a {
+		radius += float64(v) * float64(v)
+	}
+	return math.Sqrt(gap/float64(classes)) / math.Sqrt(radius/float64(len(labels)))
+}
+
+// TestLiveStartFrom: a t-SNE frame started from another run's layout puts
+// each class where that layout has it, where a frame of its own (rotated as
+// well as it can be onto the same layout) puts them elsewhere; a PCA frame
+// is rotated onto the layout; bad layouts are refused.
+func TestLiveStartFrom(t *testing.T) {
+	const n, d, classes = 600, 16, 6
+	xA, labels := blobs(n, d, classes, 4, 8)
+	xB := jitter(xA, 0.8, 11) // another run: the same classes, other details
+	ctx := context.Background()
+	project := func(seed uint64, start []float32, x []float32, m Method) Frame {
+		t.Helper()
+		l, err := NewLive(LiveOptions{Method: m, Iterations: 500, Seed: seed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if start != nil {
+			if err := l.StartFrom(start, n); err != nil {
+				t.Fatal(err)
+			}
+		}
+		f, err := l.Next(ctx, x, n, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	a := project(3, nil, xA, MethodTSNE)
+	started := project(8, a.Coords, xB, MethodTSNE)
+	own := project(8, nil, xB, MethodTSNE)
+	if err := Procrustes(a.Coords, own.Coords, n, 2); err != nil {
+		t.Fatal(err)
+	}
+	gapStarted, gapOwn := centroidGap(a.Coords, started.Coords, labels, classes), centroidGap(a.Coords, own.Coords, labels, classes)
+	t.Logf("class centroids from the first layout: started from it %.3f, on its own %.3f (relative to the radius)", gapStarted, gapOwn)
+	if started.Warm || started.Iterations != 500 {
+		t.Errorf("a started frame is cold and full length: warm %v, %d iterations", started.Warm, started.Iterations)
+	}
+	if gapStarted > 0.25 || gapStarted > gapOwn/2 {
+		t.Errorf("started from the layout, classes sit %.3f from it; on its own %.3f", gapStarted, gapOwn)
+	}
+
+	// PCA: the second run's frame, rotated onto the first's.
+	pa := project(1, nil, xA, MethodPCA)
+	flipped := slices.Clone(xA)
+	for i := 0; i < n; i++ {
+		flipped[i*d] = -flipped[i*d] // a reflection PCA cannot tell from xA
+	}
+	pb := project(1, pa.Coords, flipped, MethodPCA)
+	if gap := displacement(pa.Coords, pb.Coords); gap > 1e-4 {
+		t.Errorf("PCA frame started from the first's layout is %.5f from it", gap)
+	}
+
+	l, _ := NewLive(LiveOptions{})
+	if err := l.StartFrom(make([]float32, 5), 3); err == nil {
+		t.Error("a layout of the wrong shape: no error")
+	}
+	if err := l.StartFrom([]float32{0, float32(math.NaN())}, 1); err == nil {
+		t.Error("a non-finite layout: no error")
+	}
+}

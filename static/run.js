@@ -28,6 +28,7 @@ import { createSetupLink } from './run/setup.js';
 import { createFollow } from './run/follow.js';
 import { claimHandoff, createHandoff } from './run/handoff.js';
 import { createExports } from './run/exports.js';
+import { createCompareMenu } from './run/compare.js';
 
 // A one-time link from the run's owner brings its control token: taken
 // before the page reads the tokens it holds.
@@ -57,6 +58,7 @@ const selection = createSelection(app);
 const search = createSearch(app, { select: selection.select });
 const pairs = createPairs(app);
 const exports = createExports(app);
+createCompareMenu(app);
 /** @type {ReturnType<typeof createFollow> | null} */
 let follow = null; // made once the timeline it drives exists
 const timeline = createTimeline(app, {

@@ -59,3 +59,36 @@ for (const row of document.querySelectorAll('[data-testid="run-row"]')) {
     }
   });
 }
+
+// Compare: tick two runs on the same dataset, and the link opens them side
+// by side (/compare/A/B, in the order ticked).
+const compare = document.querySelector('[data-testid="runs-compare"]');
+const compareNote = document.querySelector('[data-testid="runs-compare-note"]');
+const picked = [];
+function updateCompare() {
+  const rows = picked.map((id) => document.querySelector(`[data-testid="run-row"][data-run-id="${CSS.escape(id)}"]`));
+  const same = rows.length === 2 && rows[0].dataset.dataset === rows[1].dataset.dataset;
+  compare.setAttribute('aria-disabled', String(!same));
+  compare.href = same ? `/compare/${encodeURIComponent(picked[0])}/${encodeURIComponent(picked[1])}` : '#';
+  compareNote.textContent =
+    rows.length < 2 ? 'Tick two runs on the same dataset to see them side by side.' : same ? 'The first ticked is the reference the second is aligned to.' : 'These two runs are on different datasets: only runs on the same items compare.';
+}
+if (compare) {
+  for (const box of document.querySelectorAll('[data-testid="run-pick"]')) {
+    const id = box.closest('[data-testid="run-row"]').dataset.runId;
+    box.addEventListener('change', () => {
+      const at = picked.indexOf(id);
+      if (box.checked && at < 0) picked.push(id);
+      if (!box.checked && at >= 0) picked.splice(at, 1);
+      while (picked.length > 2) {
+        const old = picked.shift();
+        const oldBox = document.querySelector(`[data-testid="run-row"][data-run-id="${CSS.escape(old)}"] [data-testid="run-pick"]`);
+        if (oldBox) oldBox.checked = false;
+      }
+      updateCompare();
+    });
+  }
+  compare.addEventListener('click', (ev) => {
+    if (compare.getAttribute('aria-disabled') === 'true') ev.preventDefault();
+  });
+}

@@ -115,6 +115,19 @@ type RunPage struct {
 	LossNote      string // what to watch for with this loss; "" for none
 	Projector     bool   // the projector layout: large type, the map first
 	Exports       []ExportLink
+	// Compare offers a second run to compare with (the other runs on the
+	// dataset, or one trained with one change): nil for a run of finished
+	// embeddings, which has no training to compare.
+	Compare *CompareMenu
+}
+
+// CompareMenu is the run page's Compare menu: the choices of the form that
+// trains a second run with one change, this run's own selected.
+type CompareMenu struct {
+	Losses      []Option
+	Pairs       []Option
+	Temperature string // this run's, "" for the loss's default
+	Margin      string
 }
 
 // ExportLink is one entry of the run page's export menu.
@@ -175,12 +188,43 @@ type RunRow struct {
 	ID      string
 	Name    string // the owner's name for it, "" for none
 	Dataset string // the dataset's title
-	Loss    string
-	State   string
-	Epoch   int
-	Epochs  int
-	KNN     string // the newest epoch's kNN accuracy, "" when not measured
-	Created string // e.g. "2 Dec 2026 16:40"
-	Owner   bool   // this session started it (the browser may hold its token)
-	Shared  bool   // listed because this session opened its link
+	// DatasetID is the dataset's id: only runs on the same one compare.
+	DatasetID string
+	Loss      string
+	State     string
+	Epoch     int
+	Epochs    int
+	KNN       string // the newest epoch's kNN accuracy, "" when not measured
+	Created   string // e.g. "2 Dec 2026 16:40"
+	Owner     bool   // this session started it (the browser may hold its token)
+	Shared    bool   // listed because this session opened its link
+}
+
+// ComparePage is two runs on the same dataset side by side (/compare/A/B):
+// the script fills the maps, timeline, curves and figures from both runs'
+// websockets.
+type ComparePage struct {
+	Title   string // e.g. "Handwritten digits (UCI): supcon vs triplet"
+	Dataset string // the dataset's title
+	Method  string // the projection both maps start in: the first run's
+	Dims    int
+	Runs    [2]CompareRun
+	SwapURL string // the same comparison the other way round
+}
+
+// CompareRun is one side of a comparison.
+type CompareRun struct {
+	Key    string // "a" or "b", for test ids and colours
+	ID     string
+	Label  string // what sets it apart, e.g. "supcon · labels · temperature 0.1"
+	URL    string // its run page
+	State  string
+	Epochs int // configured
+}
+
+// CompareFigure is a row of the comparison's table of final figures.
+type CompareFigure struct {
+	Key   string // the metric's key in the script, e.g. "knn"
+	Label string
+	Help  string
 }

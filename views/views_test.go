@@ -100,3 +100,21 @@ func TestOrdinal(t *testing.T) {
 		}
 	}
 }
+
+func TestCompare(t *testing.T) {
+	html := golden(t, "compare.html", Compare(ComparePage{
+		Title: "Digits: supcon vs triplet", Dataset: "Digits <small>", Method: "tsne", Dims: 2, SwapURL: "/compare/b2/a1",
+		Runs: [2]CompareRun{
+			{Key: "a", ID: "a1", Label: "supcon · labels", URL: "/runs/a1", State: "done", Epochs: 8},
+			{Key: "b", ID: "b2", Label: "triplet <i>", URL: "/runs/b2", State: "running", Epochs: 8},
+		},
+	}))
+	if strings.Contains(html, "<i>") || strings.Contains(html, "<small>") || !strings.Contains(html, "triplet &lt;i&gt;") {
+		t.Error("a run's label is not escaped")
+	}
+	for _, want := range []string{`data-a="a1"`, `data-b="b2"`, `data-testid="scatter-a"`, `data-testid="scatter-b"`, `data-testid="figure-trust-b"`, `href="/compare/b2/a1"`} {
+		if !strings.Contains(html, want) {
+			t.Errorf("the page lacks %s", want)
+		}
+	}
+}

@@ -308,7 +308,30 @@ func runModel(r *runner.Run) views.RunPage {
 		Dims:          sum.Config.Dims,
 		Config:        rows,
 		Exports:       exportLinks(precomputed),
+		Compare:       compareMenu(cfg.Config, precomputed),
 	}
+}
+
+// compareMenu is the run page's Compare menu for a run of cfg: nil for
+// finished embeddings.
+func compareMenu(cfg trainer.Config, precomputed bool) *views.CompareMenu {
+	if precomputed {
+		return nil
+	}
+	m := &views.CompareMenu{}
+	for _, c := range lossChoices {
+		m.Losses = append(m.Losses, views.Option{Value: c.Value, Label: c.Title, Selected: c.Value == cfg.Loss})
+	}
+	for _, c := range pairChoices {
+		m.Pairs = append(m.Pairs, views.Option{Value: c.Value, Label: c.Title, Selected: c.Value == cfg.Pairs})
+	}
+	if cfg.Temperature > 0 && (cfg.Loss == trainer.LossNTXent || cfg.Loss == trainer.LossSupCon) {
+		m.Temperature = formatFloat(cfg.Temperature)
+	}
+	if cfg.Margin > 0 && (cfg.Loss == trainer.LossContrastive || cfg.Loss == trainer.LossTriplet) {
+		m.Margin = formatFloat(cfg.Margin)
+	}
+	return m
 }
 
 // exportLinks is the run page's export menu: every export format, but

@@ -35,7 +35,7 @@ func (s *Server) runsPage(c *echo.Context) error {
 			title = e.Config.Dataset
 		}
 		p.Runs = append(p.Runs, views.RunRow{
-			ID: e.ID, Name: e.Name, Dataset: title, Loss: e.Config.Loss,
+			ID: e.ID, Name: e.Name, Dataset: title, DatasetID: e.Config.Dataset, Loss: e.Config.Loss,
 			State: string(e.State), Epoch: e.Epoch, Epochs: e.Config.Epochs, KNN: knnText(e.Metrics),
 			Created: e.Created.Local().Format("2 Jan 2006 15:04"), Owner: sess != "" && e.Session == sess, Shared: e.Shared,
 		})

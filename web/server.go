@@ -244,6 +244,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	e.GET("/runs", s.runsPage, sessions, gz)
 	e.GET("/teach", s.teachPage, sessions, gz)
 	e.GET("/runs/:id", s.runPage, sessions, gz)
+	e.GET("/compare/:a/:b", s.comparePage, sessions, gz)
 	e.GET("/static/*", echo.StaticDirectoryHandler(static.FS, false), gz, cacheStatic)
 
 	// Uploads have their own, larger limit (see uploadDataset).

@@ -31,6 +31,11 @@ func (s *Server) watchRun(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if view.From != "" {
+		if err := s.checkStartFrom(c, r, view.From); err != nil {
+			return err
+		}
+	}
 	conn, done, err := s.acceptViewer(c, r.ID())
 	if conn == nil {
 		return err
@@ -57,9 +62,14 @@ func (s *Server) watchRun(c *echo.Context) error {
 
 // viewParam reads the projection a viewer chose for itself, ?method=tsne&dims=3
 // (both or neither): the zero View, the run's own projection, when absent.
+// &init=RUN starts it from run RUN's layout in that projection (a
+// comparison's second run).
 func viewParam(c *echo.Context) (runner.View, error) {
-	method, dims := c.QueryParam("method"), c.QueryParam("dims")
+	method, dims, init := c.QueryParam("method"), c.QueryParam("dims"), c.QueryParam("init")
 	if method == "" && dims == "" {
+		if init != "" {
+			return runner.View{}, run.Errorf(run.Invalid, "init", "starting from another run's layout needs the projection: method and dims")
+		}
 		return runner.View{}, nil
 	}
 	if method == "" || dims == "" {
@@ -69,8 +79,24 @@ func viewParam(c *echo.Context) (runner.View, error) {
 	if err != nil {
 		return runner.View{}, err
 	}
-	v := runner.View{Method: method, Dims: d}
+	v := runner.View{Method: method, Dims: d, From: init}
 	return v, v.Check()
+}
+
+// checkStartFrom checks that run r's view may start from run id's layout:
+// a run on the same dataset that the viewer may watch, not r itself.
+func (s *Server) checkStartFrom(c *echo.Context, r *runner.Run, id string) error {
+	if id == r.ID() {
+		return badInput("init", "a run cannot start from its own layout")
+	}
+	other, err := s.runs.Get(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	if other.Summary().Config.Dataset != r.Summary().Config.Dataset {
+		return badInput("init", "run %s is on another dataset", id)
+	}
+	return nil
 }
 
 // clipReason cuts a close reason to what a websocket close frame holds

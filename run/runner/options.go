@@ -56,6 +56,9 @@ type Projector interface {
 	// SetMethod switches to run.MethodPCA or run.MethodTSNE from the next
 	// frame on, keeping the picture continuous.
 	SetMethod(method string) error
+	// StartFrom makes the next frame start from layout (n×dims), another
+	// run's frame, as if it were the previous one (projection.Live.StartFrom).
+	StartFrom(layout []float32, n int) error
 	// Trim releases memory kept only to make the next frame faster; the
 	// next frame still continues from the last one. It is called when the
 	// run has nothing more to project.

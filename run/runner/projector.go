@@ -38,5 +38,8 @@ func (p liveProjector) SetMethod(method string) error {
 	return p.live.SetMethod(projection.Method(method))
 }
 
+// StartFrom starts the next frame from another run's layout.
+func (p liveProjector) StartFrom(layout []float32, n int) error { return p.live.StartFrom(layout, n) }
+
 // Trim releases the t-SNE state kept between frames (see projection.Live.Trim).
 func (p liveProjector) Trim() { p.live.Trim() }

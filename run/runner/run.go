@@ -506,6 +506,9 @@ func (r *Run) project() {
 		method, dims := r.cfg.Projection, r.cfg.Dims
 		r.mu.Unlock()
 		var f *run.FrameRecord
+		if err == nil && j.alt != nil && j.alt.view.From != "" {
+			r.startView(ctx, j.alt, proj, j.epoch)
+		}
 		if err == nil {
 			f, err = r.projectEpoch(ctx, proj, j)
 		}

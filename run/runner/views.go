@@ -15,9 +15,17 @@ import (
 // Method and Dims, or the zero View for the run's own projection, the one
 // its owner chose, which the store keeps and every viewer of the zero View
 // shares.
+//
+// From, when set, names another run on the same items whose layout in
+// the same projection the view starts from (projection.Live.StartFrom): a
+// comparison of two runs shows the second started from the first, so the
+// same classes sit in the same places. Such a view is projected epoch by
+// epoch in order, and starts from the other run's frame of its first epoch
+// (or the nearest one that run has), as soon as that run has one.
 type View struct {
 	Method string
 	Dims   int
+	From   string
 }
 
 // Own reports whether v is the run's own projection.
@@ -28,16 +36,41 @@ func (v View) Check() error {
 	if v.Own() {
 		return nil
 	}
+	if v.From != "" && !validID(v.From) {
+		return run.Errorf(run.Invalid, "init", "%q is not a run id", v.From)
+	}
 	return validProjection(v.Method, v.Dims, "method")
 }
 
-// String names the view ("tsne/3"), "" for the run's own.
+// validID reports whether s could be a run's id: 1 to 64 letters, digits,
+// '-' and '_'.
+func validID(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// String names the view ("tsne/3", "tsne/2@abc" started from run abc), ""
+// for the run's own.
 func (v View) String() string {
 	if v.Own() {
 		return ""
 	}
-	return v.Method + "/" + strconv.Itoa(v.Dims)
+	s := v.Method + "/" + strconv.Itoa(v.Dims)
+	if v.From != "" {
+		s += "@" + v.From
+	}
+	return s
 }
+
+// Projection is the view's method and dimensions alone.
+func (v View) Projection() View { return View{Method: v.Method, Dims: v.Dims} }
 
 // altView is a projection of the run that viewers chose for themselves.
 // It is projected by the run's projecting goroutine, so in the run's CPU
@@ -57,6 +90,7 @@ type altView struct {
 	idleSince time.Time // when the last viewer left
 	complete  bool      // done has been published for this view
 	bytes     int64     // reserved from the manager's budget
+	started   bool      // View.From: the projector was started from that run's layout
 }
 
 // grow makes room for epochs 0..n-1.
@@ -84,7 +118,7 @@ func (a *altView) done(trained int) bool {
 }
 
 // mainViewLocked returns the run's own projection.
-func (r *Run) mainViewLocked() View { return View{r.cfg.Projection, r.cfg.Dims} }
+func (r *Run) mainViewLocked() View { return View{Method: r.cfg.Projection, Dims: r.cfg.Dims} }
 
 // wantsWorkLocked reports whether a has viewers and frames of its own to
 // project: a view equal to the run's own is given the run's frames.
@@ -223,6 +257,14 @@ func (r *Run) viewJobLocked(live bool) (job, bool) {
 			continue
 		}
 		a.grow(r.trained + 1)
+		if a.view.From != "" {
+			// In epoch order, each frame continuing from the one before,
+			// the first started from the other run's layout.
+			if e := slices.Index(a.tried[:r.trained+1], false); e >= 0 {
+				return job{epoch: e, live: e == r.trained && live, alt: a}, true
+			}
+			continue
+		}
 		if live {
 			if r.trained > a.liveEpoch && !a.tried[r.trained] {
 				return job{epoch: r.trained, live: true, alt: a}, true
@@ -246,6 +288,70 @@ func (r *Run) viewProjectorLocked(a *altView) (Projector, error) {
 		a.projector = p
 	}
 	return a.projector, nil
+}
+
+// startView starts the projector of view a (View.From) from the other
+// run's layout nearest epoch, once that run has one; until then a's frames
+// are its own. It is called by the projecting goroutine, holding no lock.
+func (r *Run) startView(ctx context.Context, a *altView, p Projector, epoch int) {
+	r.mu.Lock()
+	done := a.started
+	r.mu.Unlock()
+	if done {
+		return
+	}
+	n := r.ds.Data.Len()
+	layout := r.m.layoutNear(ctx, a.view.From, a.view.Projection(), epoch, n)
+	if layout == nil {
+		return
+	}
+	if err := p.StartFrom(layout, n); err != nil {
+		r.m.log.Error("starting a view from another run's layout", "run", r.id, "from", a.view.From, "err", err)
+	}
+	r.mu.Lock()
+	a.started = true
+	r.mu.Unlock()
+}
+
+// layoutNear returns run id's frame in projection v of the epoch nearest
+// epoch, if it has one of n points: from the store when v is its own
+// projection, else from a view of it someone watches. Nil otherwise.
+func (m *Manager) layoutNear(ctx context.Context, id string, v View, epoch, n int) []float32 {
+	other, err := m.Get(ctx, id)
+	if err != nil {
+		return nil
+	}
+	var frames []run.FrameRecord
+	other.mu.Lock()
+	own := v == other.mainViewLocked()
+	if !own {
+		for _, a := range other.alts {
+			if a.view == v {
+				for _, f := range a.frames {
+					if f != nil {
+						frames = append(frames, *f)
+					}
+				}
+			}
+		}
+	}
+	other.mu.Unlock()
+	if own {
+		if frames, err = m.store.Frames(ctx, id, 0); err != nil {
+			return nil
+		}
+	}
+	var best []float32
+	gap := -1
+	for _, f := range frames {
+		if f.Method != v.Method || f.Dims != v.Dims || len(f.Coords) != n*v.Dims {
+			continue
+		}
+		if g := max(f.Epoch-epoch, epoch-f.Epoch); gap < 0 || g < gap {
+			best, gap = f.Coords, g
+		}
+	}
+	return best
 }
 
 // viewFrameLocked records the frame a view's job made (nil when projecting

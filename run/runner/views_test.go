@@ -353,3 +353,56 @@ func TestViewsBudgetEvictionAndDelete(t *testing.T) {
 		t.Errorf("after delete: %d done events for the view, %d bytes reserved", len(rec(r2.ID()).of(runner.EventDone, pca3)), m.ViewBytes())
 	}
 }
+
+// TestViewStartedFrom checks a view started from another run's layout (a
+// comparison's second run): projected in epoch order, its first frame
+// started from the other run's frame of that epoch (the column projector
+// makes that frame the layout itself), the rest its own; a view from a run
+// that does not exist is its own throughout.
+func TestViewStartedFrom(t *testing.T) {
+	m, _, rec := viewManager(t, nil, nil)
+	ctx := context.Background()
+	a, _, err := m.Create(ctx, "s", config(3), digits(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgB := config(3)
+	cfgB.Seed = 99
+	b, _, err := m.Create(ctx, "s", cfgB, digits(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := complete(t, a)
+	own := complete(t, b)
+	v := runner.View{Method: run.MethodPCA, Dims: 2, From: a.ID()}
+	_, leave := joinView(t, b, v)
+	defer leave()
+	events := rec(b.ID())
+	eventually(t, "the started view's done", func() bool { return len(events.of(runner.EventDone, v)) == 1 })
+	frames := events.of(runner.EventFrame, v)
+	var order []int
+	for _, e := range frames {
+		order = append(order, e.Frame.Epoch)
+	}
+	if !slices.Equal(order, []int{0, 1, 2, 3}) {
+		t.Fatalf("the started view's frames came in order %v, want [0 1 2 3]", order)
+	}
+	if !slices.Equal(frames[0].Frame.Coords, first.Frames[0].Coords) {
+		t.Error("the view's first frame did not start from the other run's layout")
+	}
+	if !slices.Equal(frames[1].Frame.Coords, own.Frames[1].Coords) || slices.Equal(frames[1].Frame.Coords, first.Frames[1].Coords) {
+		t.Error("the view's later frames are not the run's own")
+	}
+
+	nowhere := runner.View{Method: run.MethodPCA, Dims: 2, From: "nosuchrun"}
+	_, leave2 := joinView(t, b, nowhere)
+	defer leave2()
+	eventually(t, "the view from nowhere's done", func() bool { return len(events.of(runner.EventDone, nowhere)) == 1 })
+	if f := events.of(runner.EventFrame, nowhere); len(f) != 4 || !slices.Equal(f[0].Frame.Coords, own.Frames[0].Coords) {
+		t.Errorf("a view from a run that does not exist: %d frames, first its own %v", len(f), len(f) > 0 && slices.Equal(f[0].Frame.Coords, own.Frames[0].Coords))
+	}
+	bad := runner.View{Method: run.MethodPCA, Dims: 2, From: "../x"}
+	if _, err := b.Join(ctx, 0, bad, func(runner.History) error { return nil }); run.ErrorCode(err) != run.Invalid {
+		t.Errorf("a bad run id to start from: %v", err)
+	}
+}

@@ -6,6 +6,7 @@ package runnertest
 import (
 	"context"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -117,6 +118,7 @@ type ColumnProjector struct {
 	method string
 	dims   int
 	trims  atomic.Int32
+	start  []float32 // StartFrom's layout, the next frame
 }
 
 // ColumnProjectors is a ProjectorFactory of ColumnProjectors.
@@ -127,10 +129,22 @@ func ColumnProjectors(method string, dims int, seed uint64) (runner.Projector, e
 // Project takes the first columns.
 func (p *ColumnProjector) Project(ctx context.Context, x []float32, n, d int) (runner.Projected, error) {
 	coords := make([]float32, n*p.dims)
+	if p.start != nil && len(p.start) == len(coords) {
+		copy(coords, p.start)
+		p.start = nil
+		return runner.Projected{Coords: coords, Dims: p.dims, Method: p.method}, nil
+	}
 	for i := range n {
 		copy(coords[i*p.dims:(i+1)*p.dims], x[i*d:i*d+min(d, p.dims)])
 	}
 	return runner.Projected{Coords: coords, Dims: p.dims, Method: p.method}, nil
+}
+
+// StartFrom makes the next frame the layout itself, so tests see where a
+// view started.
+func (p *ColumnProjector) StartFrom(layout []float32, n int) error {
+	p.start = slices.Clone(layout)
+	return nil
 }
 
 // SetMethod only records the method.

@@ -1,0 +1,120 @@
+package web_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/chromedp"
+
+	"github.com/contrastive-explorer/explorer/web"
+)
+
+// darkNear counts the dark pixels of a map's overlay (the marks drawn over
+// the points) within r CSS pixels of point i of map k.
+const darkNear = `((k, i, r) => {
+	const c = document.querySelector('[data-testid="overlay-' + "ab"[k] + '"]');
+	const p = window.compare.screenOf(k, i), box = c.getBoundingClientRect(), s = c.width / box.width;
+	const x0 = Math.max(0, Math.round((p.x - box.left - r) * s)), y0 = Math.max(0, Math.round((p.y - box.top - r) * s));
+	const w = Math.round(2 * r * s), d = c.getContext("2d").getImageData(x0, y0, w, w).data;
+	let n = 0;
+	for (let j = 0; j < d.length; j += 4) if (d[j + 3] > 200 && d[j] < 90 && d[j + 1] < 90 && d[j + 2] < 90) n++;
+	return n;
+})`
+
+// TestBrowserCompare starts a supcon run on digits in t-SNE and, from its
+// page's Compare menu, a second one with one change (triplet), which opens
+// their comparison: both maps fill and end aligned, the shared timeline
+// moves both maps to the epoch chosen, hovering a point in one map rings
+// its twin in the other, and a class picked in the legend is picked out in
+// both. The runs page then offers the same comparison for the two runs
+// ticked. No page logs an error.
+func TestBrowserCompare(t *testing.T) {
+	base := startExplorer(t, web.Options{})
+	b := newBrowser(t, nil)
+	b.step("home", 15*time.Second, chromedp.EmulateViewport(1440, 1000), chromedp.Navigate(base+"/"), chromedp.WaitVisible(tid("train-button")))
+	const epochs = 8
+	a := b.startRun(fmt.Sprintf(`{dataset: "digits", loss: "supcon", epochs: %d, projection: "tsne"}`, epochs))
+	b.step("open the compare menu", 10*time.Second, chromedp.Click(`[data-testid="compare-menu"] > summary`), chromedp.WaitVisible(tid("compare-loss")))
+	b.poll("no other run listed", `document.querySelector('[data-testid="compare-runs"]').textContent.includes("No other run")`, 10*time.Second)
+	b.eval("change the loss", `(() => { const s = document.querySelector('[data-testid="compare-loss"]'); s.value = "triplet"; s.dispatchEvent(new Event("change", {bubbles: true})); return true; })()`, nil)
+	b.shot("compare-menu")
+	b.step("train and compare", 5*time.Second, chromedp.Click(tid("compare-train-button")))
+	b.step("compare page", 15*time.Second, chromedp.WaitVisible(tid("compare-timeline")))
+	var ids []string
+	b.poll("compare page", `window.compare && window.compare.ids().length === 2`, 10*time.Second)
+	b.eval("ids", `window.compare.ids()`, &ids)
+	c := ids[1]
+	if ids[0] != a || c == a {
+		t.Fatalf("the comparison is of %v, want %s and a new run", ids, a)
+	}
+	if title := b.text("compare-title"); !strings.Contains(title, "supcon") || !strings.Contains(title, "triplet") {
+		t.Errorf("the comparison is titled %q", title)
+	}
+	b.poll("both runs in", fmt.Sprintf(`window.compare && window.compare.has(0, %d) && window.compare.has(1, %d) && window.compare.epoch() === %d`, epochs, epochs, epochs), 3*time.Minute)
+	b.poll("settled", `window.compare.settled()`, 10*time.Second)
+	var gap float64
+	b.eval("gap", `window.compare.gap()`, &gap)
+	t.Logf("final maps: twins sit %.3f apart (relative to the map's radius)", gap)
+	if !(gap < 0.9) {
+		t.Errorf("the aligned maps' twins sit %.3f apart; unrelated layouts sit about 1.4 apart", gap)
+	}
+	for _, k := range []string{"knn", "alignment", "uniformity", "rank", "trust"} {
+		for _, side := range []string{"a", "b"} {
+			if v := b.text("figure-" + k + "-" + side); v == "" || v == "–" {
+				t.Errorf("the table's %s of run %s reads %q", k, side, v)
+			}
+		}
+	}
+	b.shot("compare-final")
+
+	// Scrub the shared timeline back to epoch 2: both maps follow.
+	b.eval("scrub", `(() => { const r = document.querySelector('[data-testid="compare-timeline"]'); r.value = "2"; r.dispatchEvent(new Event("input", {bubbles: true})); return true; })()`, nil)
+	b.poll("both maps at epoch 2", `window.compare.epoch() === 2 && window.compare.shownEpochs().join() === "2,2" && window.compare.settled()`, 10*time.Second)
+	if got := b.text("panel-b-epoch"); got != fmt.Sprintf("epoch 2 / %d", epochs) {
+		t.Errorf("the second map says %q", got)
+	}
+
+	// Hover the leftmost point of the first map: its twin is ringed in the second.
+	var at struct {
+		I    int
+		X, Y float64
+	}
+	b.eval("leftmost point", `(() => { let best = null; for (let i = 0; i < window.compare.points(); i++) { const p = window.compare.screenOf(0, i); if (!best || p.x < best.x) best = {i, x: p.x, y: p.y}; } return best; })()`, &at)
+	var before int
+	b.eval("marks before", fmt.Sprintf(`%s(1, %d, 14)`, darkNear, at.I), &before)
+	b.step("hover", 10*time.Second,
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, at.X+3, at.Y+3),
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, at.X, at.Y))
+	b.poll("hovered", fmt.Sprintf(`window.compare.hover() === %d`, at.I), 5*time.Second)
+	var after int
+	b.poll("twin ringed", fmt.Sprintf(`%s(1, %d, 14) > %d + 20`, darkNear, at.I, before), 5*time.Second)
+	b.eval("marks after", fmt.Sprintf(`%s(1, %d, 14)`, darkNear, at.I), &after)
+	t.Logf("dark overlay pixels around the twin: %d before the hover, %d during", before, after)
+	if hover := b.text("compare-hover"); !strings.Contains(hover, fmt.Sprintf("item %d", at.I)) {
+		t.Errorf("the hover line reads %q", hover)
+	}
+	b.shot("compare-hover")
+
+	// Pick class 3 in the legend: picked out in both maps.
+	b.step("pick a class", 10*time.Second, chromedp.Click(`[data-testid="compare-legend"] button[data-label="3"]`))
+	b.poll("class picked", `window.compare.cls() === 3`, 5*time.Second)
+	b.shot("compare-class")
+	b.eval("scroll to the figures", `(() => { document.querySelector('[data-testid="compare-table"]').scrollIntoView(); return true; })()`, nil)
+	b.shot("compare-figures")
+
+	// The runs page: tick both runs and the link opens their comparison.
+	b.step("runs page", 15*time.Second, chromedp.Navigate(base+"/runs"), chromedp.WaitVisible(tid("runs-compare")))
+	if d := b.evalString(`document.querySelector('[data-testid="runs-compare"]').getAttribute("aria-disabled")`); d != "true" {
+		t.Errorf("the compare link is enabled with no run ticked: %s", d)
+	}
+	for _, id := range []string{a, c} {
+		b.step("tick "+id, 5*time.Second, chromedp.Click(fmt.Sprintf(`[data-testid="run-row"][data-run-id=%q] [data-testid="run-pick"]`, id)))
+	}
+	if href := b.evalString(`document.querySelector('[data-testid="runs-compare"]').getAttribute("href")`); href != "/compare/"+a+"/"+c {
+		t.Errorf("the runs page's compare link is %q, want /compare/%s/%s", href, a, c)
+	}
+	b.noProblems()
+}
