@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"runtime"
 	"strconv"
 )
 
@@ -56,15 +57,61 @@ func ReadVectors(r io.Reader) (x []float32, n, d int, err error) {
 
 // WriteVectors writes x (n×d, row-major) as tab-separated lines, one row a
 // line, in the format ReadVectors reads. Values are written with the fewest
-// digits that read back to the same float32.
+// digits that read back to the same float32. Large inputs are formatted on
+// every core, a block of rows each, and written in order.
 func WriteVectors(w io.Writer, x []float32, n, d int) error {
 	if len(x) != n*d {
 		return fmt.Errorf("projection: writing %d values as %d×%d: %w", len(x), n, d, ErrShape)
 	}
-	bw := bufio.NewWriter(w)
-	buf := make([]byte, 0, 32*d)
-	for i := range n {
-		buf = buf[:0]
+	const block = 2048 // rows formatted at a time
+	blocks := (n + block - 1) / block
+	workers := min(runtime.GOMAXPROCS(0), blocks)
+	if n*d < 1<<16 {
+		workers = 1
+	}
+	// Block k is formatted into out[k] by worker k % workers, which then
+	// closes ready[k]; the writer takes the blocks in order. A worker is at
+	// most one block ahead of the writer, so memory stays a few blocks.
+	out := make([][]byte, blocks)
+	ready := make([]chan struct{}, blocks)
+	for k := range ready {
+		ready[k] = make(chan struct{})
+	}
+	next := make([]chan struct{}, workers) // the writer lets worker j start its next block
+	stop := make(chan struct{})
+	defer close(stop)
+	for j := range workers {
+		next[j] = make(chan struct{}, 1)
+		next[j] <- struct{}{}
+		go func() {
+			var buf []byte
+			for k := j; k < blocks; k += workers {
+				select {
+				case <-next[j]:
+				case <-stop:
+					return
+				}
+				buf = formatRows(buf[:0], x, min(k*block, n), min((k+1)*block, n), d)
+				out[k] = buf
+				close(ready[k])
+				buf = nil
+			}
+		}()
+	}
+	for k := range blocks {
+		<-ready[k]
+		if _, err := w.Write(out[k]); err != nil {
+			return fmt.Errorf("projection: writing vectors: %w", err)
+		}
+		out[k] = nil
+		next[k%workers] <- struct{}{}
+	}
+	return nil
+}
+
+// formatRows appends rows from..to of x (d columns) to buf as TSV lines.
+func formatRows(buf []byte, x []float32, from, to, d int) []byte {
+	for i := from; i < to; i++ {
 		for j, v := range x[i*d : (i+1)*d] {
 			if j > 0 {
 				buf = append(buf, '\t')
@@ -72,12 +119,6 @@ func WriteVectors(w io.Writer, x []float32, n, d int) error {
 			buf = strconv.AppendFloat(buf, float64(v), 'g', -1, 32)
 		}
 		buf = append(buf, '\n')
-		if _, err := bw.Write(buf); err != nil {
-			return fmt.Errorf("projection: writing vectors: %w", err)
-		}
 	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("projection: writing vectors: %w", err)
-	}
-	return nil
+	return buf
 }

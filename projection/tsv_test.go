@@ -3,6 +3,7 @@ package projection
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -85,3 +86,29 @@ func FuzzReadVectors(f *testing.F) {
 		}
 	})
 }
+
+// TestWriteVectorsLarge: a matrix large enough to be formatted on every
+// core reads back exactly, rows in order, and a failing writer's error
+// comes back.
+func TestWriteVectorsLarge(t *testing.T) {
+	const n, d = 10_000, 17
+	x := make([]float32, n*d)
+	for i := range x {
+		x[i] = float32(i)*0.37 - float32(i%13)*1e-3
+	}
+	var buf bytes.Buffer
+	if err := WriteVectors(&buf, x, n, d); err != nil {
+		t.Fatal(err)
+	}
+	got, gn, gd, err := ReadVectors(&buf)
+	if err != nil || gn != n || gd != d || !slices.Equal(got, x) {
+		t.Fatalf("read back %d×%d (%v), equal %v", gn, gd, err, slices.Equal(got, x))
+	}
+	if err := WriteVectors(failingWriter{}, x, n, d); err == nil {
+		t.Error("a failing writer: no error")
+	}
+}
+
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }

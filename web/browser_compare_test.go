@@ -102,6 +102,15 @@ func TestBrowserCompare(t *testing.T) {
 	b.step("pick a class", 10*time.Second, chromedp.Click(`[data-testid="compare-legend"] button[data-label="3"]`))
 	b.poll("class picked", `window.compare.cls() === 3`, 5*time.Second)
 	b.shot("compare-class")
+	// Both maps in PCA 2D: each stream starts again in it.
+	b.eval("switch to PCA", `(() => { const s = document.querySelector('[data-testid="compare-projection"]'); s.value = "pca/2"; s.dispatchEvent(new Event("change", {bubbles: true})); return true; })()`, nil)
+	b.poll("both maps in PCA", fmt.Sprintf(`window.compare.has(0, %d) && window.compare.has(1, %d) && window.compare.settled()`, epochs, epochs), time.Minute)
+	b.eval("gap", `window.compare.gap()`, &gap)
+	t.Logf("PCA maps at epoch %s: twins sit %.3f apart", b.evalString(`String(window.compare.epoch())`), gap)
+	if !(gap < 0.6) {
+		t.Errorf("the PCA maps, the second turned onto the first, sit %.3f apart", gap)
+	}
+	b.shot("compare-pca")
 	b.eval("scroll to the figures", `(() => { document.querySelector('[data-testid="compare-table"]').scrollIntoView(); return true; })()`, nil)
 	b.shot("compare-figures")
 

@@ -2,6 +2,7 @@ package export
 
 import (
 	"archive/zip"
+	"compress/flate"
 	"context"
 	"encoding/json"
 	"image"
@@ -9,6 +10,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/contrastive-explorer/explorer/trainer/dataset"
@@ -49,8 +51,18 @@ func writeProjector(ctx context.Context, w io.Writer, r *Run, e int) error {
 	}
 	n := len(rec.Embeddings) / max(rec.Dim, 1)
 	zw := zip.NewWriter(w)
+	// The text files are numbers: the fastest deflate keeps most of the
+	// saving at a third of the time. The sprite is a PNG, compressed
+	// already: it is stored as it is.
+	zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
+		return flate.NewWriter(out, flate.BestSpeed)
+	})
 	add := func(name string, write func(io.Writer) error) error {
-		f, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: time.Now().UTC()})
+		method := zip.Deflate
+		if strings.HasSuffix(name, ".png") {
+			method = zip.Store
+		}
+		f, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: method, Modified: time.Now().UTC()})
 		if err != nil {
 			return err
 		}
