@@ -3,36 +3,38 @@ package export_test
 import (
 	"bytes"
 	"context"
-	"io"
 	"testing"
 
 	"github.com/contrastive-explorer/explorer/run/export"
 	"github.com/contrastive-explorer/explorer/trainer/dataset"
 )
 
-// BenchmarkAnimation renders the GIF of a 50-epoch Fashion-MNIST run
-// (12,000 points, 800×600, 3 in-between frames: 197 frames).
-func BenchmarkAnimation(b *testing.B) {
-	r := fakeRun(b, "fashion", 50, 2)
+// benchExport times export req of r, and reports the file's size in MB
+// when withSize.
+func benchExport(b *testing.B, r *export.Run, req export.Request, withSize bool) {
+	b.Helper()
 	var size int
 	for b.Loop() {
 		var buf bytes.Buffer
-		if err := export.Write(context.Background(), &buf, r, export.Request{Format: "animation.gif"}); err != nil {
+		if err := export.Write(context.Background(), &buf, r, req); err != nil {
 			b.Fatal(err)
 		}
 		size = buf.Len()
 	}
-	b.ReportMetric(float64(size)/1e6, "MB")
+	if withSize {
+		b.ReportMetric(float64(size)/1e6, "MB")
+	}
+}
+
+// BenchmarkAnimation renders the GIF of a 50-epoch Fashion-MNIST run
+// (12,000 points, 800×600, 3 in-between frames: 197 frames).
+func BenchmarkAnimation(b *testing.B) {
+	benchExport(b, fakeRun(b, "fashion", 50, 2), export.Request{Format: "animation.gif"}, true)
 }
 
 // BenchmarkScatterPNG draws the map of one 12,000-point epoch.
 func BenchmarkScatterPNG(b *testing.B) {
-	r := fakeRun(b, "fashion", 1, 2)
-	for b.Loop() {
-		if err := export.Write(context.Background(), io.Discard, r, export.Request{Format: "scatter.png", Epoch: 1}); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchExport(b, fakeRun(b, "fashion", 1, 2), export.Request{Format: "scatter.png", Epoch: 1}, false)
 }
 
 // BenchmarkProjectorBundle exports the Embedding Projector bundle of a
@@ -51,13 +53,5 @@ func BenchmarkProjectorBundle(b *testing.B) {
 		h.epochs[0].Embeddings[i] = float32(i%1000) / 1000
 	}
 	r.Data = d
-	var size int
-	for b.Loop() {
-		var buf bytes.Buffer
-		if err := export.Write(context.Background(), &buf, r, export.Request{Format: "projector.zip", Epoch: 0}); err != nil {
-			b.Fatal(err)
-		}
-		size = buf.Len()
-	}
-	b.ReportMetric(float64(size)/1e6, "MB")
+	benchExport(b, r, export.Request{Format: "projector.zip", Epoch: 0}, true)
 }

@@ -1,9 +1,7 @@
 package export_test
 
 import (
-	"bytes"
 	"context"
-	"io"
 	"sync"
 	"testing"
 	"time"
@@ -72,27 +70,13 @@ func fashion(b *testing.B) *dataset.Dataset {
 // BenchmarkRealAnimation: the GIF of a real 50-epoch Fashion-MNIST run
 // (12,000 points, 800×600, 3 in-between frames: 197 frames).
 func BenchmarkRealAnimation(b *testing.B) {
-	r := realRun(b, "fashion50", fashion(b), 50)
-	var size int
-	for b.Loop() {
-		var buf bytes.Buffer
-		if err := export.Write(context.Background(), &buf, r, export.Request{Format: "animation.gif"}); err != nil {
-			b.Fatal(err)
-		}
-		size = buf.Len()
-	}
-	b.ReportMetric(float64(size)/1e6, "MB")
+	benchExport(b, realRun(b, "fashion50", fashion(b), 50), export.Request{Format: "animation.gif"}, true)
 }
 
 // BenchmarkRealScatterPNG: the map of the last epoch of that run (12,000
 // points).
 func BenchmarkRealScatterPNG(b *testing.B) {
-	r := realRun(b, "fashion50", fashion(b), 50)
-	for b.Loop() {
-		if err := export.Write(context.Background(), io.Discard, r, export.Request{Format: "scatter.png", Epoch: 50}); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchExport(b, realRun(b, "fashion50", fashion(b), 50), export.Request{Format: "scatter.png", Epoch: 50}, false)
 }
 
 // BenchmarkRealProjectorBundle: the Embedding Projector bundle of a real
@@ -115,14 +99,5 @@ func BenchmarkRealProjectorBundle(b *testing.B) {
 		d.Splits = append(d.Splits, base.Splits...)
 	}
 	d.Text = nil
-	r := realRun(b, "fashion72k", &d, 1)
-	var size int
-	for b.Loop() {
-		var buf bytes.Buffer
-		if err := export.Write(context.Background(), &buf, r, export.Request{Format: "projector.zip", Epoch: 1}); err != nil {
-			b.Fatal(err)
-		}
-		size = buf.Len()
-	}
-	b.ReportMetric(float64(size)/1e6, "MB")
+	benchExport(b, realRun(b, "fashion72k", &d, 1), export.Request{Format: "projector.zip", Epoch: 1}, true)
 }
