@@ -127,3 +127,39 @@ func TestBrowserCompare(t *testing.T) {
 	}
 	b.noProblems()
 }
+
+// TestBrowserProcrustes checks the page's rotation onto a reference layout
+// in the browser: a 2D layout reflected and turned, and a 3D one turned
+// about a skew axis, come back onto the reference; a layout collapsed to a
+// point leaves the other as it is.
+func TestBrowserProcrustes(t *testing.T) {
+	base := startExplorer(t, web.Options{})
+	b := newBrowser(t, nil)
+	b.step("home", 15*time.Second, chromedp.Navigate(base+"/"), chromedp.WaitVisible(tid("train-button")))
+	var errs []float64
+	b.eval("procrustes", `import("/static/procrustes.js").then(({ alignOnto }) => {
+		const n = 200, out = [];
+		const rng = (() => { let s = 7; return () => ((s = (s * 16807) % 2147483647) / 2147483647) - 0.5; })();
+		const worst = (a, b) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+		// 2D: turn by 0.9 rad, then reflect x.
+		const ref2 = Array.from({ length: 2 * n }, rng), cur2 = [];
+		for (let i = 0; i < n; i++) { const [x, y] = [ref2[2 * i], ref2[2 * i + 1]], c = Math.cos(0.9), s = Math.sin(0.9); cur2.push(-(c * x - s * y), s * x + c * y); }
+		out.push(worst(alignOnto(ref2, cur2, n, 2), ref2));
+		// 3D: a rotation about the axis (1, 2, 2)/3 by 1.3 rad (Rodrigues).
+		const ref3 = Array.from({ length: 3 * n }, rng), cur3 = [], k = [1 / 3, 2 / 3, 2 / 3], th = 1.3;
+		for (let i = 0; i < n; i++) {
+			const v = ref3.slice(3 * i, 3 * i + 3), dot = v[0] * k[0] + v[1] * k[1] + v[2] * k[2];
+			const cr = [k[1] * v[2] - k[2] * v[1], k[2] * v[0] - k[0] * v[2], k[0] * v[1] - k[1] * v[0]];
+			for (let j = 0; j < 3; j++) cur3.push(v[j] * Math.cos(th) + cr[j] * Math.sin(th) + k[j] * dot * (1 - Math.cos(th)));
+		}
+		out.push(worst(alignOnto(ref3, cur3, n, 3), ref3));
+		// A collapsed reference: the layout is left as it is.
+		out.push(worst(alignOnto(new Array(2 * n).fill(0), cur2, n, 2), cur2));
+		return out;
+	})`, &errs)
+	t.Logf("largest error: 2D %.2g, 3D %.2g, collapsed %.2g", errs[0], errs[1], errs[2])
+	if errs[0] > 1e-5 || errs[1] > 1e-5 || errs[2] > 1e-6 {
+		t.Errorf("Procrustes errors %v, want all below 1e-5", errs)
+	}
+	b.noProblems()
+}
