@@ -5,6 +5,10 @@
 #
 #   bench/trainer/run.sh [FASHION_MNIST_DIR]
 #
+# Needs python3-torch and libopenblas0-pthread (Debian's torch uses the
+# system BLAS; the script refuses the reference BLAS) and
+# dataset-fashion-mnist.
+#
 # FASHION_MNIST_DIR is the folder holding train-images-idx3-ubyte.gz and the
 # other idx files of the Debian package dataset-fashion-mnist (find it with
 # `dpkg -L dataset-fashion-mnist | grep idx3`); by default it is looked up
@@ -26,8 +30,15 @@
 #   0.1, which replace the --augment preset). ntxent-aug0.5 gives both
 #   DefaultAugment(0.5): shift 2, rotate 10, noise 0.1, cutout 6.
 #
-# Writes OUT/{torch,go}/CONFIG/metrics.json (+ rss.json, log) and prints the
-# table from compare.py. Runs are sequential: nothing else should be running.
+# Interleaved: ROUNDS rounds (default 3, at least 3), each running every
+# config on PyTorch then on ours (A B A B ...), so both sides see the same
+# moments of the machine. While a side runs, the 1-minute load average is
+# sampled every second; compare.py reports medians over the rounds of the
+# per-epoch wall and CPU times, the mean load during each side, and a ratio
+# only when the two sides' loads differ by at most 0.5.
+#
+# Writes OUT/roundR/{torch,go}/CONFIG/{metrics.json,rss.json,load,log} and
+# prints the table from compare.py. A Go build that fails stops the script.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/../.."
@@ -35,9 +46,13 @@ cd "$here/../.."
 THREADS=${THREADS:-1}
 EPOCHS=${EPOCHS:-20}
 SEED=${SEED:-1}
+ROUNDS=${ROUNDS:-3}
 CONFIGS=${CONFIGS:-"supcon ntxent triplet-semihard triplet-all triplet-hard"}
 OUT=${OUT:-bench/out/trainer}
-SIDES=${SIDES:-"torch go"}
+if [ "$ROUNDS" -lt 3 ]; then
+	echo "run.sh: ROUNDS=$ROUNDS: at least 3 rounds are needed for a median that means something" >&2
+	exit 2
+fi
 
 DATA=${1:-${FASHION_MNIST_DIR:-}}
 if [ -z "$DATA" ] && command -v dpkg >/dev/null 2>&1; then
@@ -59,6 +74,17 @@ if [ -z "${PYTHON:-}" ]; then
 	echo "run.sh: no python3 with torch on PATH; install python3-torch or set PYTHON" >&2
 	exit 2
 fi
+
+# Debian's torch multiplies matrices through the system BLAS: the reference
+# (netlib) one makes it about 12x slower, which would flatter us.
+blas=$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null || true)
+case $blas in
+*/blas/libblas.so.3*)
+	echo "run.sh: the system BLAS is the reference one ($blas): PyTorch would be measured about 12x slower" >&2
+	echo "        than it is; install libopenblas0-pthread (or set ALLOW_REFERENCE_BLAS=1)" >&2
+	[ -n "${ALLOW_REFERENCE_BLAS:-}" ] || exit 2
+	;;
+esac
 
 NPROC=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)  # nproc honours those
 export OMP_WAIT_POLICY=PASSIVE
@@ -91,51 +117,60 @@ go_args() {
 }
 
 # The Go side runs as a built binary, so that neither compile time nor the
-# compiler's memory is measured; it is skipped while `train` is a stub.
-GO_BIN=""
-if [[ " $SIDES " == *" go "* ]] && command -v go >/dev/null 2>&1; then
-	mkdir -p "$OUT"
-	help=""
-	if go build -o "$OUT/explorer" ./cmd/explorer 2>"$OUT/go-build.log"; then
-		help=$("$OUT/explorer" train -h 2>&1 || true)
-	fi
-	if grep -q -- '-loss' <<<"$help"; then
-		GO_BIN=$OUT/explorer
-	else
-		echo "run.sh: \`explorer train\` not available yet; Go side skipped (Go side: pending)" >&2
-	fi
+# compiler's memory is measured. No binary, no benchmark.
+mkdir -p "$OUT"
+if ! go build -o "$OUT/explorer" ./cmd/explorer 2>"$OUT/go-build.log"; then
+	echo "run.sh: the Go build failed:" >&2
+	cat "$OUT/go-build.log" >&2
+	exit 1
 fi
+GO_BIN=$OUT/explorer
 
-echo "threads=$THREADS epochs=$EPOCHS seed=$SEED data=$DATA python=$PYTHON ($("$PYTHON" -c 'import torch; print("torch", torch.__version__)'))"
+# sampled CMD...: runs CMD while writing the 1-minute load average to
+# $LOADFILE every second; returns CMD's status.
+sampled() {
+	(while :; do cut -d' ' -f1 /proc/loadavg; sleep 1; done) >"$LOADFILE" &
+	local sampler=$! rc=0
+	"$@" || rc=$?
+	kill "$sampler" 2>/dev/null || true
+	wait "$sampler" 2>/dev/null || true
+	return $rc
+}
+
+echo "threads=$THREADS epochs=$EPOCHS seed=$SEED rounds=$ROUNDS data=$DATA python=$PYTHON ($("$PYTHON" -c 'import torch; print("torch", torch.__version__)'))"
+echo "BLAS: ${blas:-unknown}"
 echo "machine: $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n1), nproc $NPROC"
 
-for cfg in $CONFIGS; do
-	targs=$(torch_args "$cfg")
-	gargs=$(go_args "$cfg")
-	if [[ " $SIDES " == *" torch "* ]]; then
-		d=$OUT/torch/$cfg
+status=0
+for r in $(seq 1 "$ROUNDS"); do
+	for cfg in $CONFIGS; do
+		targs=$(torch_args "$cfg")
+		gargs=$(go_args "$cfg")
+		d=$OUT/round$r/torch/$cfg
 		mkdir -p "$d"
-		echo "== PyTorch $cfg (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+		echo "== round $r PyTorch $cfg (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+		LOADFILE=$d/load
 		# shellcheck disable=SC2086
-		"$PYTHON" "$here/peak_rss.py" "$d/rss.json" -- \
+		sampled "$PYTHON" "$here/peak_rss.py" "$d/rss.json" -- \
 			"$PYTHON" "$here/torch_train.py" --data "$DATA" $targs \
 			--epochs "$EPOCHS" --batch 256 --lr 1e-3 --dim 32 --hidden 256,128 \
-			--seed "$SEED" --threads "$THREADS" --out "$d" >"$d/log" 2>&1 || { echo "PyTorch $cfg failed, see $d/log" >&2; }
-		tail -n 2 "$d/log"
-	fi
-	if [ -n "$GO_BIN" ]; then
-		d=$OUT/go/$cfg
+			--seed "$SEED" --threads "$THREADS" --out "$d" >"$d/log" 2>&1 || { echo "PyTorch $cfg failed, see $d/log" >&2; status=1; }
+		tail -n 1 "$d/log"
+
+		d=$OUT/round$r/go/$cfg
 		mkdir -p "$d"
-		echo "== ours $cfg (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+		echo "== round $r ours $cfg (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+		LOADFILE=$d/load
 		# shellcheck disable=SC2086
-		"$PYTHON" "$here/peak_rss.py" "$d/rss.json" -- \
+		sampled "$PYTHON" "$here/peak_rss.py" "$d/rss.json" -- \
 			"$GO_BIN" train --dataset fashion $gargs \
 			--epochs "$EPOCHS" --batch 256 --lr 1e-3 --dim 32 --hidden 256,128 \
-			--seed "$SEED" --threads "$THREADS" --out "$d" >"$d/log" 2>&1 || { echo "ours $cfg failed, see $d/log" >&2; }
-		tail -n 2 "$d/log"
-	fi
+			--seed "$SEED" --threads "$THREADS" --out "$d" >"$d/log" 2>&1 || { echo "ours $cfg failed, see $d/log" >&2; status=1; }
+		tail -n 1 "$d/log"
+	done
 done
 
 echo
 # shellcheck disable=SC2086
-"$PYTHON" "$here/compare.py" "$OUT" $CONFIGS
+THREADS=$THREADS "$PYTHON" "$here/compare.py" "$OUT" $CONFIGS
+exit $status

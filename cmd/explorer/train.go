@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -105,7 +106,7 @@ func newTrainFlags(fs *flag.FlagSet) *trainFlags {
 	fs.IntVar(&c.AugCutout, "aug-cutout", 0, "images: side in pixels of a square blanked in a view (see --aug-shift)")
 	fs.Float64Var(&c.AugMask, "aug-mask", 0, "images and vectors: probability of zeroing each feature of a view (see --aug-shift)")
 	fs.StringVar(&f.out, "out", "out", "directory to write the results into")
-	fs.IntVar(&f.threads, "threads", 0, "goroutines per matrix product; 0 means one per CPU")
+	fs.IntVar(&f.threads, "threads", 0, "threads: GOMAXPROCS and the goroutines per matrix product; 0 means one per CPU")
 	return f
 }
 
@@ -207,6 +208,8 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("train: %w", err)
 	}
 	if f.threads > 0 {
+		// "One thread" means one: the runtime's too, not only the GEMM's.
+		runtime.GOMAXPROCS(f.threads)
 		gemm.SetThreads(f.threads)
 	}
 

@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/contrastive-explorer/explorer/trainer/gemm"
 	"image/png"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -440,5 +442,23 @@ func TestTrainInputErrors(t *testing.T) {
 				t.Errorf("out directory created for a bad command line")
 			}
 		})
+	}
+}
+
+// TestTrainThreads: --threads 1 means one thread for the runtime as well
+// as for the matrix products, so that "one thread" in a benchmark is one.
+func TestTrainThreads(t *testing.T) {
+	before := runtime.GOMAXPROCS(0)
+	t.Cleanup(func() {
+		runtime.GOMAXPROCS(before)
+		gemm.SetThreads(before)
+	})
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"train", "--epochs", "1", "--batch", "64", "--hidden", "16", "--dim", "4",
+		"--threads", "1", "--out", t.TempDir()}, &stdout, &stderr); err != nil {
+		t.Fatalf("train: %v\n%s", err, stderr.String())
+	}
+	if got := runtime.GOMAXPROCS(0); got != 1 {
+		t.Errorf("after --threads 1, GOMAXPROCS is %d", got)
 	}
 }
