@@ -456,15 +456,21 @@ func TestLiveStartFrom(t *testing.T) {
 		t.Errorf("started from the layout, classes sit %.3f from it; on its own %.3f", gapStarted, gapOwn)
 	}
 
-	// PCA: the second run's frame, rotated onto the first's.
+	// PCA: a frame started from a layout (here the first run's PCA turned
+	// by one radian and mirrored) is turned onto it; on its own it is not.
 	pa := project(1, nil, xA, MethodPCA)
-	flipped := slices.Clone(xA)
+	turned := make([]float32, len(pa.Coords))
+	c, sn := float32(math.Cos(1)), float32(math.Sin(1))
 	for i := 0; i < n; i++ {
-		flipped[i*d] = -flipped[i*d] // a reflection PCA cannot tell from xA
+		x, y := pa.Coords[2*i], pa.Coords[2*i+1]
+		turned[2*i], turned[2*i+1] = -(c*x - sn*y), sn*x+c*y
 	}
-	pb := project(1, pa.Coords, flipped, MethodPCA)
-	if gap := displacement(pa.Coords, pb.Coords); gap > 1e-4 {
-		t.Errorf("PCA frame started from the first's layout is %.5f from it", gap)
+	pb := project(1, turned, xA, MethodPCA)
+	if gap := displacement(turned, pb.Coords); gap > 1e-4 {
+		t.Errorf("a PCA frame started from a turned layout is %.5f from it", gap)
+	}
+	if gap := displacement(turned, pa.Coords); gap < 0.5 {
+		t.Errorf("the PCA frame of its own is only %.3f from the turned layout: the check above proves nothing", gap)
 	}
 
 	l, _ := NewLive(LiveOptions{})

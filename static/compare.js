@@ -33,7 +33,9 @@ const S = {
   selected: -1,
   cls: null, // the class picked in the legend
   playing: 0,
-  aligned: new Map(), // "eA/eB" -> the second run's frame turned onto the first's
+  aligned: new Map(), // "seqB/seqA" -> the second run's frame turned onto the first's
+  seq: 0, // numbers every frame received, for the caches
+  waitingForFirst: true, // the second stream starts once the first run has a frame in the view
   problems: [],
 };
 
@@ -201,11 +203,11 @@ function render() {
   const [pa, pb] = panels;
   const fa = frameAt(pa, S.epoch);
   const fb = frameAt(pb, S.epoch);
-  show(pa, fa, fa ? fa.coords : null, fa ? `${fa.epoch}` : '');
+  show(pa, fa, fa ? fa.coords : null, fa ? `${fa.seq}` : '');
   let coords = fb ? fb.coords : null;
-  let key = fb ? `${fb.epoch}` : '';
+  let key = fb ? `${fb.seq}` : '';
   if (fa && fb && fa.dims === fb.dims && fa.n === fb.n) {
-    key = `${fb.epoch}/${fa.epoch}/${fa.dims}`;
+    key = `${fb.seq}/${fa.seq}`;
     if (!S.aligned.has(key)) S.aligned.set(key, alignOnto(fa.coords, fb.coords, fb.n, fb.dims));
     coords = S.aligned.get(key);
   }
@@ -330,17 +332,32 @@ function updateTable() {
 
 // ---- streams -----------------------------------------------------------
 
-function wsURL(id, query) {
-  const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${proto}//${location.host}/ws/runs/${encodeURIComponent(id)}${query}`;
-}
-
 function setState(p, text) {
   p.ui.state.textContent = text;
 }
 
+// The second run's view is started from the first's layout on the server
+// (?init=), so it opens once the first run has a frame in the view: were
+// it first, it would start from its own layout.
+function startSecond() {
+  S.waitingForFirst = false;
+  const p = panels[1];
+  p.stream.view = { ...S.view };
+  p.stream.full = true;
+  p.stream.finished = false;
+  p.stream.start();
+}
+
+async function exists(id) {
+  try {
+    const r = await fetch(`/api/runs/${encodeURIComponent(id)}`, { headers: { Accept: 'application/json' } });
+    return r.status !== 404;
+  } catch {
+    return true; // unreachable: keep trying
+  }
+}
+
 function connect(p) {
-  const query = p.k === 1 ? `?init=${encodeURIComponent(S.ids[0])}` : '';
   p.stream = new RunStream(
     p.id,
     {
@@ -360,7 +377,10 @@ function connect(p) {
       },
       epoch(ev) {
         if (S.labels && ev.n !== S.labels.length) return;
-        p.epochs.set(ev.epoch, { coords: ev.coords, dims: ev.dims, n: ev.n, metrics: ev.metrics, frame: ev.frame });
+        // A frame of the view before a switch, still in flight.
+        if (ev.dims !== S.view.dims || (ev.frame && ev.frame.method && ev.frame.method !== S.view.method)) return;
+        p.epochs.set(ev.epoch, { coords: ev.coords, dims: ev.dims, n: ev.n, metrics: ev.metrics, frame: ev.frame, seq: ++S.seq });
+        if (p.k === 0 && S.waitingForFirst) startSecond();
         updateTimeline();
         updateTable();
         render();
@@ -387,10 +407,11 @@ function connect(p) {
         problem(`${runName(p.k)}: the server cannot project it in ${S.view.method.toUpperCase()} ${S.view.dims}D now (${reason}); showing its own projection`);
       },
     },
-    { url: wsURL(p.id, query) },
+    { viewQuery: p.k === 1 ? `init=${encodeURIComponent(S.ids[0])}` : '', checkRun: () => exists(p.id) },
   );
   p.stream.view = { ...S.view };
-  p.stream.start();
+  if (p.k === 0) p.stream.start();
+  else setState(p, 'waiting for the first run’s first frame');
 }
 
 ui.projection.value = `${S.view.method}/${S.view.dims}`;
@@ -401,8 +422,11 @@ ui.projection.addEventListener('change', () => {
   for (const p of panels) {
     p.epochs.clear();
     p.shown = '';
-    p.stream.setView(S.view);
   }
+  // The second waits again for the first's first frame in the new view.
+  panels[1].stream.close();
+  S.waitingForFirst = true;
+  panels[0].stream.setView(S.view);
   render();
 });
 

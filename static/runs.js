@@ -76,6 +76,9 @@ function updateCompare() {
 if (compare) {
   for (const box of document.querySelectorAll('[data-testid="run-pick"]')) {
     const id = box.closest('[data-testid="run-row"]').dataset.runId;
+    // A browser may restore ticks on reload or going back: start from them.
+    if (box.checked && picked.length < 2) picked.push(id);
+    else box.checked = false;
     box.addEventListener('change', () => {
       const at = picked.indexOf(id);
       if (box.checked && at < 0) picked.push(id);
@@ -88,6 +91,7 @@ if (compare) {
       updateCompare();
     });
   }
+  updateCompare();
   compare.addEventListener('click', (ev) => {
     if (compare.getAttribute('aria-disabled') === 'true') ev.preventDefault();
   });

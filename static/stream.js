@@ -32,13 +32,17 @@ const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 15000];
  * kind is "ok", "warn" or "error"; received is the performance.now() at
  * which the epoch's binary frame arrived, sentMs the server's sent_ms (Unix
  * milliseconds) or null. Options: url, checkRun (async,
- * does the run still exist?) and worker (receive on a worker thread).
+ * does the run still exist?), worker (receive on a worker thread) and
+ * viewQuery (more parameters of a view of one's own, such as "init=RUN").
  */
 export class RunStream {
-  constructor(runID, handlers, { url, checkRun, worker = false, resumeFrom } = {}) {
+  constructor(runID, handlers, { url, checkRun, worker = false, resumeFrom, viewQuery = '' } = {}) {
     this.runID = runID;
     this.h = handlers;
     this.url = url || defaultURL(runID);
+    // More parameters of a view of one's own (e.g. "init=RUN"), sent only
+    // with one: the run's own projection takes none.
+    this.viewQuery = viewQuery;
     this.worker = worker; // receive on a worker thread
     this.checkRun = checkRun; // async () => boolean: does the run still exist?
     // () => the first epoch a reconnection needs (the client holds the
@@ -127,6 +131,7 @@ export class RunStream {
       const q = [];
       if (from > 0) q.push(`from=${from}`);
       if (this.view) q.push(`method=${encodeURIComponent(this.view.method)}`, `dims=${encodeURIComponent(this.view.dims)}`);
+      if (this.view && this.viewQuery) q.push(this.viewQuery);
       ws = openSocket(q.length ? `${this.url}${this.url.includes('?') ? '&' : '?'}${q.join('&')}` : this.url, this.worker);
     } catch (err) {
       this.call('status', `cannot open the live feed: ${err.message}`, 'error');

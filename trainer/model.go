@@ -442,9 +442,9 @@ func ReadModel(r io.Reader) (*Model, error) {
 	if hl < 2 || hl > maxModelHeader {
 		return nil, fmt.Errorf("not a model file: a safetensors header of %d bytes (at most %d)", hl, maxModelHeader)
 	}
-	hb := make([]byte, hl)
-	if _, err := io.ReadFull(r, hb); err != nil {
-		return nil, fmt.Errorf("truncated model file: %w", eofShort(err))
+	hb, err := readN(r, int64(hl))
+	if err != nil {
+		return nil, fmt.Errorf("truncated model file: %w", err)
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(bytes.TrimRight(hb, " "), &raw); err != nil {
@@ -459,7 +459,6 @@ func ReadModel(r io.Reader) (*Model, error) {
 	}
 	delete(raw, "__metadata__")
 	m := &Model{}
-	var err error
 	if m.Epoch, err = strconv.Atoi(meta["epoch"]); err != nil || m.Epoch < 0 {
 		return nil, fmt.Errorf("model metadata: bad epoch %q", meta["epoch"])
 	}
@@ -496,18 +495,27 @@ func ReadModel(r io.Reader) (*Model, error) {
 		names = append(names, name)
 	}
 	slices.SortFunc(names, func(a, b string) int { return infos[a].Offsets[0] - infos[b].Offsets[0] })
-	data := make(map[string][]byte, len(names))
 	end := 0
 	for _, name := range names {
 		ti := infos[name]
 		if ti.Offsets[0] != end {
 			return nil, fmt.Errorf("model header: tensor %q starts at byte %d, not %d", name, ti.Offsets[0], end)
 		}
-		b := make([]byte, ti.Offsets[1]-ti.Offsets[0])
-		if _, err := io.ReadFull(r, b); err != nil {
-			return nil, fmt.Errorf("truncated model file: tensor %q: %w", name, eofShort(err))
+		end = ti.Offsets[1]
+		if end > maxModelData {
+			return nil, fmt.Errorf("model header: tensors of more than %d bytes", maxModelData)
 		}
-		data[name], end = b, ti.Offsets[1]
+	}
+	// Read as the bytes come, not as the header claims: a short file that
+	// promises gigabytes allocates only what it holds.
+	data := make(map[string][]byte, len(names))
+	for _, name := range names {
+		ti := infos[name]
+		b, err := readN(r, int64(ti.Offsets[1]-ti.Offsets[0]))
+		if err != nil {
+			return nil, fmt.Errorf("truncated model file: tensor %q: %w", name, err)
+		}
+		data[name] = b
 	}
 	floats := func(name string, shape ...int) ([]float32, error) {
 		ti, ok := infos[name]
@@ -592,7 +600,7 @@ func ReadModel(r io.Reader) (*Model, error) {
 	}
 	switch f.Kind {
 	case dataset.Images:
-		if f.Width <= 0 || f.Height <= 0 || f.Width*f.Height != f.Dim {
+		if f.Width <= 0 || f.Height <= 0 || f.Width > f.Dim || f.Height > f.Dim/f.Width || f.Width*f.Height != f.Dim {
 			return nil, fmt.Errorf("model featurizer: %d×%d images do not make %d inputs", f.Width, f.Height, f.Dim)
 		}
 	case dataset.Vectors:
@@ -615,6 +623,15 @@ func ReadModel(r io.Reader) (*Model, error) {
 		return nil, fmt.Errorf("model featurizer: %s input with the embedding bag %s", f.Kind, map[bool]string{true: "present", false: "missing"}[m.Bag != nil])
 	}
 	return m, nil
+}
+
+// readN reads n bytes of r into a buffer that grows as they arrive.
+func readN(r io.Reader, n int64) ([]byte, error) {
+	var buf bytes.Buffer
+	if _, err := io.CopyN(&buf, r, n); err != nil {
+		return nil, eofShort(err)
+	}
+	return buf.Bytes(), nil
 }
 
 // eofShort turns io.EOF into io.ErrUnexpectedEOF: a file that ends early is

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -229,7 +230,10 @@ func TestReadModelRejects(t *testing.T) {
 		{"dtype", editHeader(t, good, func(h map[string]any) {
 			h["layers.0.bias"].(map[string]any)["dtype"] = "F16"
 		}), "dtype F16"},
-		{"extra tensor", editHeader(t, good, func(h map[string]any) {
+		{"extra tensor", append(editHeader(t, good, func(h map[string]any) {
+			h["extra"] = map[string]any{"dtype": "F32", "shape": []int{1}, "data_offsets": []int{len(good) - 8 - int(n), len(good) - 8 - int(n) + 4}}
+		}), 0, 0, 0, 0), "unknown tensor"},
+		{"tensor past the end", editHeader(t, good, func(h map[string]any) {
 			h["extra"] = map[string]any{"dtype": "F32", "shape": []int{1}, "data_offsets": []int{len(good) - 8 - int(n), len(good) - 8 - int(n) + 4}}
 		}), "truncated"},
 		{"no bag columns", editHeader(t, good, func(h map[string]any) { delete(h, "bag.columns") }), "bag.columns"},
@@ -239,6 +243,25 @@ func TestReadModelRejects(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want an error containing %q", c.name, err, c.want)
 		}
+	}
+}
+
+// TestReadModelClaimsNotTrusted: a file of a few hundred bytes whose header
+// promises gigabytes of tensors is refused as truncated without the reader
+// allocating what it promised.
+func TestReadModelClaimsNotTrusted(t *testing.T) {
+	header := `{"__metadata__":{"format":"contrastive-explorer-encoder","version":"1","epoch":"0","config":"{}","featurizer":"{\"kind\":\"vectors\",\"dim\":4}"},` +
+		`"layers.0.weight":{"dtype":"F32","shape":[16384,16384],"data_offsets":[0,1073741824]}}`
+	file := append(binary.LittleEndian.AppendUint64(nil, uint64(len(header))), header...)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := ReadModel(bytes.NewReader(file))
+	runtime.ReadMemStats(&after)
+	if err == nil || !strings.Contains(err.Error(), "truncated") {
+		t.Errorf("a 1 GB tensor in a %d-byte file: %v", len(file), err)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 16<<20 {
+		t.Errorf("reading it allocated %d MB", grew>>20)
 	}
 }
 

@@ -2,6 +2,8 @@ package web
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"image"
 	"image/png"
@@ -16,6 +18,18 @@ import (
 	"github.com/contrastive-explorer/explorer/run/export"
 	"github.com/contrastive-explorer/explorer/views"
 )
+
+// comparableDataset is what the runs page tells the script of a run's
+// dataset, to offer comparing runs on the same one: its id, but for an
+// upload of another session only a digest of it, which matches the same
+// upload's and names none (the id is the upload's key).
+func comparableDataset(id, session, owner string) string {
+	if !datasets.IsUpload(id) || session != "" && session == owner {
+		return id
+	}
+	sum := sha256.Sum256([]byte("compare:" + id))
+	return "upload-" + hex.EncodeToString(sum[:8])
+}
 
 // runsPage lists the session's runs (GET /runs).
 func (s *Server) runsPage(c *echo.Context) error {
@@ -35,7 +49,7 @@ func (s *Server) runsPage(c *echo.Context) error {
 			title = e.Config.Dataset
 		}
 		p.Runs = append(p.Runs, views.RunRow{
-			ID: e.ID, Name: e.Name, Dataset: title, DatasetID: e.Config.Dataset, Loss: e.Config.Loss,
+			ID: e.ID, Name: e.Name, Dataset: title, DatasetID: comparableDataset(e.Config.Dataset, sess, e.Session), Loss: e.Config.Loss,
 			State: string(e.State), Epoch: e.Epoch, Epochs: e.Config.Epochs, KNN: knnText(e.Metrics),
 			Created: e.Created.Local().Format("2 Jan 2006 15:04"), Owner: sess != "" && e.Session == sess, Shared: e.Shared,
 		})

@@ -63,3 +63,32 @@ func TestRunsPage(t *testing.T) {
 		t.Errorf("a 101-character name: %d", a.status)
 	}
 }
+
+// TestRunsPageDatasetOfShared: the runs page tells its script which runs
+// share a dataset, for comparing, but never the id of another session's
+// upload: a shared run on it carries a digest that matches the same
+// upload's and names none.
+func TestRunsPageDatasetOfShared(t *testing.T) {
+	s := newTestServer(t, Options{NewTrainer: runnertest.Trainers(nil), NewProjector: runnertest.ColumnProjectors})
+	d := mustUpload(t, s, sessionA, filePart("points.csv", csvRows(40)))
+	var ids []string
+	for range 2 {
+		c := createRunAs(t, s, sessionA, map[string]any{"dataset": d.ID, "epochs": 1, "batch": 8, "dim": 4})
+		ids = append(ids, c.ID)
+		if a := callAs(t, s, sessionB, "GET", "/runs/"+c.ID, nil, ""); a.status != http.StatusOK {
+			t.Fatalf("B opens the run's link: %d", a.status)
+		}
+	}
+	own := string(callAs(t, s, sessionA, "GET", "/runs", nil, "").body)
+	if !strings.Contains(own, `data-dataset="`+d.ID+`"`) {
+		t.Error("the owner's runs page does not give the upload's id")
+	}
+	other := string(callAs(t, s, sessionB, "GET", "/runs", nil, "").body)
+	if strings.Contains(other, d.ID) {
+		t.Error("another session's runs page names the upload's id")
+	}
+	digest := comparableDataset(d.ID, sessionB, sessionA)
+	if strings.Count(other, `data-dataset="`+digest+`"`) != 2 {
+		t.Errorf("the two shared runs on one upload do not carry the same digest %s", digest)
+	}
+}

@@ -21,7 +21,8 @@ import (
 // comparison of two runs shows the second started from the first, so the
 // same classes sit in the same places. Such a view is projected epoch by
 // epoch in order, and starts from the other run's frame of its first epoch
-// (or the nearest one that run has), as soon as that run has one.
+// (or the nearest one that run has), if that run has one by the view's
+// third frame (startTries); otherwise its frames are its own.
 type View struct {
 	Method string
 	Dims   int
@@ -90,7 +91,8 @@ type altView struct {
 	idleSince time.Time // when the last viewer left
 	complete  bool      // done has been published for this view
 	bytes     int64     // reserved from the manager's budget
-	started   bool      // View.From: the projector was started from that run's layout
+	started   bool      // View.From: the projector was started from that run's layout, or gave up
+	tries     int       // View.From: frames projected looking for that run's layout
 }
 
 // grow makes room for epochs 0..n-1.
@@ -290,12 +292,23 @@ func (r *Run) viewProjectorLocked(a *altView) (Projector, error) {
 	return a.projector, nil
 }
 
+// startTries is how many of a view's first frames look for the other
+// run's layout (View.From) before the view goes on with its own: the
+// comparison page opens the second run's view once the first has a frame,
+// so the first look normally finds it.
+const startTries = 3
+
 // startView starts the projector of view a (View.From) from the other
-// run's layout nearest epoch, once that run has one; until then a's frames
-// are its own. It is called by the projecting goroutine, holding no lock.
+// run's layout nearest epoch, if that run has one by a's first few frames;
+// until then, and after, a's frames are its own. It is called by the
+// projecting goroutine, holding no lock.
 func (r *Run) startView(ctx context.Context, a *altView, p Projector, epoch int) {
 	r.mu.Lock()
 	done := a.started
+	a.tries++
+	if a.tries >= startTries {
+		a.started = true // this is the last look
+	}
 	r.mu.Unlock()
 	if done {
 		return

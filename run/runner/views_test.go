@@ -394,12 +394,55 @@ func TestViewStartedFrom(t *testing.T) {
 		t.Error("the view's later frames are not the run's own")
 	}
 
-	nowhere := runner.View{Method: run.MethodPCA, Dims: 2, From: "nosuchrun"}
-	_, leave2 := joinView(t, b, nowhere)
-	defer leave2()
-	eventually(t, "the view from nowhere's done", func() bool { return len(events.of(runner.EventDone, nowhere)) == 1 })
-	if f := events.of(runner.EventFrame, nowhere); len(f) != 4 || !slices.Equal(f[0].Frame.Coords, own.Frames[0].Coords) {
-		t.Errorf("a view from a run that does not exist: %d frames, first its own %v", len(f), len(f) > 0 && slices.Equal(f[0].Frame.Coords, own.Frames[0].Coords))
+	// From a view of the other run that someone watches (t-SNE here, the
+	// other run's own being PCA).
+	tsneA := runner.View{Method: run.MethodTSNE, Dims: 2}
+	_, leaveA := joinView(t, a, tsneA)
+	defer leaveA()
+	eventually(t, "the first run's t-SNE view", func() bool { return len(rec(a.ID()).of(runner.EventDone, tsneA)) == 1 })
+	aFrames := rec(a.ID()).of(runner.EventFrame, tsneA)
+	vt := runner.View{Method: run.MethodTSNE, Dims: 2, From: a.ID()}
+	_, leaveT := joinView(t, b, vt)
+	defer leaveT()
+	eventually(t, "the view started from a watched view", func() bool { return len(events.of(runner.EventDone, vt)) == 1 })
+	var aFirst []float32
+	for _, e := range aFrames {
+		if e.Frame.Epoch == 0 {
+			aFirst = e.Frame.Coords
+		}
+	}
+	if f := events.of(runner.EventFrame, vt); len(f) != 4 || !slices.Equal(f[0].Frame.Coords, aFirst) {
+		t.Errorf("a view started from the other run's watched view: %d frames, the first its layout: %v", len(f), len(f) > 0 && slices.Equal(f[0].Frame.Coords, aFirst))
+	}
+
+	// From a run that does not exist, or has no frame in the projection:
+	// the view's own frames.
+	firstOf := func(v runner.View) []float32 {
+		for _, e := range events.of(runner.EventFrame, v) {
+			if e.Frame.Epoch == 0 {
+				return e.Frame.Coords
+			}
+		}
+		return nil
+	}
+	tsne3 := runner.View{Method: run.MethodTSNE, Dims: 3}
+	_, leave3 := joinView(t, b, tsne3)
+	defer leave3()
+	eventually(t, "the run's own 3D view", func() bool { return len(events.of(runner.EventDone, tsne3)) == 1 })
+	own3D := firstOf(tsne3)
+	for _, tc := range []struct {
+		v    runner.View
+		want []float32
+	}{
+		{runner.View{Method: run.MethodPCA, Dims: 2, From: "nosuchrun"}, own.Frames[0].Coords},
+		{runner.View{Method: run.MethodTSNE, Dims: 3, From: a.ID()}, own3D},
+	} {
+		_, leave := joinView(t, b, tc.v)
+		defer leave()
+		eventually(t, tc.v.String()+"'s done", func() bool { return len(events.of(runner.EventDone, tc.v)) == 1 })
+		if first := firstOf(tc.v); len(first) == 0 || !slices.Equal(first, tc.want) {
+			t.Errorf("%s: the first frame is not the run's own", tc.v)
+		}
 	}
 	bad := runner.View{Method: run.MethodPCA, Dims: 2, From: "../x"}
 	if _, err := b.Join(ctx, 0, bad, func(runner.History) error { return nil }); run.ErrorCode(err) != run.Invalid {
