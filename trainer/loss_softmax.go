@@ -1,6 +1,10 @@
 package trainer
 
-import "math"
+import (
+	"math"
+
+	"github.com/contrastive-explorer/explorer/trainer/gemm"
+)
 
 // softmaxKernel is the InfoNCE family shared by NT-Xent (Chen et al. 2020)
 // and SupCon's L_out (Khosla et al. 2020). For anchor i with positives P(i),
@@ -25,41 +29,66 @@ func (k softmaxKernel) eval(ws *workspace, b int, groups []int32) float64 {
 			}
 		}
 	}
-	clear(ws.w)
 	if anchors == 0 {
+		clear(ws.w)
 		return 0
 	}
-	inv := 1 / k.tau
-	gScale := 1 / (float64(anchors) * k.tau)
-	logQ := ws.logQ
+	ws.softmax = softmaxRows{ws: ws, b: b, groups: groups, inv: 1 / k.tau, gScale: 1 / (float64(anchors) * k.tau)}
+	// Rows are independent: they are shared between the cores, each row's
+	// ℓ_i kept in vec1 and summed here in row order, so the loss has the
+	// same bits however the rows were split.
+	gemm.For(b, softmaxMinRows, &ws.softmax)
 	var sum float64
-	for i, gi := range groups {
+	for _, l := range ws.vec1[:b] {
+		sum += l
+	}
+	return sum / float64(anchors)
+}
+
+// softmaxMinRows is the fewest rows of a batch one goroutine takes (each
+// row is a few microseconds for batches of 256).
+const softmaxMinRows = 32
+
+// softmaxRows computes the rows of softmaxKernel.eval: for each row i, ℓ_i
+// (0 for a row without positives) into vec1[i] and row i of W.
+type softmaxRows struct {
+	ws          *workspace
+	b           int
+	groups      []int32
+	inv, gScale float64
+}
+
+func (r *softmaxRows) Range(lo, hi int) {
+	ws, b, groups, inv := r.ws, r.b, r.groups, r.inv
+	logQ := ws.logQ
+	for i := lo; i < hi; i++ {
+		gi := groups[i]
 		// Row i of W holds the row's exponentials, then g_i·.
 		srow, wrow := ws.s[i*b:(i+1)*b], ws.w[i*b:(i+1)*b]
 		var nPos int
-		var posSum float64 // Σ over positives of the logits
-		for a, g := range groups {
-			if g == gi && a != i {
-				nPos++
-				posSum += srow[a] * inv
-				if logQ != nil {
-					posSum -= logQ[a]
-				}
-			}
-		}
-		if nPos == 0 {
-			continue
-		}
+		var posSum float64   // Σ over positives of the logits
 		top := math.Inf(-1) // the largest logit
 		for a, s := range srow {
 			if a == i {
 				continue
 			}
 			v := s * inv
+			if groups[a] == gi {
+				nPos++
+				posSum += v
+				if logQ != nil {
+					posSum -= logQ[a]
+				}
+			}
 			if logQ != nil {
 				v -= logQ[a]
 			}
 			top = max(top, v)
+		}
+		if nPos == 0 {
+			ws.vec1[i] = 0
+			clear(wrow)
+			continue
 		}
 		var z float64
 		for a, s := range srow {
@@ -73,8 +102,8 @@ func (k softmaxKernel) eval(ws *workspace, b int, groups []int32) float64 {
 				z += e
 			}
 		}
-		sum += top + math.Log(z) - posSum/float64(nPos)
-		pScale, posW := gScale/z, gScale/float64(nPos)
+		ws.vec1[i] = top + math.Log(z) - posSum/float64(nPos)
+		pScale, posW := r.gScale/z, r.gScale/float64(nPos)
 		for a, g := range groups {
 			wrow[a] *= pScale
 			if g == gi {
@@ -83,5 +112,4 @@ func (k softmaxKernel) eval(ws *workspace, b int, groups []int32) float64 {
 		}
 		wrow[i] = 0
 	}
-	return sum / float64(anchors)
 }

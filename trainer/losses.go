@@ -208,6 +208,8 @@ type workspace struct {
 	// row's item was sampled; the softmax kernel subtracts it from the row's
 	// logit as a candidate (see batchLoss.ComputeCorrected).
 	logQ []float64
+
+	softmax softmaxRows // the softmax kernel's rows, handed to gemm.For
 }
 
 // distRow is one distance from an anchor, and the row it leads to.

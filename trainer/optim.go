@@ -3,6 +3,9 @@ package trainer
 import (
 	"fmt"
 	"math"
+
+	"github.com/contrastive-explorer/explorer/trainer/gemm"
+	"github.com/contrastive-explorer/explorer/trainer/vec"
 )
 
 // optimizer updates a flat parameter slice from the gradient slice it was
@@ -67,30 +70,39 @@ type adam struct {
 	decay               float32
 	decoupled           bool
 	t                   int
+	cur                 vec.AdamParams // this step's, for Range
 }
+
+// adamMinRows is the fewest parameters a goroutine updates: a quarter of
+// a millisecond's work, well above the cost of waking a worker.
+const adamMinRows = 1 << 15
 
 func (o *adam) step(lr float32) {
 	o.t++
-	bc1 := 1 - math.Pow(adamBeta1, float64(o.t))
-	bc2 := 1 - math.Pow(adamBeta2, float64(o.t))
-	stepSize := float32(float64(lr) / bc1)
-	invSqrtBC2 := float32(1 / math.Sqrt(bc2))
-	var l2, shrink float32 = o.decay, 1
-	if o.decoupled {
-		l2, shrink = 0, 1-lr*o.decay
+	o.cur = adamParams(lr, o.t, o.decay, o.decoupled)
+	gemm.For(len(o.params), adamMinRows, o)
+}
+
+// Range updates parameters [lo, hi): the step split between the cores.
+// Each value's update depends on nothing but its own, so any split gives
+// the same bits.
+func (o *adam) Range(lo, hi int) {
+	vec.Adam(o.params[lo:hi], o.grads[lo:hi], o.m[lo:hi], o.v[lo:hi], o.cur)
+}
+
+// adamParams are the scalars of Adam's step t (from 1) at rate lr.
+func adamParams(lr float32, t int, decay float32, decoupled bool) vec.AdamParams {
+	bc1 := 1 - math.Pow(adamBeta1, float64(t))
+	bc2 := 1 - math.Pow(adamBeta2, float64(t))
+	a := vec.AdamParams{
+		B1: adamBeta1, C1: 1 - adamBeta1, B2: adamBeta2, C2: 1 - adamBeta2,
+		L2: decay, Shrink: 1,
+		StepSize: float32(float64(lr) / bc1), InvSqrtBC2: float32(1 / math.Sqrt(bc2)), Eps: adamEps,
 	}
-	p := o.params
-	g, m, v := o.grads[:len(p)], o.m[:len(p)], o.v[:len(p)]
-	const b1, b2 = adamBeta1, adamBeta2
-	for i := range p {
-		pi := p[i] * shrink
-		gi := g[i] + l2*p[i]
-		mi := b1*m[i] + (1-b1)*gi
-		vi := b2*v[i] + (1-b2)*gi*gi
-		m[i], v[i] = mi, vi
-		denom := float32(math.Sqrt(float64(vi)))*invSqrtBC2 + adamEps
-		p[i] = pi - stepSize*mi/denom
+	if decoupled {
+		a.L2, a.Shrink = 0, 1-lr*decay
 	}
+	return a
 }
 
 // rowOptimizer updates the rows of an embedding table that a step's batch
@@ -142,28 +154,10 @@ func (o *rowOptimizer) step(lr float32, w []float32, width int, rows []int32, gr
 		}
 		return
 	}
-	bc1 := 1 - math.Pow(adamBeta1, float64(o.t))
-	bc2 := 1 - math.Pow(adamBeta2, float64(o.t))
-	stepSize := float32(float64(lr) / bc1)
-	invSqrtBC2 := float32(1 / math.Sqrt(bc2))
-	var l2, shrink float32 = o.decay, 1
-	if o.decoupled {
-		l2, shrink = 0, 1-lr*o.decay
-	}
-	const b1, b2 = adamBeta1, adamBeta2
+	a := adamParams(lr, o.t, o.decay, o.decoupled)
 	for k, r := range rows {
 		off := int(r) * width
-		p, m, v := w[off:off+width], o.m[off:off+width], o.v[off:off+width]
-		g := grads[k*width : (k+1)*width]
-		for i := range p {
-			pi := p[i] * shrink
-			gi := g[i] + l2*p[i]
-			mi := b1*m[i] + (1-b1)*gi
-			vi := b2*v[i] + (1-b2)*gi*gi
-			m[i], v[i] = mi, vi
-			denom := float32(math.Sqrt(float64(vi)))*invSqrtBC2 + adamEps
-			p[i] = pi - stepSize*mi/denom
-		}
+		vec.Adam(w[off:off+width], grads[k*width:(k+1)*width], o.m[off:off+width], o.v[off:off+width], a)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 
@@ -72,6 +73,7 @@ type trainFlags struct {
 	input   string
 	out     string
 	threads int
+	profile string
 }
 
 func newTrainFlags(fs *flag.FlagSet) *trainFlags {
@@ -106,6 +108,7 @@ func newTrainFlags(fs *flag.FlagSet) *trainFlags {
 	fs.IntVar(&c.AugCutout, "aug-cutout", 0, "images: side in pixels of a square blanked in a view (see --aug-shift)")
 	fs.Float64Var(&c.AugMask, "aug-mask", 0, "images and vectors: probability of zeroing each feature of a view (see --aug-shift)")
 	fs.StringVar(&f.out, "out", "out", "directory to write the results into")
+	fs.StringVar(&f.profile, "cpuprofile", "", "write a CPU profile of the training to this `file` (go tool pprof reads it)")
 	fs.IntVar(&f.threads, "threads", 0, "threads: GOMAXPROCS and the goroutines per matrix product; 0 means one per CPU")
 	return f
 }
@@ -216,6 +219,17 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg := r.Config()
 	fmt.Fprintf(stderr, "training %s with %s pairs on %s (%d items, %d held out): %d epochs of batch %d, %s at lr %g\n",
 		cfg.Loss, cfg.Pairs, cfg.Dataset, d.Len(), len(d.Indices(dataset.Test)), cfg.Epochs, cfg.Batch, cfg.Optimizer, cfg.LR)
+	if f.profile != "" {
+		pf, err := os.Create(f.profile)
+		if err != nil {
+			return fmt.Errorf("train: --cpuprofile: %w", err)
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return fmt.Errorf("train: --cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	prog := newProgress(stderr, cfg.Epochs)
 	ch, unsubscribe := r.Subscribe(cfg.Epochs + 1) // room for every epoch: none dropped
 	defer unsubscribe()

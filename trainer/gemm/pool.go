@@ -46,6 +46,19 @@ type task struct {
 	problem
 	state atomic.Int32 // 0 pending, 1 taken
 	wg    *sync.WaitGroup
+
+	// A part of a For call instead of a product: rows [lo, hi) of r.
+	r      Ranger
+	lo, hi int
+}
+
+// do runs the task's part, with w for a product's packing.
+func (t *task) do(w *buffers) {
+	if t.r != nil {
+		t.r.Range(t.lo, t.hi)
+		return
+	}
+	t.serial(w)
 }
 
 // call is the per-call state; calls are recycled through freeCalls so warm
@@ -122,7 +135,7 @@ func (p *pool) work() {
 		select {
 		case t := <-p.jobs:
 			if t.state.CompareAndSwap(0, 1) {
-				t.serial(&w)
+				t.do(&w)
 				t.wg.Done()
 			}
 		case <-p.quit:
@@ -171,6 +184,7 @@ func runParts(p *problem, parts int) {
 	for i := range parts {
 		t := &c.tasks[i]
 		t.problem = p.part(alongM, i*units/parts, (i+1)*units/parts)
+		t.r = nil
 		t.wg = &c.wg
 		if i == 0 {
 			continue
@@ -215,4 +229,56 @@ func (p *problem) part(alongM bool, u0, u1 int) problem {
 		q.b = p.b[j0:]
 	}
 	return q
+}
+
+// Ranger is work over rows [0, n) that can be cut into ranges done in any
+// order, by any goroutine: For calls Range on each. A pointer to a struct
+// kept from call to call makes For allocate nothing.
+type Ranger interface {
+	Range(lo, hi int)
+}
+
+// For runs r over rows [0, n) on the same workers as the products (so
+// within the Threads limit, and never spinning): cut into at most
+// Threads() ranges of at least minRows rows each, the caller doing the
+// first and, if no worker has started them by then, the others. It returns
+// when every range is done.
+func For(n, minRows int, r Ranger) {
+	parts := min(Threads(), n/max(minRows, 1))
+	if parts <= 1 {
+		if n > 0 {
+			r.Range(0, n)
+		}
+		return
+	}
+	c := getCall()
+	defer putCall(c)
+	if len(c.tasks) < parts {
+		c.tasks = make([]task, parts)
+	}
+	workers.ensure(parts - 1)
+	c.wg.Add(parts - 1)
+	for i := range parts {
+		t := &c.tasks[i]
+		t.r, t.lo, t.hi, t.wg = r, i*n/parts, (i+1)*n/parts, &c.wg
+		if i == 0 {
+			continue
+		}
+		t.state.Store(0)
+		select {
+		case workers.jobs <- t:
+		default: // queue full: the caller runs it below
+		}
+	}
+	r.Range(c.tasks[0].lo, c.tasks[0].hi)
+	for i := 1; i < parts; i++ {
+		if t := &c.tasks[i]; t.state.CompareAndSwap(0, 1) {
+			r.Range(t.lo, t.hi)
+			c.wg.Done()
+		}
+	}
+	c.wg.Wait()
+	for i := range parts {
+		c.tasks[i].r = nil // let r go
+	}
 }

@@ -1,0 +1,13 @@
+//go:build !purego
+
+package vec
+
+import "golang.org/x/sys/cpu"
+
+var hasAVX2 = cpu.X86.HasAVX2
+
+// adamAVX2 is Adam over n (a multiple of 8) values, see adam_amd64.s; c
+// holds B1, C1, B2, C2, L2, Shrink, StepSize, InvSqrtBC2, Eps.
+//
+//go:noescape
+func adamAVX2(param, grad, mom, vel *float32, n int, c *[9]float32)

@@ -1,0 +1,7 @@
+//go:build !amd64 || purego
+
+package vec
+
+const hasAVX2 = false
+
+func adamAVX2(param, grad, mom, vel *float32, n int, c *[9]float32) { panic("vec: no assembly") }
