@@ -66,7 +66,7 @@ func (r *softmaxRows) Range(lo, hi int) {
 		// Row i of W holds the row's exponentials, then g_i·.
 		srow, wrow := ws.s[i*b:(i+1)*b], ws.w[i*b:(i+1)*b]
 		var nPos int
-		var posSum float64   // Σ over positives of the logits
+		var posSum float64  // Σ over positives of the logits
 		top := math.Inf(-1) // the largest logit
 		for a, s := range srow {
 			if a == i {
