@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/contrastive-explorer/explorer/trainer/gemm"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -824,4 +825,61 @@ func TestLearnsInteractions(t *testing.T) {
 	if n := len(eps[len(eps)-1].Embeddings); n != d.Len()*cfg.Dim {
 		t.Errorf("%d embedding values, want one row per item (%d)", n, d.Len())
 	}
+}
+
+// BenchmarkEpochFloor is the matrix products of one epoch of the reference
+// configuration (BenchmarkEpoch: 40 steps of batch 256, MLP 784-256-128-32,
+// supcon) and nothing else, with the same shapes and transposes: the floor
+// an epoch cannot go under with this GEMM. Its GFLOP/s metric is the
+// products' rate; BenchmarkEpoch's time over this one is how far the rest
+// of a step adds to them.
+func BenchmarkEpochFloor(b *testing.B) {
+	const rows, steps = 256, 40
+	sizes := []int{784, 256, 128, 32}
+	buf := func(n int) []float32 {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(i%97)/97 - 0.5
+		}
+		return x
+	}
+	type gemmCall struct {
+		tA, tB  bool
+		m, n, k int
+	}
+	var calls []gemmCall
+	for l := 0; l < 3; l++ { // forward: act[l+1] = act[l]·W[l]
+		calls = append(calls, gemmCall{false, false, rows, sizes[l+1], sizes[l]})
+	}
+	d := sizes[3]
+	calls = append(calls, gemmCall{false, true, rows, rows, d}, gemmCall{false, false, rows, d, rows}, gemmCall{true, false, rows, d, rows})
+	for l := 2; l >= 0; l-- { // backward: dW[l] = act[l]ᵀ·δ, δ' = δ·W[l]ᵀ
+		calls = append(calls, gemmCall{true, false, sizes[l], sizes[l+1], rows})
+		if l > 0 {
+			calls = append(calls, gemmCall{false, true, rows, sizes[l], sizes[l+1]})
+		}
+	}
+	var flop float64
+	mats := make([][3][]float32, len(calls))
+	for i, c := range calls {
+		mats[i] = [3][]float32{buf(c.m * c.k), buf(c.k * c.n), buf(c.m * c.n)}
+		flop += 2 * float64(c.m*c.n*c.k)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		for range steps {
+			for i, c := range calls {
+				lda, ldb := c.k, c.n
+				if c.tA {
+					lda = c.m
+				}
+				if c.tB {
+					ldb = c.k
+				}
+				gemm.Sgemm(c.tA, c.tB, c.m, c.n, c.k, 1, mats[i][0], lda, mats[i][1], ldb, 0, mats[i][2], c.n)
+			}
+		}
+	}
+	b.ReportMetric(flop*steps/1e9, "GFLOP/epoch")
+	b.ReportMetric(flop*steps*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
