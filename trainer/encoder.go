@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/contrastive-explorer/explorer/trainer/gemm"
+	"github.com/contrastive-explorer/explorer/trainer/vec"
 )
 
 // MLP is the encoder: fully connected layers with ReLU between them, a linear
@@ -246,25 +247,11 @@ func linear(ly layer, x []float32, b int, h []float32) {
 	gemm.Sgemm(false, false, b, ly.out, ly.in, 1, x, ly.in, ly.w, ly.out, 1, h, ly.out)
 }
 
-// relu clamps negative values (and -0, and NaNs with the sign bit) to +0
-// without branches: the sign bit, smeared over the word, masks it out.
-func relu(h []float32) {
-	for i, v := range h {
-		u := math.Float32bits(v)
-		h[i] = math.Float32frombits(u &^ uint32(int32(u)>>31))
-	}
-}
+// relu and reluBackward are the ReLU and its gradient mask, branch-free
+// and eight lanes at a time (vec.Relu, vec.ReluBackward).
+func relu(h []float32) { vec.Relu(h) }
 
-// reluBackward zeroes the gradient where the ReLU's output a is zero. a is
-// non-negative, so its bits as a signed integer are positive exactly when
-// a > 0; negating makes that the sign bit, smeared into a mask.
-func reluBackward(g, a []float32) {
-	a = a[:len(g)]
-	for i, v := range a {
-		mask := uint32(-int32(math.Float32bits(v)) >> 31)
-		g[i] = math.Float32frombits(math.Float32bits(g[i]) & mask)
-	}
-}
+func reluBackward(g, a []float32) { vec.ReluBackward(g, a) }
 
 // colSums writes the column sums of the b×n matrix x into s.
 func colSums(x []float32, b, n int, s []float32) {

@@ -11,3 +11,12 @@ var hasAVX2 = cpu.X86.HasAVX2
 //
 //go:noescape
 func adamAVX2(param, grad, mom, vel *float32, n int, c *[9]float32)
+
+// reluAVX2 and reluBackwardAVX2 are Relu and ReluBackward over n (a
+// multiple of 8) values, see adam_amd64.s.
+//
+//go:noescape
+func reluAVX2(h *float32, n int)
+
+//go:noescape
+func reluBackwardAVX2(grad, act *float32, n int)

@@ -57,3 +57,47 @@ loop:
 done:
 	VZEROUPPER
 	RET
+
+// func reluAVX2(h *float32, n int): h &^= h>>31 (arithmetic), 8 at a time.
+TEXT ·reluAVX2(SB), NOSPLIT, $0-16
+	MOVQ h+0(FP), DI
+	MOVQ n+8(FP), CX
+	XORQ BX, BX
+
+rloop:
+	CMPQ    BX, CX
+	JGE     rdone
+	VMOVDQU (DI)(BX*4), Y0
+	VPSRAD  $31, Y0, Y1
+	VPANDN  Y0, Y1, Y0       // ^mask & h
+	VMOVDQU Y0, (DI)(BX*4)
+	ADDQ    $8, BX
+	JMP     rloop
+
+rdone:
+	VZEROUPPER
+	RET
+
+// func reluBackwardAVX2(grad, act *float32, n int):
+// grad &= (-act)>>31 (arithmetic), 8 at a time.
+TEXT ·reluBackwardAVX2(SB), NOSPLIT, $0-24
+	MOVQ   grad+0(FP), DI
+	MOVQ   act+8(FP), SI
+	MOVQ   n+16(FP), CX
+	XORQ   BX, BX
+	VPXOR  Y2, Y2, Y2
+
+bloop:
+	CMPQ    BX, CX
+	JGE     bdone
+	VMOVDQU (SI)(BX*4), Y0
+	VPSUBD  Y0, Y2, Y0       // -act
+	VPSRAD  $31, Y0, Y0      // mask
+	VPAND   (DI)(BX*4), Y0, Y0
+	VMOVDQU Y0, (DI)(BX*4)
+	ADDQ    $8, BX
+	JMP     bloop
+
+bdone:
+	VZEROUPPER
+	RET

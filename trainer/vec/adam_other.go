@@ -5,3 +5,6 @@ package vec
 const hasAVX2 = false
 
 func adamAVX2(param, grad, mom, vel *float32, n int, c *[9]float32) { panic("vec: no assembly") }
+
+func reluAVX2(h *float32, n int)                 { panic("vec: no assembly") }
+func reluBackwardAVX2(grad, act *float32, n int) { panic("vec: no assembly") }

@@ -87,3 +87,47 @@ func BenchmarkAdamGo(b *testing.B) {
 		adamGo(p, g, m, v, params[0])
 	}
 }
+
+// TestReluSameBits: the assembly and the Go loop agree on every kind of
+// value (negative, −0, NaN with and without the sign bit, +Inf), for
+// lengths with and without a tail.
+func TestReluSameBits(t *testing.T) {
+	special := []float32{-1, float32(math.Copysign(0, -1)), 0, 1, float32(math.Inf(1)), float32(math.Inf(-1)),
+		math.Float32frombits(0x7fc00000), math.Float32frombits(0xffc00000), 1e-45, -1e-45}
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{0, 3, 8, 13, 64, 1001} {
+		h := make([]float32, n)
+		g := make([]float32, n)
+		for i := range h {
+			h[i] = float32(r.NormFloat64())
+			if i < len(special) {
+				h[i] = special[i]
+			}
+			g[i] = float32(r.NormFloat64())
+		}
+		want := make([]float32, n)
+		for i, v := range h {
+			u := math.Float32bits(v)
+			want[i] = math.Float32frombits(u &^ uint32(int32(u)>>31))
+		}
+		got := append([]float32(nil), h...)
+		Relu(got)
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("Relu n %d value %d (%v): %v, want %v", n, i, h[i], got[i], want[i])
+			}
+		}
+		act := got // non-negative: a ReLU's output
+		gg := append([]float32(nil), g...)
+		ReluBackward(gg, act)
+		for i := range g {
+			w := g[i] // kept where a's bits, as a signed integer, are positive: a > 0 or a NaN
+			if int32(math.Float32bits(act[i])) <= 0 {
+				w = 0
+			}
+			if math.Float32bits(gg[i]) != math.Float32bits(w) && !(w == 0 && gg[i] == 0) {
+				t.Fatalf("ReluBackward n %d value %d (a %v): %v, want %v", n, i, act[i], gg[i], w)
+			}
+		}
+	}
+}
