@@ -446,7 +446,8 @@ func TestTrainInputErrors(t *testing.T) {
 }
 
 // TestTrainThreads: --threads 1 means one thread for the runtime as well
-// as for the matrix products, so that "one thread" in a benchmark is one.
+// as for the matrix products, so that "one thread" in a benchmark is one;
+// --cpuprofile writes a profile.
 func TestTrainThreads(t *testing.T) {
 	before := runtime.GOMAXPROCS(0)
 	t.Cleanup(func() {
@@ -454,11 +455,15 @@ func TestTrainThreads(t *testing.T) {
 		gemm.SetThreads(before)
 	})
 	var stdout, stderr bytes.Buffer
+	prof := filepath.Join(t.TempDir(), "cpu.prof")
 	if err := run(context.Background(), []string{"train", "--epochs", "1", "--batch", "64", "--hidden", "16", "--dim", "4",
-		"--threads", "1", "--out", t.TempDir()}, &stdout, &stderr); err != nil {
+		"--threads", "1", "--cpuprofile", prof, "--out", t.TempDir()}, &stdout, &stderr); err != nil {
 		t.Fatalf("train: %v\n%s", err, stderr.String())
 	}
 	if got := runtime.GOMAXPROCS(0); got != 1 {
 		t.Errorf("after --threads 1, GOMAXPROCS is %d", got)
+	}
+	if fi, err := os.Stat(prof); err != nil || fi.Size() == 0 {
+		t.Errorf("--cpuprofile: %v", err)
 	}
 }
