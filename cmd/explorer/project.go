@@ -18,8 +18,8 @@ import (
 const projectUsage = `Usage: explorer project --in vectors.tsv --out coords.tsv [flags]
 
 Projects embedding vectors (Embedding-Projector TSV: one vector a line,
-values separated by tabs, as 'explorer train' writes them) to 2D or 3D and
-writes one row of coordinates per input row. Prints the KL divergence
+values separated by tabs, as 'explorer train' writes them) to 2D or 3D with
+PCA, t-SNE or UMAP and writes one row of coordinates per input row. Prints the KL divergence
 (t-SNE), trustworthiness and kNN preservation at k=10, and the time taken.
 Quality figures are exact up to --quality-sample points and computed on a
 random subsample of that many points above it.
@@ -35,7 +35,7 @@ func runProject(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprint(stderr, projectUsage)
 		fs.PrintDefaults()
 	}
-	method := fs.String("method", "tsne", "projection method: pca or tsne")
+	method := fs.String("method", "tsne", "projection method: pca, tsne or umap")
 	in := fs.String("in", "", "input vectors (TSV); - reads standard input")
 	out := fs.String("out", "", "output coordinates (TSV); - writes standard output")
 	dims := fs.Int("dims", 2, "output dimensions: 2 or 3")
@@ -46,6 +46,10 @@ func runProject(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	lr := fs.Float64("learning-rate", 0, "t-SNE learning rate; 0 means auto, max(n/12/4, 50)")
 	exaggeration := fs.Float64("exaggeration", 12, "t-SNE early exaggeration")
 	initName := fs.String("init", "pca", "t-SNE initial layout: pca or random")
+	neighbors := fs.Int("neighbors", 15, "UMAP n_neighbors (the point itself included)")
+	minDist := fs.Float64("min-dist", 0.1, "UMAP min_dist")
+	spread := fs.Float64("spread", 1, "UMAP spread")
+	epochs := fs.Int("epochs", 0, "UMAP epochs; 0 means 500 up to 10,000 points, else 200")
 	threads := fs.Int("threads", 0, "worker goroutines; 0 means one per CPU")
 	qualitySample := fs.Int("quality-sample", 10000, "score quality exactly up to this many points, on a random subsample of this size above; 0 skips scoring")
 	if err := fs.Parse(args); err != nil {
@@ -61,8 +65,8 @@ func runProject(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return usagef("project: --in and --out are required")
 	}
 	m := projection.Method(strings.ToLower(*method))
-	if m != projection.MethodPCA && m != projection.MethodTSNE {
-		return usagef("project: --method %q, want pca or tsne", *method)
+	if m != projection.MethodPCA && m != projection.MethodTSNE && m != projection.MethodUMAP {
+		return usagef("project: --method %q, want pca, tsne or umap", *method)
 	}
 	if *dims != 2 && *dims != 3 {
 		return usagef("project: --dims %d, want 2 or 3", *dims)
@@ -104,6 +108,16 @@ func runProject(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return fmt.Errorf("project: %w", err)
 		}
 		coords, kl = res.Coords, res.KL
+	case projection.MethodUMAP:
+		res, err := projection.UMAP(ctx, x, n, d, projection.UMAPOptions{
+			Dims: *dims, Neighbors: *neighbors, MinDist: *minDist, Spread: *spread, Epochs: *epochs,
+			Seed: *seed, Threads: *threads,
+		})
+		if err != nil {
+			return fmt.Errorf("project: %w", err)
+		}
+		coords = res.Coords
+		fmt.Fprintf(stdout, "UMAP: a %.4f, b %.4f, %d epochs, %s start\n", res.A, res.B, res.Epochs, res.Init)
 	}
 	elapsed := time.Since(start)
 

@@ -46,6 +46,8 @@ func TestProjectCommand(t *testing.T) {
 		{"pca", []string{"--method", "pca"}, 2, []string{"explained variance ratio", "trustworthiness (k=10)", "time:"}},
 		{"tsne 3D", []string{"--method", "tsne", "--dims", "3", "--iterations", "300", "--perplexity", "10"}, 3,
 			[]string{"KL divergence", "trustworthiness (k=10)", "kNN preservation", "time:"}},
+		{"umap", []string{"--method", "umap", "--epochs", "100", "--neighbors", "10"}, 2,
+			[]string{"UMAP: a 1.5769, b 0.8951, 100 epochs", "trustworthiness (k=10)", "time:"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(dir, tc.name+".tsv")
@@ -88,7 +90,7 @@ func TestProjectCommandErrors(t *testing.T) {
 		text  string
 	}{
 		{"no input", []string{"--out", out}, true, "--in and --out"},
-		{"bad method", []string{"--in", good, "--out", out, "--method", "umap"}, true, "umap"},
+		{"bad method", []string{"--in", good, "--out", out, "--method", "isomap"}, true, "isomap"},
 		{"bad dims", []string{"--in", good, "--out", out, "--dims", "4"}, true, "--dims"},
 		{"ragged input", []string{"--in", ragged, "--out", out}, false, "line 2"},
 		{"perplexity too large", []string{"--in", good, "--out", out}, false, "perplexity"},

@@ -1,0 +1,744 @@
+package projection
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// MethodUMAP is Uniform Manifold Approximation and Projection (McInnes,
+// Healy & Melville 2018), as umap-learn computes it.
+const MethodUMAP Method = "umap"
+
+// UMAPOptions configures UMAP. Zero fields take the defaults given, which
+// are umap-learn's.
+type UMAPOptions struct {
+	// Dims is 2 or 3. Default 2.
+	Dims int
+	// Neighbors is n_neighbors: the size of each point's neighbourhood,
+	// the point itself included, as umap-learn counts. Default 15; it is
+	// lowered to the number of points for smaller inputs.
+	Neighbors int
+	// MinDist and Spread shape the low-dimensional similarity
+	// 1/(1 + a·d^(2b)), a and b fitted to them as umap-learn does (FitAB).
+	// Defaults 0.1 and 1.
+	MinDist, Spread float64
+	// Epochs is the length of the optimisation; 0 means umap-learn's: 500
+	// for up to 10,000 points, else 200.
+	Epochs int
+	// NegativeRate is how many negative samples follow each positive one.
+	// Default 5.
+	NegativeRate int
+	// LearningRate is the initial step, decaying linearly to 0. Default 1.
+	LearningRate float64
+	// InitCoords, when set (n×Dims), is the starting layout instead of the
+	// spectral one: a warm start.
+	InitCoords []float32
+	// Seed seeds the initialisation's and the negative samples' streams:
+	// the same seed gives the same layout, whatever Threads.
+	Seed uint64
+	// Threads is how many goroutines to use. Default GOMAXPROCS.
+	Threads int
+}
+
+// UMAPResult is a UMAP layout.
+type UMAPResult struct {
+	Coords []float32 // n×Dims
+	Dims   int
+	A, B   float64 // the fitted curve's parameters
+	Epochs int
+	// Init says where the layout started: "spectral", "pca" (the
+	// neighbour graph is disconnected, so it has no spectral layout) or
+	// "given" (InitCoords).
+	Init string
+}
+
+func (o *UMAPOptions) fill(n int) error {
+	if o.Dims == 0 {
+		o.Dims = 2
+	}
+	if o.Neighbors == 0 {
+		o.Neighbors = 15
+	}
+	if o.MinDist == 0 {
+		o.MinDist = 0.1
+	}
+	if o.Spread == 0 {
+		o.Spread = 1
+	}
+	if o.NegativeRate == 0 {
+		o.NegativeRate = 5
+	}
+	if o.LearningRate == 0 {
+		o.LearningRate = 1
+	}
+	if o.Epochs == 0 {
+		o.Epochs = 500
+		if n > 10_000 {
+			o.Epochs = 200
+		}
+	}
+	if err := checkDims(o.Dims); err != nil {
+		return err
+	}
+	switch {
+	case o.Neighbors < 2:
+		return fmt.Errorf("projection: UMAP neighbours %d, want at least 2: %w", o.Neighbors, ErrOption)
+	case !(o.Spread > 0) || math.IsInf(o.Spread, 0) || !(o.MinDist > 0) || o.MinDist > o.Spread:
+		return fmt.Errorf("projection: UMAP min_dist %v and spread %v, want 0 < min_dist ≤ spread: %w", o.MinDist, o.Spread, ErrOption)
+	case o.Epochs < 1 || o.Epochs > 100_000:
+		return fmt.Errorf("projection: UMAP epochs %d, want 1 to 100000: %w", o.Epochs, ErrOption)
+	case o.NegativeRate < 0 || o.NegativeRate > 1000:
+		return fmt.Errorf("projection: UMAP negative sample rate %d: %w", o.NegativeRate, ErrOption)
+	case !(o.LearningRate > 0) || math.IsInf(o.LearningRate, 0):
+		return fmt.Errorf("projection: UMAP learning rate %v: %w", o.LearningRate, ErrOption)
+	}
+	o.Neighbors = min(o.Neighbors, n)
+	return nil
+}
+
+// UMAP lays the n points x (n×d) out in opts.Dims dimensions:
+//  1. the fuzzy simplicial set of the exact kNN graph (n_neighbors,
+//     local connectivity 1: each point's membership strengths
+//     exp(−(d − ρ)/σ), σ set so they sum to log2 k; then the fuzzy union
+//     A + Aᵀ − A∘Aᵀ);
+//  2. a spectral initialisation (the normalised Laplacian's smallest
+//     non-trivial eigenvectors), or PCA of x when the graph is
+//     disconnected, or InitCoords;
+//  3. SGD with negative sampling on the cross-entropy, each edge sampled
+//     in proportion to its weight, the step decaying linearly.
+//
+// The optimisation runs on every core and is deterministic for a seed:
+// the points are shared out, each moving only itself (by both its edges'
+// pulls, as umap-learn moves both ends of an edge), reading the others'
+// positions as the epoch began, and drawing its negative samples from a
+// stream of its own. It returns ErrTooFewPoints for fewer than Dims+2
+// points, ErrNotFinite for NaN or infinite input, ErrOption for options
+// out of range, and ctx's error when cancelled.
+func UMAP(ctx context.Context, x []float32, n, d int, opts UMAPOptions) (*UMAPResult, error) {
+	if err := checkMatrix("input", x, n, d); err != nil {
+		return nil, err
+	}
+	if err := opts.fill(n); err != nil {
+		return nil, err
+	}
+	dims := opts.Dims
+	if n < dims+2 {
+		return nil, fmt.Errorf("projection: UMAP needs at least %d points in %dD, got %d: %w", dims+2, dims, n, ErrTooFewPoints)
+	}
+	if opts.InitCoords != nil {
+		if err := checkMatrix("initial layout", opts.InitCoords, n, dims); err != nil {
+			return nil, err
+		}
+	}
+	a, b, err := FitAB(opts.Spread, opts.MinDist)
+	if err != nil {
+		return nil, err
+	}
+	pl := newPool(opts.Threads)
+	defer pl.close()
+
+	g := fuzzyGraph(pl, x, n, d, opts.Neighbors)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	res := &UMAPResult{Dims: dims, A: a, B: b, Epochs: opts.Epochs}
+	var y []float64
+	switch {
+	case opts.InitCoords != nil:
+		y = make([]float64, n*dims)
+		for i, v := range opts.InitCoords {
+			y[i] = float64(v)
+		}
+		res.Init = "given"
+	case g.connected():
+		y = g.spectral(pl, dims, opts.Seed)
+		res.Init = "spectral"
+	default:
+		p, err := PCA(x, n, d, dims, PCAOptions{Seed: opts.Seed})
+		if err != nil {
+			return nil, err
+		}
+		y = make([]float64, n*dims)
+		for i, v := range p.Coords {
+			y[i] = float64(v)
+		}
+		res.Init = "pca"
+	}
+	if res.Init != "given" {
+		scaleInit(y, n, dims, opts.Seed)
+	}
+	if err := optimizeUMAP(ctx, pl, g, y, n, dims, a, b, opts); err != nil {
+		return nil, err
+	}
+	res.Coords = toFloat32(y)
+	return res, nil
+}
+
+// umapGraph is the symmetric fuzzy simplicial set: per point, its edges
+// (CSR, both directions of every pair) and their weights.
+type umapGraph struct {
+	n   int
+	row []int32
+	col []int32
+	w   []float64
+}
+
+// fuzzyGraph builds the fuzzy union of the points' membership strengths
+// (umap-learn's smooth_knn_dist and compute_membership_strengths, local
+// connectivity 1, bandwidth 1).
+func fuzzyGraph(pl *pool, x []float32, n, d, neighbors int) *umapGraph {
+	k := neighbors - 1 // others; umap-learn's k counts the point itself
+	nb := exactKNN(pl, x, n, d, k, nil)
+	target := math.Log2(float64(neighbors))
+	strength := make([]float64, n*k)
+	var meanAll float64
+	for _, v := range nb.dist {
+		meanAll += math.Sqrt(v)
+	}
+	meanAll /= float64(max(len(nb.dist), 1))
+	pl.run(chunksOf(n, 64), func(c int) {
+		lo, hi := span(c, 64, n)
+		dist := make([]float64, k)
+		order := make([]int, k)
+		for i := lo; i < hi; i++ {
+			for j := range k {
+				dist[j] = math.Sqrt(nb.dist[i*k+j])
+				order[j] = j
+			}
+			slices.SortFunc(order, func(p, q int) int {
+				if dist[p] != dist[q] {
+					if dist[p] < dist[q] {
+						return -1
+					}
+					return 1
+				}
+				return int(nb.idx[i*k+p] - nb.idx[i*k+q])
+			})
+			var rho, mean float64
+			for _, j := range order {
+				if dist[j] > 0 && rho == 0 {
+					rho = dist[j]
+				}
+				mean += dist[j]
+			}
+			mean /= float64(k + 1) // umap-learn's mean includes the point's own 0
+			sigma := smoothSigma(dist, rho, target)
+			if rho > 0 {
+				sigma = max(sigma, 1e-3*mean)
+			} else {
+				sigma = max(sigma, 1e-3*meanAll)
+			}
+			for j := range k {
+				v := 1.0
+				if t := dist[j] - rho; t > 0 {
+					v = math.Exp(-t / sigma)
+				}
+				strength[i*k+j] = v
+			}
+		}
+	})
+
+	// The fuzzy union w = a + aᵀ − a∘aᵀ over both directions of each pair.
+	type entry struct {
+		key  int64
+		v    float64
+		back bool // the entry is a transposed one
+	}
+	es := make([]entry, 0, 2*n*k)
+	for i := range n {
+		for j := range k {
+			t := int64(nb.idx[i*k+j])
+			v := strength[i*k+j]
+			es = append(es, entry{int64(i)*int64(n) + t, v, false}, entry{t*int64(n) + int64(i), v, true})
+		}
+	}
+	slices.SortFunc(es, func(p, q entry) int {
+		if p.key != q.key {
+			if p.key < q.key {
+				return -1
+			}
+			return 1
+		}
+		if p.back == q.back {
+			return 0
+		}
+		if !p.back {
+			return -1
+		}
+		return 1
+	})
+	g := &umapGraph{n: n, row: make([]int32, n+1)}
+	for s := 0; s < len(es); {
+		e := s
+		var direct, back float64
+		for e < len(es) && es[e].key == es[s].key {
+			if es[e].back {
+				back = es[e].v
+			} else {
+				direct = es[e].v
+			}
+			e++
+		}
+		w := direct + back - direct*back
+		if w > 0 {
+			i := int(es[s].key / int64(n))
+			g.col = append(g.col, int32(es[s].key%int64(n)))
+			g.w = append(g.w, w)
+			g.row[i+1]++
+		}
+		s = e
+	}
+	for i := range n {
+		g.row[i+1] += g.row[i]
+	}
+	return g
+}
+
+// smoothSigma finds σ with Σ_j exp(−max(0, d_j − ρ)/σ) = target by
+// bisection, as umap-learn's smooth_knn_dist (64 steps, tolerance 1e-5).
+func smoothSigma(dist []float64, rho, target float64) float64 {
+	lo, hi, mid := 0.0, math.Inf(1), 1.0
+	for range 64 {
+		var psum float64
+		for _, v := range dist {
+			if t := v - rho; t > 0 {
+				psum += math.Exp(-t / mid)
+			} else {
+				psum++
+			}
+		}
+		if math.Abs(psum-target) < 1e-5 {
+			break
+		}
+		if psum > target {
+			hi = mid
+			mid = (lo + hi) / 2
+		} else {
+			lo = mid
+			if math.IsInf(hi, 1) {
+				mid *= 2
+			} else {
+				mid = (lo + hi) / 2
+			}
+		}
+	}
+	return mid
+}
+
+// connected reports whether the graph is one component.
+func (g *umapGraph) connected() bool {
+	seen := make([]bool, g.n)
+	stack := []int32{0}
+	seen[0] = true
+	count := 1
+	for len(stack) > 0 {
+		i := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for _, j := range g.col[g.row[i]:g.row[i+1]] {
+			if !seen[j] {
+				seen[j] = true
+				count++
+				stack = append(stack, j)
+			}
+		}
+	}
+	return count == g.n
+}
+
+// spectralIters is how many subspace iterations the spectral layout takes:
+// enough to settle the few leading directions a layout needs (they only
+// start the optimisation), not to converge every eigenvector.
+const spectralIters = 150
+
+// spectral returns the spectral layout: the dims eigenvectors of the
+// normalised adjacency S = D^−½ W D^−½ after the trivial one (the
+// normalised Laplacian's smallest non-trivial ones, as umap-learn's
+// spectral_layout), by subspace iteration on (S + I)/2 with a
+// Rayleigh–Ritz step, the graph's products shared between the cores.
+func (g *umapGraph) spectral(pl *pool, dims int, seed uint64) []float64 {
+	n := g.n
+	inv := make([]float64, n)
+	trivial := make([]float64, n) // D^½·1, normalised
+	var total float64
+	for i := range n {
+		var deg float64
+		for _, w := range g.w[g.row[i]:g.row[i+1]] {
+			deg += w
+		}
+		inv[i] = 1 / math.Sqrt(deg)
+		trivial[i] = math.Sqrt(deg)
+		total += deg
+	}
+	for i := range trivial {
+		trivial[i] /= math.Sqrt(total)
+	}
+	sw := make([]float64, len(g.w)) // S's entries
+	for i := range n {
+		for e := g.row[i]; e < g.row[i+1]; e++ {
+			sw[e] = g.w[e] * inv[i] * inv[g.col[e]]
+		}
+	}
+	m := min(dims+6, n-1) // a few more vectors than wanted converge faster
+	vs, ws := make([][]float64, m), make([][]float64, m)
+	rng := newSplitMix(seed ^ 0x5eed5eed)
+	for c := range m {
+		vs[c], ws[c] = make([]float64, n), make([]float64, n)
+		for i := range vs[c] {
+			vs[c][i] = rng.float() - 0.5
+		}
+	}
+	apply := func(dst, src [][]float64) {
+		pl.run(chunksOf(n, 256), func(ch int) {
+			lo, hi := span(ch, 256, n)
+			for c := range m {
+				s, d := src[c], dst[c]
+				for i := lo; i < hi; i++ {
+					var acc float64
+					for e := g.row[i]; e < g.row[i+1]; e++ {
+						acc += sw[e] * s[g.col[e]]
+					}
+					d[i] = 0.5 * (s[i] + acc)
+				}
+			}
+		})
+	}
+	dot := func(a, b []float64) float64 {
+		var s float64
+		for i, v := range a {
+			s += v * b[i]
+		}
+		return s
+	}
+	axpy := func(y []float64, t float64, x []float64) {
+		for i, v := range x {
+			y[i] += t * v
+		}
+	}
+	orth := func(a [][]float64) {
+		for c, col := range a {
+			axpy(col, -dot(col, trivial), trivial)
+			for _, q := range a[:c] {
+				axpy(col, -dot(col, q), q)
+			}
+			if l := math.Sqrt(dot(col, col)); l > 0 {
+				for i := range col {
+					col[i] /= l
+				}
+			}
+		}
+	}
+	orth(vs)
+	for range spectralIters {
+		apply(ws, vs)
+		orth(ws)
+		vs, ws = ws, vs
+	}
+	// Rayleigh–Ritz: the best dims directions within the subspace.
+	apply(ws, vs)
+	sym := mat.NewSymDense(m, nil)
+	for i := range m {
+		for j := i; j < m; j++ {
+			sym.SetSym(i, j, (dot(vs[i], ws[j])+dot(vs[j], ws[i]))/2)
+		}
+	}
+	var eig mat.EigenSym
+	out := make([]float64, n*dims)
+	if !eig.Factorize(sym, true) {
+		for i := range n {
+			for k := range dims {
+				out[i*dims+k] = vs[k][i]
+			}
+		}
+		return out
+	}
+	var vecs mat.Dense
+	eig.VectorsTo(&vecs)
+	vals := eig.Values(nil)
+	order := make([]int, m)
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(p, q int) int { return cmpDesc(vals[p], vals[q]) })
+	for k := range dims {
+		c := order[k]
+		for j := range m {
+			if t := vecs.At(j, c); t != 0 {
+				for i := range n {
+					out[i*dims+k] += t * vs[j][i]
+				}
+			}
+		}
+	}
+	return out
+}
+
+func cmpDesc(a, b float64) int {
+	switch {
+	case a > b:
+		return -1
+	case a < b:
+		return 1
+	}
+	return 0
+}
+
+// scaleInit scales a spectral or PCA start as umap-learn does: to a
+// largest coordinate of 10, with a little noise, then each dimension to
+// [0, 10].
+func scaleInit(y []float64, n, dims int, seed uint64) {
+	var top float64
+	for _, v := range y {
+		top = max(top, math.Abs(v))
+	}
+	rng := newSplitMix(seed ^ 0x1417)
+	for i := range y {
+		if top > 0 {
+			y[i] *= 10 / top
+		}
+		y[i] += 1e-4 * rng.normal()
+	}
+	for k := range dims {
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for i := range n {
+			lo, hi = min(lo, y[i*dims+k]), max(hi, y[i*dims+k])
+		}
+		span := hi - lo
+		for i := range n {
+			if span > 0 {
+				y[i*dims+k] = 10 * (y[i*dims+k] - lo) / span
+			}
+		}
+	}
+}
+
+// optimizeUMAP runs the SGD epochs (umap-learn's optimize_layout_euclidean).
+func optimizeUMAP(ctx context.Context, pl *pool, g *umapGraph, y []float64, n, dims int, a, b float64, opts UMAPOptions) error {
+	epochs := opts.Epochs
+	wmax := 0.0
+	for _, w := range g.w {
+		wmax = max(wmax, w)
+	}
+	// Edges too weak to be sampled once in the run are dropped, and each
+	// other edge is sampled every wmax/w epochs.
+	perSample := make([]float64, len(g.w))
+	for e, w := range g.w {
+		perSample[e] = -1
+		if w >= wmax/float64(epochs) {
+			perSample[e] = wmax / w
+		}
+	}
+	rate := float64(opts.NegativeRate)
+	nextSample := slices.Clone(perSample)
+	nextNeg := make([]float64, len(perSample))
+	for e, p := range perSample {
+		nextNeg[e] = p / rate
+	}
+	snap := make([]float64, len(y))
+	const chunk = 256
+	for epoch := range epochs {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		alpha := opts.LearningRate * (1 - float64(epoch)/float64(epochs))
+		copy(snap, y)
+		pl.run(chunksOf(n, chunk), func(c int) {
+			lo, hi := span(c, chunk, n)
+			var cur, grad [3]float64
+			for i := lo; i < hi; i++ {
+				copy(cur[:dims], y[i*dims:(i+1)*dims])
+				for e := g.row[i]; e < g.row[i+1]; e++ {
+					if perSample[e] <= 0 || nextSample[e] > float64(epoch) {
+						continue
+					}
+					j := int(g.col[e])
+					other := snap[j*dims : (j+1)*dims]
+					d2 := 0.0
+					for k := range dims {
+						diff := cur[k] - other[k]
+						d2 += diff * diff
+					}
+					coeff := 0.0
+					if d2 > 0 {
+						p := powB(d2, b)
+						coeff = -2 * a * b * p / d2 / (a*p + 1)
+					}
+					// Both ends of an edge move in umap-learn; here each
+					// point moves itself by the pull of both directions.
+					for k := range dims {
+						grad[k] = clip4(coeff * (cur[k] - other[k]))
+						cur[k] += 2 * grad[k] * alpha
+					}
+					nextSample[e] += perSample[e]
+					negs := int((float64(epoch) - nextNeg[e]) / (perSample[e] / rate))
+					rng := newSplitMix(opts.Seed ^ uint64(e)*0x9e3779b97f4a7c15 ^ uint64(epoch)<<40)
+					for range negs {
+						kIdx := int(rng.next() % uint64(n))
+						if kIdx == i {
+							continue
+						}
+						other := snap[kIdx*dims : (kIdx+1)*dims]
+						d2 := 0.0
+						for k := range dims {
+							diff := cur[k] - other[k]
+							d2 += diff * diff
+						}
+						coeff := 0.0
+						if d2 > 0 {
+							coeff = 2 * b / ((0.001 + d2) * (a*powB(d2, b) + 1))
+						}
+						for k := range dims {
+							gk := 4.0
+							if d2 > 0 {
+								gk = clip4(coeff * (cur[k] - other[k]))
+							}
+							cur[k] += gk * alpha
+						}
+					}
+					nextNeg[e] += float64(negs) * (perSample[e] / rate)
+				}
+				copy(y[i*dims:(i+1)*dims], cur[:dims])
+			}
+		})
+	}
+	return nil
+}
+
+func clip4(v float64) float64 { return min(max(v, -4), 4) }
+
+// powB is x^b for x > 0 (the SGD's only transcendental, once per sample),
+// as 2^(b·log2 x) with short polynomials: about a tenth of math.Pow's time,
+// to a relative 1e-8, which the steps, clipped and decaying, do not notice.
+func powB(x, b float64) float64 {
+	// log2 x: x = m·2^e with m in [√½, √2), log2 m = 2·atanh(s)/ln 2 for
+	// s = (m−1)/(m+1), |s| ≤ 0.172, by its series to s^11.
+	bits := math.Float64bits(x)
+	e := int64(bits>>52&0x7ff) - 1023
+	m := math.Float64frombits(bits&(1<<52-1) | 1023<<52)
+	if m > math.Sqrt2 {
+		m /= 2
+		e++
+	}
+	if bits>>52&0x7ff == 0 { // subnormal: rare, exact enough this way
+		return math.Pow(x, b)
+	}
+	s := (m - 1) / (m + 1)
+	s2 := s * s
+	atanh := s * (1 + s2*(1.0/3+s2*(1.0/5+s2*(1.0/7+s2*(1.0/9+s2*(1.0/11))))))
+	y := b * (float64(e) + 2*atanh/math.Ln2)
+	// 2^y: y = k + f, |f| ≤ ½, 2^f = exp(f·ln 2) by its series to t^9.
+	if y < -1020 {
+		return 0
+	}
+	if y > 1020 {
+		return math.Inf(1)
+	}
+	k := math.Floor(y + 0.5)
+	t := (y - k) * math.Ln2
+	p := 1 + t*(1+t*(1.0/2+t*(1.0/6+t*(1.0/24+t*(1.0/120+t*(1.0/720+t*(1.0/5040+t*(1.0/40320+t*(1.0/362880)))))))))
+	return p * math.Float64frombits(uint64(int64(k)+1023)<<52)
+}
+
+// splitMix is SplitMix64: a small, fast, seedable stream, one per point
+// and epoch for the negative samples so that any split of the points
+// draws the same ones.
+type splitMix struct{ s uint64 }
+
+func newSplitMix(seed uint64) *splitMix { return &splitMix{seed} }
+
+func (r *splitMix) next() uint64 {
+	r.s += 0x9e3779b97f4a7c15
+	z := r.s
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
+
+func (r *splitMix) float() float64 { return float64(r.next()>>11) / (1 << 53) }
+
+func (r *splitMix) normal() float64 {
+	u := max(r.float(), 1e-300)
+	return math.Sqrt(-2*math.Log(u)) * math.Cos(2*math.Pi*r.float())
+}
+
+// FitAB returns the a and b of the curve 1/(1 + a·x^(2b)) that best fits,
+// in least squares over 300 points of [0, 3·spread], the curve that is 1
+// below minDist and exp(−(x − minDist)/spread) above it: umap-learn's
+// find_ab_params (there scipy's curve_fit, Levenberg–Marquardt from
+// (1, 1)), here Levenberg–Marquardt from the same start.
+func FitAB(spread, minDist float64) (a, b float64, err error) {
+	if !(spread > 0) || !(minDist > 0) || minDist > spread || math.IsInf(spread, 0) {
+		return 0, 0, fmt.Errorf("projection: UMAP min_dist %v and spread %v, want 0 < min_dist ≤ spread: %w", minDist, spread, ErrOption)
+	}
+	const m = 300
+	xs, ys := make([]float64, m), make([]float64, m)
+	for i := range m {
+		x := 3 * spread * float64(i) / (m - 1)
+		xs[i] = x
+		ys[i] = 1
+		if x >= minDist {
+			ys[i] = math.Exp(-(x - minDist) / spread)
+		}
+	}
+	cost := func(a, b float64) float64 {
+		var s float64
+		for i, x := range xs {
+			r := 1/(1+a*math.Pow(x, 2*b)) - ys[i]
+			s += r * r
+		}
+		return s
+	}
+	a, b = 1, 1
+	lambda := 1e-3
+	c := cost(a, b)
+	for range 500 {
+		// Normal equations JᵀJ δ = −Jᵀr with damping.
+		var jaa, jab, jbb, ga, gb float64
+		for i, x := range xs {
+			if x == 0 {
+				continue
+			}
+			p := math.Pow(x, 2*b)
+			den := 1 + a*p
+			r := 1/den - ys[i]
+			da := -p / (den * den)
+			db := -a * p * 2 * math.Log(x) / (den * den)
+			jaa += da * da
+			jab += da * db
+			jbb += db * db
+			ga += da * r
+			gb += db * r
+		}
+		for {
+			aa, bb := jaa*(1+lambda), jbb*(1+lambda)
+			det := aa*bb - jab*jab
+			if det == 0 {
+				lambda *= 10
+				if lambda > 1e12 {
+					return a, b, nil
+				}
+				continue
+			}
+			dA := -(bb*ga - jab*gb) / det
+			dB := -(aa*gb - jab*ga) / det
+			na, nb := a+dA, b+dB
+			if nc := cost(na, nb); nc < c && na > 0 && nb > 0 {
+				done := math.Abs(c-nc) <= 1e-15*max(c, 1e-300) || (math.Abs(dA) < 1e-12*a && math.Abs(dB) < 1e-12*b)
+				a, b, c = na, nb, nc
+				lambda /= 10
+				if done {
+					return a, b, nil
+				}
+				break
+			}
+			lambda *= 10
+			if lambda > 1e12 {
+				return a, b, nil
+			}
+		}
+	}
+	return a, b, nil
+}
