@@ -231,6 +231,31 @@ func (p *problem) part(alongM bool, u0, u1 int) problem {
 	return q
 }
 
+// forCall is a For call's state: like call without the packing buffers,
+// so that For never takes (or leaves empty) a product's warm buffers.
+type forCall struct {
+	wg    sync.WaitGroup
+	tasks []task
+}
+
+var freeForCalls = make(chan *forCall, 16)
+
+func getForCall() *forCall {
+	select {
+	case c := <-freeForCalls:
+		return c
+	default:
+		return new(forCall)
+	}
+}
+
+func putForCall(c *forCall) {
+	select {
+	case freeForCalls <- c:
+	default:
+	}
+}
+
 // Ranger is work over rows [0, n) that can be cut into ranges done in any
 // order, by any goroutine: For calls Range on each. A pointer to a struct
 // kept from call to call makes For allocate nothing.
@@ -251,8 +276,8 @@ func For(n, minRows int, r Ranger) {
 		}
 		return
 	}
-	c := getCall()
-	defer putCall(c)
+	c := getForCall()
+	defer putForCall(c)
 	if len(c.tasks) < parts {
 		c.tasks = make([]task, parts)
 	}
