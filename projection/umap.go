@@ -619,7 +619,8 @@ func clip4(v float64) float64 { return min(max(v, -4), 4) }
 
 // powB is x^b for x > 0 (the SGD's only transcendental, once per sample),
 // as 2^(b·log2 x) through two 256-entry tables and short series, with no
-// division: about a sixth of math.Pow's time, to a relative 1e-12.
+// division: about a third of math.Pow's time (BenchmarkPowB), to a relative
+// 1e-12.
 func powB(x, b float64) float64 {
 	bits := math.Float64bits(x)
 	ex := bits >> 52 & 0x7ff

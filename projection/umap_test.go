@@ -246,3 +246,23 @@ func TestPowB(t *testing.T) {
 		t.Error("a subnormal distance")
 	}
 }
+
+var powSink float64
+
+// BenchmarkPowB and BenchmarkMathPow time the optimisation's power and
+// math.Pow, one dependent call after another as in the SGD.
+func BenchmarkPowB(b *testing.B) {
+	x := 0.37
+	for b.Loop() {
+		powSink += powB(x, 0.8951)
+		x += 1e-6
+	}
+}
+
+func BenchmarkMathPow(b *testing.B) {
+	x := 0.37
+	for b.Loop() {
+		powSink += math.Pow(x, 0.8951)
+		x += 1e-6
+	}
+}

@@ -108,3 +108,19 @@ function stores() {
   }
   return out;
 }
+
+/**
+ * runExists asks the server whether run id exists (for a stream that keeps
+ * failing to connect): false on 404; other failures throw.
+ * @param {string} id
+ * @returns {Promise<boolean>}
+ */
+export async function runExists(id) {
+  try {
+    await request('GET', `/api/runs/${encodeURIComponent(id)}`);
+    return true;
+  } catch (err) {
+    if (err.status === 404) return false;
+    throw err;
+  }
+}

@@ -9,10 +9,11 @@
 // newest figures. Works while either run trains: the timeline grows as
 // epochs arrive and follows the newest while it is at its end.
 
+import { runExists } from './api.js';
 import { RunStream } from './stream.js';
 import { Scatter } from './scatter.js';
 import { LineChart } from './charts.js';
-import { PALETTE, colourOf } from './palette.js';
+import { labelName, legendItems } from './run/dataset.js';
 import { alignOnto } from './procrustes.js';
 
 const root = document.querySelector('[data-testid="compare"]');
@@ -115,10 +116,8 @@ function redrawMarks() {
 
 function describe(i) {
   if (i < 0 || !S.labels) return '';
-  const l = S.labels[i];
-  const cls = l >= 0 ? S.classNames[l] ?? String(l) : 'unlabelled';
   const text = S.texts && S.texts[i] ? ` · ${S.texts[i]}` : '';
-  return `item ${i} · ${cls}${text}`;
+  return `item ${i} · ${labelName(S, i)}${text}`;
 }
 
 function setHover(i) {
@@ -145,39 +144,9 @@ function setClass(c) {
 }
 
 function buildLegend() {
-  ui.legend.replaceChildren();
-  const counts = new Map();
-  for (const l of S.labels) counts.set(l, (counts.get(l) || 0) + 1);
-  const entries = S.classNames.map((name, k) => [k, name]);
-  if (counts.has(-1)) entries.push([-1, 'unlabelled']);
-  for (const [k, name] of entries) {
-    const b = document.createElement('button');
-    b.type = 'button';
-    b.className = 'legend-item';
-    b.title = 'Pick out this class in both maps';
-    b.dataset.label = String(k);
-    b.setAttribute('aria-pressed', 'false');
-    const sw = document.createElement('span');
-    sw.className = 'swatch';
-    sw.style.background = colourOf(k);
-    const t = document.createElement('span');
-    t.className = 'legend-name';
-    t.textContent = name;
-    const c = document.createElement('span');
-    c.className = 'legend-count';
-    c.textContent = String(counts.get(k) || 0);
-    b.append(sw, t, c);
-    b.addEventListener('click', () => setClass(k));
-    const li = document.createElement('li');
-    li.append(b);
-    ui.legend.append(li);
-  }
-  if (S.classNames.length > PALETTE.length) {
-    const li = document.createElement('li');
-    li.className = 'legend-note';
-    li.textContent = `colours repeat after ${PALETTE.length} classes`;
-    ui.legend.append(li);
-  }
+  const items = legendItems(S, 'Pick out this class in both maps', (k) => setClass(k));
+  for (const li of items) li.querySelector('button')?.setAttribute('aria-pressed', 'false');
+  ui.legend.replaceChildren(...items);
 }
 
 // ---- frames and the timeline -------------------------------------------
@@ -348,15 +317,6 @@ function startSecond() {
   p.stream.start();
 }
 
-async function exists(id) {
-  try {
-    const r = await fetch(`/api/runs/${encodeURIComponent(id)}`, { headers: { Accept: 'application/json' } });
-    return r.status !== 404;
-  } catch {
-    return true; // unreachable: keep trying
-  }
-}
-
 function connect(p) {
   p.stream = new RunStream(
     p.id,
@@ -377,8 +337,6 @@ function connect(p) {
       },
       epoch(ev) {
         if (S.labels && ev.n !== S.labels.length) return;
-        // A frame of the view before a switch, still in flight.
-        if (ev.dims !== S.view.dims || (ev.frame && ev.frame.method && ev.frame.method !== S.view.method)) return;
         p.epochs.set(ev.epoch, { coords: ev.coords, dims: ev.dims, n: ev.n, metrics: ev.metrics, frame: ev.frame, seq: ++S.seq });
         if (p.k === 0 && S.waitingForFirst) startSecond();
         updateTimeline();
@@ -407,7 +365,7 @@ function connect(p) {
         problem(`${runName(p.k)}: the server cannot project it in ${S.view.method.toUpperCase()} ${S.view.dims}D now (${reason}); showing its own projection`);
       },
     },
-    { viewQuery: p.k === 1 ? `init=${encodeURIComponent(S.ids[0])}` : '', checkRun: () => exists(p.id) },
+    { viewQuery: p.k === 1 ? `init=${encodeURIComponent(S.ids[0])}` : '', checkRun: () => runExists(p.id) },
   );
   p.stream.view = { ...S.view };
   if (p.k === 0) p.stream.start();

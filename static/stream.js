@@ -114,7 +114,9 @@ export class RunStream {
   close() {
     this.closed = true;
     clearTimeout(this.timer);
-    if (this.ws) this.ws.close(1000, 'bye');
+    const ws = this.ws;
+    this.ws = null; // nothing more it sends is heard
+    if (ws) ws.close(1000, 'bye');
   }
 
   connect() {
@@ -140,6 +142,9 @@ export class RunStream {
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
     ws.onmessage = (ev) => {
+      // A socket replaced (restart, setView, close then start) may still
+      // deliver what was in flight: of the old view, so not ours.
+      if (this.ws !== ws) return;
       try {
         if (typeof ev.data === 'string') this.text(ev.data);
         else this.frame(ev.data);

@@ -103,11 +103,7 @@ func (r *Run) Model() (*Model, error) {
 	m := &Model{Config: r.cfg, Epoch: epoch, Featurizer: featurizerOf(r.data)}
 	for _, ly := range r.enc.mlp.layers {
 		l := Linear{In: ly.in, Out: ly.out, W: make([]float32, ly.in*ly.out), B: slices.Clone(ly.b)}
-		for i := range ly.in {
-			for o := range ly.out {
-				l.W[o*ly.in+i] = ly.w[i*ly.out+o]
-			}
-		}
+		transpose(l.W, ly.w, ly.in, ly.out)
 		m.Layers = append(m.Layers, l)
 	}
 	if b := r.enc.bag; b != nil {
@@ -166,20 +162,35 @@ func itemNames(d *dataset.Dataset) []string {
 	return names
 }
 
+// transpose writes the rows×cols matrix src, transposed, into dst: the
+// MLP keeps weights in×out, a model file out×in.
+func transpose(dst, src []float32, rows, cols int) {
+	for r := range rows {
+		for c := range cols {
+			dst[c*rows+r] = src[r*cols+c]
+		}
+	}
+}
+
+// featureBit returns the dataset.Feature a file names, 0 for none.
+func featureBit(name string) dataset.Feature {
+	for _, fn := range featureNames {
+		if fn.name == name {
+			return fn.bit
+		}
+	}
+	return 0
+}
+
 // hashOptions returns the text featuriser's options.
 func (f *Featurizer) hashOptions() (dataset.HashOptions, error) {
 	o := dataset.HashOptions{Buckets: f.Buckets}
 	for _, name := range f.Features {
-		i := slices.IndexFunc(featureNames, func(fn struct {
-			bit  dataset.Feature
-			name string
-		}) bool {
-			return fn.name == name
-		})
-		if i < 0 {
+		bit := featureBit(name)
+		if bit == 0 {
 			return o, fmt.Errorf("unknown text feature %q", name)
 		}
-		o.Features |= featureNames[i].bit
+		o.Features |= bit
 	}
 	if o.Buckets <= 0 || o.Buckets > dataset.MaxBuckets || o.Features == 0 {
 		return o, fmt.Errorf("text featuriser needs 1..%d buckets and at least one feature, has %d and %d", dataset.MaxBuckets, o.Buckets, len(f.Features))
@@ -200,26 +211,11 @@ func (m *Model) network() *network {
 	for _, l := range m.Layers {
 		sizes = append(sizes, l.Out)
 	}
-	mlp := &MLP{sizes: sizes}
-	total := 0
-	for _, l := range m.Layers {
-		total += l.In*l.Out + l.Out
-	}
-	mlp.params, mlp.grads = make([]float32, total), make([]float32, total)
-	off := 0
-	for _, l := range m.Layers {
-		ly := layer{in: l.In, out: l.Out}
-		ly.w, ly.dw = mlp.params[off:off+l.In*l.Out], mlp.grads[off:off+l.In*l.Out]
-		off += l.In * l.Out
-		ly.b, ly.db = mlp.params[off:off+l.Out], mlp.grads[off:off+l.Out]
-		off += l.Out
-		for o := range l.Out {
-			for i := range l.In {
-				ly.w[i*l.Out+o] = l.W[o*l.In+i]
-			}
-		}
-		copy(ly.b, l.B)
-		mlp.layers = append(mlp.layers, ly)
+	// NewMLP lays the layers out; its random weights are then overwritten.
+	mlp := NewMLP(sizes, pcg(0, 0))
+	for k, l := range m.Layers {
+		transpose(mlp.layers[k].w, l.W, l.Out, l.In)
+		copy(mlp.layers[k].b, l.B)
 	}
 	n := &network{mlp: mlp}
 	if m.Bag != nil {

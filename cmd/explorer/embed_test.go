@@ -33,7 +33,7 @@ func TestEmbedCommand(t *testing.T) {
 	var csv strings.Builder
 	csv.WriteString("a,b,c,label\n")
 	for i := range 60 {
-		csv.WriteString(strings.Join([]string{itoa(i % 7), itoa(i % 5), itoa(i % 3), string(rune('p' + i%3))}, ",") + "\n")
+		csv.WriteString(strings.Join([]string{strconv.Itoa(i % 7), strconv.Itoa(i % 5), strconv.Itoa(i % 3), string(rune('p' + i%3))}, ",") + "\n")
 	}
 	if err := os.WriteFile(points, []byte(csv.String()), 0o644); err != nil {
 		t.Fatal(err)
@@ -114,8 +114,6 @@ func TestEmbedCommand(t *testing.T) {
 		}
 	}
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }
 
 func mustDigits(t *testing.T) *dataset.Dataset {
 	t.Helper()

@@ -2,7 +2,7 @@
 // dataset, epochs go into the history and, when following, onto the map;
 // state, projection and done messages update the header and controls.
 
-import { request, binary } from '../api.js';
+import { binary, runExists } from '../api.js';
 import { RunStream } from '../stream.js';
 import { Previews } from '../previews.js';
 import { addEpoch, newest } from './history.js';
@@ -183,15 +183,7 @@ export function connect(app, { status, controls, timeline, metrics, selection, p
         ? new URL(root.dataset.wsUrl, location.href).href.replace(/^http/, 'ws')
         : undefined,
       resumeFrom,
-      checkRun: async () => {
-        try {
-          await request('GET', `/api/runs/${encodeURIComponent(runID)}`);
-          return true;
-        } catch (err) {
-          if (err.status === 404) return false;
-          throw err;
-        }
-      },
+      checkRun: () => runExists(runID),
     },
   );
   return stream;

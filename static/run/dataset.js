@@ -18,41 +18,56 @@ export function labelChip(S, i) {
 }
 
 /**
+ * legendItems returns a list item per class of S (its labels and class
+ * names, unlabelled last if any): a button with the class's swatch, name
+ * and count, carrying data-label, that calls onClick(label, button), and a
+ * note when colours repeat.
+ * @param {{labels: Int32Array, classNames: string[]}} S
+ * @param {string} title the buttons' tooltip
+ * @param {(label: number, button: HTMLButtonElement) => void} onClick
+ * @returns {HTMLLIElement[]}
+ */
+export function legendItems(S, title, onClick) {
+  const counts = new Map();
+  for (const l of S.labels) counts.set(l, (counts.get(l) || 0) + 1);
+  const entries = S.classNames.map((name, k) => [k, name]);
+  if (counts.has(-1)) entries.push([-1, 'unlabelled']);
+  const items = entries.map(([k, name]) => {
+    const b = el(
+      'button',
+      { type: 'button', class: 'legend-item', title },
+      el('span', { class: 'swatch', style: { background: colourOf(k) } }),
+      el('span', { class: 'legend-name', text: name }),
+      el('span', { class: 'legend-count', text: String(counts.get(k) || 0) }),
+    );
+    b.dataset.label = String(k);
+    b.addEventListener('click', () => onClick(k, b));
+    return el('li', {}, b);
+  });
+  if (S.classNames.length > PALETTE.length) {
+    items.push(el('li', { class: 'legend-note', text: `colours repeat after ${PALETTE.length} classes` }));
+  }
+  return items;
+}
+
+/**
  * buildLegend lists the classes with their counts, as buttons that hide or
  * show a class on the map.
  * @param {import('./state.js').App} app
  */
 export function buildLegend(app) {
   const { ui, S, root } = app;
-  ui.legend.replaceChildren();
   // Room for long class names (e.g. "verb.communication") beside the count.
   const longest = S.classNames.reduce((m, name) => Math.max(m, String(name).length), 0);
   root.style.setProperty('--side', longest > 11 ? `${Math.min(18, 7 + longest * 0.55)}rem` : '13rem');
-  const counts = new Map();
-  for (const l of S.labels) counts.set(l, (counts.get(l) || 0) + 1);
-  const entries = S.classNames.map((name, k) => [k, name]);
-  if (counts.has(-1)) entries.push([-1, 'unlabelled']);
-  for (const [k, name] of entries) {
-    const b = el(
-      'button',
-      { type: 'button', class: 'legend-item', title: 'Show or hide this class' },
-      el('span', { class: 'swatch', style: { background: colourOf(k) } }),
-      el('span', { class: 'legend-name', text: name }),
-      el('span', { class: 'legend-count', text: String(counts.get(k) || 0) }),
-    );
-    b.dataset.label = String(k);
-    b.setAttribute('aria-pressed', 'true');
-    b.addEventListener('click', () => {
-      if (S.hidden.has(k)) S.hidden.delete(k);
-      else S.hidden.add(k);
-      b.setAttribute('aria-pressed', String(!S.hidden.has(k)));
-      if (app.scatter) app.scatter.setHidden(S.hidden);
-    });
-    ui.legend.append(el('li', {}, b));
-  }
-  if (S.classNames.length > PALETTE.length) {
-    ui.legend.append(el('li', { class: 'legend-note', text: `colours repeat after ${PALETTE.length} classes` }));
-  }
+  const items = legendItems(S, 'Show or hide this class', (k, b) => {
+    if (S.hidden.has(k)) S.hidden.delete(k);
+    else S.hidden.add(k);
+    b.setAttribute('aria-pressed', String(!S.hidden.has(k)));
+    if (app.scatter) app.scatter.setHidden(S.hidden);
+  });
+  for (const li of items) li.querySelector('button')?.setAttribute('aria-pressed', 'true');
+  ui.legend.replaceChildren(...items);
 }
 
 /**

@@ -179,13 +179,24 @@ func runParts(p *problem, parts int) {
 	if len(c.tasks) < parts {
 		c.tasks = make([]task, parts)
 	}
-	workers.ensure(parts - 1)
-	c.wg.Add(parts - 1)
 	for i := range parts {
 		t := &c.tasks[i]
 		t.problem = p.part(alongM, i*units/parts, (i+1)*units/parts)
 		t.r = nil
-		t.wg = &c.wg
+	}
+	spread(c.tasks[:parts], &c.wg, &c.buf)
+}
+
+// spread runs tasks (at least two, filled in): the workers are offered
+// all but the first, the caller runs the first and then any a worker has
+// not started, so a caller never waits on a part queued behind another
+// caller's work; w is the caller's packing buffers.
+func spread(tasks []task, wg *sync.WaitGroup, w *buffers) {
+	workers.ensure(len(tasks) - 1)
+	wg.Add(len(tasks) - 1)
+	for i := range tasks {
+		t := &tasks[i]
+		t.wg = wg
 		if i == 0 {
 			continue
 		}
@@ -195,14 +206,14 @@ func runParts(p *problem, parts int) {
 		default: // queue full: the caller runs it below
 		}
 	}
-	c.tasks[0].serial(&c.buf)
-	for i := 1; i < parts; i++ {
-		if t := &c.tasks[i]; t.state.CompareAndSwap(0, 1) {
-			t.serial(&c.buf)
-			c.wg.Done()
+	tasks[0].do(w)
+	for i := 1; i < len(tasks); i++ {
+		if t := &tasks[i]; t.state.CompareAndSwap(0, 1) {
+			t.do(w)
+			wg.Done()
 		}
 	}
-	c.wg.Wait()
+	wg.Wait()
 }
 
 // part returns the sub-problem for units [u0, u1) of mr rows (alongM) or nr
@@ -281,28 +292,11 @@ func For(n, minRows int, r Ranger) {
 	if len(c.tasks) < parts {
 		c.tasks = make([]task, parts)
 	}
-	workers.ensure(parts - 1)
-	c.wg.Add(parts - 1)
 	for i := range parts {
 		t := &c.tasks[i]
-		t.r, t.lo, t.hi, t.wg = r, i*n/parts, (i+1)*n/parts, &c.wg
-		if i == 0 {
-			continue
-		}
-		t.state.Store(0)
-		select {
-		case workers.jobs <- t:
-		default: // queue full: the caller runs it below
-		}
+		t.r, t.lo, t.hi = r, i*n/parts, (i+1)*n/parts
 	}
-	r.Range(c.tasks[0].lo, c.tasks[0].hi)
-	for i := 1; i < parts; i++ {
-		if t := &c.tasks[i]; t.state.CompareAndSwap(0, 1) {
-			r.Range(t.lo, t.hi)
-			c.wg.Done()
-		}
-	}
-	c.wg.Wait()
+	spread(c.tasks[:parts], &c.wg, nil)
 	for i := range parts {
 		c.tasks[i].r = nil // let r go
 	}

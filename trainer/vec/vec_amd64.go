@@ -6,14 +6,14 @@ import "golang.org/x/sys/cpu"
 
 var hasAVX2 = cpu.X86.HasAVX2
 
-// adamAVX2 is Adam over n (a multiple of 8) values, see adam_amd64.s; c
+// adamAVX2 is Adam over n (a multiple of 8) values, see vec_amd64.s; c
 // holds B1, C1, B2, C2, L2, Shrink, StepSize, InvSqrtBC2, Eps.
 //
 //go:noescape
 func adamAVX2(param, grad, mom, vel *float32, n int, c *[9]float32)
 
 // reluAVX2 and reluBackwardAVX2 are Relu and ReluBackward over n (a
-// multiple of 8) values, see adam_amd64.s.
+// multiple of 8) values, see vec_amd64.s.
 //
 //go:noescape
 func reluAVX2(h *float32, n int)
