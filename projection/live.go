@@ -34,6 +34,17 @@ type LiveOptions struct {
 	WarmIterations int
 	// LearningRate is t-SNE's step size; 0 means auto, as in TSNEOptions.
 	LearningRate float64
+	// Neighbors and MinDist are UMAP's n_neighbors and min_dist (spread
+	// 1). Defaults 15 and 0.1, umap-learn's.
+	Neighbors int
+	MinDist   float64
+	// UMAPEpochs is the length of a cold UMAP frame (the first, the first
+	// after another method, or after the number of points changed); 0
+	// means UMAP's default (UMAPOptions.Epochs). WarmUMAPEpochs is the
+	// length of a warm frame, which continues from the previous layout on
+	// the new neighbour graph with a quarter of the step (as umap-learn's
+	// transform does for new points). Default 30.
+	UMAPEpochs, WarmUMAPEpochs int
 	// QualitySample caps how many points the per-frame quality figures are
 	// computed on: above it, on a fixed random subsample of that size
 	// (drawn once per number of points, so figures are comparable from frame
@@ -56,7 +67,8 @@ type Frame struct {
 	// Warm reports whether the frame continued from the previous one
 	// (t-SNE) or was aligned to it (PCA).
 	Warm bool
-	// Iterations is the number of t-SNE steps taken; 0 for PCA.
+	// Iterations is the number of t-SNE steps or UMAP epochs taken; 0 for
+	// PCA.
 	Iterations int
 	// KL is t-SNE's final KL divergence on its optimised affinities (see
 	// TSNEResult.KL); 0 for PCA frames.
@@ -97,6 +109,7 @@ type Live struct {
 	prevMethod Method
 	aff        *affinities // the previous t-SNE frame's, for warm starts
 	perplexity float64     // the perplexity aff was calibrated at
+	umapNB     *neighbours // the previous UMAP frame's kNN graph, for warm starts
 	sample     []int
 
 	// Buffers reused from frame to frame, so a warm frame allocates little
@@ -107,6 +120,11 @@ type Live struct {
 	opt     *optimizer
 	quality scoreBuffers
 }
+
+// warmUMAPRate is a warm UMAP frame's initial step: a quarter of a cold
+// frame's, as umap-learn's transform takes for new points, so the layout
+// is refined rather than reshuffled.
+const warmUMAPRate = 0.25
 
 // qualityK is the neighbourhood size of the per-frame quality figures.
 const qualityK = 10
@@ -134,6 +152,15 @@ func NewLive(opts LiveOptions) (*Live, error) {
 	if opts.QualitySample == 0 {
 		opts.QualitySample = 2000
 	}
+	if opts.Neighbors == 0 {
+		opts.Neighbors = 15
+	}
+	if opts.MinDist == 0 {
+		opts.MinDist = 0.1
+	}
+	if opts.WarmUMAPEpochs == 0 {
+		opts.WarmUMAPEpochs = 30
+	}
 	if err := checkMethod(opts.Method); err != nil {
 		return nil, err
 	}
@@ -149,13 +176,18 @@ func NewLive(opts LiveOptions) (*Live, error) {
 		return nil, fmt.Errorf("projection: iterations %d, warm iterations %d: %w", opts.Iterations, opts.WarmIterations, ErrOption)
 	case opts.LearningRate < 0 || math.IsNaN(opts.LearningRate):
 		return nil, fmt.Errorf("projection: learning rate %v: %w", opts.LearningRate, ErrOption)
+	case opts.UMAPEpochs < 0 || opts.WarmUMAPEpochs < 0:
+		return nil, fmt.Errorf("projection: UMAP epochs %d, warm epochs %d: %w", opts.UMAPEpochs, opts.WarmUMAPEpochs, ErrOption)
+	}
+	if err := (&UMAPOptions{Neighbors: opts.Neighbors, MinDist: opts.MinDist, Epochs: max(opts.UMAPEpochs, opts.WarmUMAPEpochs)}).fill(1 << 20); err != nil {
+		return nil, err
 	}
 	return &Live{opts: opts, method: opts.Method}, nil
 }
 
 func checkMethod(m Method) error {
-	if m != MethodPCA && m != MethodTSNE {
-		return fmt.Errorf("projection: method %q, want pca or tsne: %w", m, ErrOption)
+	if m != MethodPCA && m != MethodTSNE && m != MethodUMAP {
+		return fmt.Errorf("projection: method %q, want pca, tsne or umap: %w", m, ErrOption)
 	}
 	return nil
 }
@@ -301,6 +333,38 @@ func (l *Live) Next(ctx context.Context, x []float32, n, d int) (Frame, error) {
 			}
 		}
 		keep, perp = aff, opts.Perplexity
+	case MethodUMAP:
+		if n < dims+2 {
+			return Frame{}, fmt.Errorf("projection: UMAP needs at least %d points in %dD, got %d: %w", dims+2, dims, n, ErrTooFewPoints)
+		}
+		opts := UMAPOptions{Dims: dims, Neighbors: l.opts.Neighbors, MinDist: l.opts.MinDist,
+			Epochs: l.opts.UMAPEpochs, Seed: l.opts.Seed, Threads: l.opts.Threads}
+		warm := follows && l.prevMethod == MethodUMAP
+		prevNB := l.umapNB
+		if warm {
+			opts.Epochs, opts.LearningRate, opts.InitCoords = l.opts.WarmUMAPEpochs, warmUMAPRate, l.prev
+		} else if follows {
+			// From another method: start from its layout, scaled as a
+			// spectral start is.
+			opts.InitCoords = l.prev
+		}
+		if err := opts.fill(n); err != nil {
+			return Frame{}, err
+		}
+		res, nb, err := umapLayout(ctx, pl, x, n, d, opts, !warm, prevNB)
+		if err != nil {
+			return Frame{}, err
+		}
+		f.Coords, f.Iterations, f.Warm = res.Coords, res.Epochs, warm
+		if follows && !warm {
+			if err := Procrustes(l.prev, f.Coords, n, dims); err != nil {
+				return Frame{}, err
+			}
+		}
+		l.umapNB = nb
+	}
+	if method != MethodUMAP {
+		l.umapNB = nil
 	}
 	l.scoreFrame(pl, &f, x, n, d)
 	l.prev = append(l.prev[:0], f.Coords...)
@@ -321,7 +385,7 @@ func (l *Live) Next(ctx context.Context, x []float32, n, d int) (Frame, error) {
 func (l *Live) Trim() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.aff, l.spare, l.opt = nil, nil, nil
+	l.aff, l.spare, l.opt, l.umapNB = nil, nil, nil, nil
 	l.quality = scoreBuffers{}
 }
 

@@ -137,9 +137,147 @@ func TestLiveSwitchesMethod(t *testing.T) {
 	if err != nil || back.Method != MethodPCA || !back.Warm {
 		t.Fatalf("back to PCA: %+v, %v", back, err)
 	}
-	if err := live.SetMethod("umap"); !errors.Is(err, ErrOption) {
+	if err := live.SetMethod("isomap"); !errors.Is(err, ErrOption) {
 		t.Errorf("unknown method: error %v", err)
 	}
+	// On to UMAP, started from the PCA layout and turned onto it, then
+	// warm, then back to t-SNE started from the UMAP layout.
+	if err := live.SetMethod(MethodUMAP); err != nil {
+		t.Fatal(err)
+	}
+	um, err := live.Next(ctx, x, n, d)
+	if err != nil || um.Method != MethodUMAP || um.Warm || um.Iterations != 500 {
+		t.Fatalf("UMAP after PCA: %+v, %v", um, err)
+	}
+	if acc := knnAccuracy(um.Coords, n, 2, labels, 5); acc < 0.99 {
+		t.Errorf("UMAP frame after PCA: 5-NN accuracy %.3f", acc)
+	}
+	if c := correlation(back.Coords, um.Coords); c < 0.5 {
+		t.Errorf("UMAP frame after PCA: coordinates correlate %.2f with the PCA frame's, want it turned onto it", c)
+	}
+	um2, err := live.Next(ctx, x, n, d)
+	if err != nil || !um2.Warm || um2.Iterations != 30 {
+		t.Fatalf("second UMAP frame: %+v, %v", um2, err)
+	}
+	_ = live.SetMethod(MethodTSNE)
+	ts2, err := live.Next(ctx, x, n, d)
+	if err != nil || ts2.Warm || ts2.Method != MethodTSNE {
+		t.Fatalf("t-SNE after UMAP: %+v, %v", ts2, err)
+	}
+	if acc := knnAccuracy(ts2.Coords, n, 2, labels, 5); acc < 0.99 {
+		t.Errorf("t-SNE frame after UMAP: 5-NN accuracy %.3f", acc)
+	}
+}
+
+// correlation is the Pearson correlation of a and b taken as flat lists,
+// each coordinate centred on its own mean first.
+func correlation(a, b []float32) float64 {
+	ca, cb := centred(a, 2), centred(b, 2)
+	var ab, aa, bb float64
+	for i := range ca {
+		ab += ca[i] * cb[i]
+		aa += ca[i] * ca[i]
+		bb += cb[i] * cb[i]
+	}
+	return ab / math.Sqrt(aa*bb)
+}
+
+// centred returns y (n×dims) minus its centroid, in float64.
+func centred(y []float32, dims int) []float64 {
+	n := len(y) / dims
+	out := make([]float64, len(y))
+	for k := range dims {
+		var m float64
+		for i := range n {
+			m += float64(y[i*dims+k])
+		}
+		m /= float64(n)
+		for i := range n {
+			out[i*dims+k] = float64(y[i*dims+k]) - m
+		}
+	}
+	return out
+}
+
+// centredDisplacement is displacement of centred layouts: UMAP's sit far
+// from the origin, which would make any move look small.
+func centredDisplacement(a, b []float32, dims int) float64 {
+	ca, cb := centred(a, dims), centred(b, dims)
+	var move, radius float64
+	for i := range ca {
+		d := ca[i] - cb[i]
+		move += d * d
+		radius += ca[i] * ca[i]
+	}
+	return math.Sqrt(move / radius)
+}
+
+func TestLiveUMAPWarmFramesMoveLessThanCold(t *testing.T) {
+	const n, d = 500, 16
+	x0, labels := blobs(n, d, 5, 4, 8)
+	x1 := jitter(x0, 0.05, 9)
+	live, err := NewLive(LiveOptions{Method: MethodUMAP, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	f0, err := live.Next(ctx, x0, n, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f1, err := live.Next(ctx, x1, n, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f0.Warm || !f1.Warm || f0.Iterations != 500 || f1.Iterations != 30 || f1.Method != MethodUMAP {
+		t.Fatalf("frames: warm %v %v, epochs %d %d, method %s", f0.Warm, f1.Warm, f0.Iterations, f1.Iterations, f1.Method)
+	}
+	cold, err := UMAP(ctx, x1, n, d, UMAPOptions{Seed: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Be generous to the cold frame: align it first.
+	if err := Procrustes(f0.Coords, cold.Coords, n, 2); err != nil {
+		t.Fatal(err)
+	}
+	warmMove, coldMove := centredDisplacement(f0.Coords, f1.Coords, 2), centredDisplacement(f0.Coords, cold.Coords, 2)
+	t.Logf("relative displacement: warm %.4f, cold %.4f", warmMove, coldMove)
+	if warmMove >= coldMove/3 {
+		t.Errorf("warm frame moved %.4f, cold %.4f: want warm well below cold", warmMove, coldMove)
+	}
+	if acc := knnAccuracy(f1.Coords, n, 2, labels, 5); acc < 0.99 {
+		t.Errorf("warm UMAP frame: 5-NN accuracy %.3f", acc)
+	}
+	if f1.QualityPoints != n || f1.Trustworthiness < 0.9 || f1.KNNPreservation <= 0 || f1.KL != 0 {
+		t.Errorf("frame quality: %+v", f1)
+	}
+	// A warm frame is continued from the previous layout, which Trim keeps.
+	live.Trim()
+	if f2, err := live.Next(ctx, x0, n, d); err != nil || !f2.Warm {
+		t.Errorf("frame after Trim: warm %v, %v", f2.Warm, err)
+	}
+	// The number of points changed: cold again.
+	x3, _ := blobs(300, d, 5, 4, 8)
+	if f3, err := live.Next(ctx, x3, 300, d); err != nil || f3.Warm || f3.Iterations != 500 {
+		t.Errorf("frame of other points: warm %v, epochs %d, %v", f3.Warm, f3.Iterations, err)
+	}
+	// Too few points for UMAP in 2D.
+	if _, err := live.Next(ctx, x3[:3*d], 3, d); !errors.Is(err, ErrTooFewPoints) {
+		t.Errorf("3 points: error %v, want ErrTooFewPoints", err)
+	}
+	if _, err := NewLive(LiveOptions{MinDist: 2}); !errors.Is(err, ErrOption) {
+		t.Errorf("min_dist 2: error %v", err)
+	}
+	if _, err := NewLive(LiveOptions{WarmUMAPEpochs: -1}); !errors.Is(err, ErrOption) {
+		t.Errorf("warm epochs -1: error %v", err)
+	}
+}
+
+// BenchmarkLiveUMAPFrame10k times a warm UMAP frame of 10,000 points of
+// 32 dimensions, quality figures on the default 2,000-point subsample
+// included (the target: under 0.3 s).
+func BenchmarkLiveUMAPFrame10k(b *testing.B) {
+	benchWarmFrame10k(b, LiveOptions{Method: MethodUMAP})
 }
 
 func TestLiveEdgeCases(t *testing.T) {
@@ -200,9 +338,15 @@ func TestLiveEdgeCases(t *testing.T) {
 // points of 32 dimensions, quality figures on the default 2,000-point
 // subsample included.
 func BenchmarkLiveTSNEFrame10k(b *testing.B) {
+	benchWarmFrame10k(b, LiveOptions{Method: MethodTSNE, Iterations: 300})
+}
+
+// benchWarmFrame10k times warm frames of 10,000 points of 32 dimensions
+// made by a Live of opts, after a cold one.
+func benchWarmFrame10k(b *testing.B, opts LiveOptions) {
 	const n, d = 10000, 32
 	x0, _ := blobs(n, d, 10, 1.5, 1)
-	live, err := NewLive(LiveOptions{Method: MethodTSNE, Iterations: 300})
+	live, err := NewLive(opts)
 	if err != nil {
 		b.Fatal(err)
 	}

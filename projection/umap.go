@@ -134,16 +134,26 @@ func UMAP(ctx context.Context, x []float32, n, d int, opts UMAPOptions) (*UMAPRe
 			return nil, err
 		}
 	}
-	a, b, err := FitAB(opts.Spread, opts.MinDist)
-	if err != nil {
-		return nil, err
-	}
 	pl := newPool(opts.Threads)
 	defer pl.close()
+	res, _, err := umapLayout(ctx, pl, x, n, d, opts, false, nil)
+	return res, err
+}
 
-	g := fuzzyGraph(pl, x, n, d, opts.Neighbors)
+// umapLayout is UMAP on checked input and filled options. rescale scales
+// InitCoords as a spectral start is (a layout of another method, whose
+// scale is not UMAP's); prev, the neighbour graph of the same points'
+// previous frame, warm-starts the kNN search. It returns the neighbour
+// graph too, for the next frame's.
+func umapLayout(ctx context.Context, pl *pool, x []float32, n, d int, opts UMAPOptions, rescale bool, prev *neighbours) (*UMAPResult, *neighbours, error) {
+	dims := opts.Dims
+	a, b, err := FitAB(opts.Spread, opts.MinDist)
+	if err != nil {
+		return nil, nil, err
+	}
+	g, nb := fuzzyGraph(pl, x, n, d, opts.Neighbors, prev)
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	res := &UMAPResult{Dims: dims, A: a, B: b, Epochs: opts.Epochs}
 	var y []float64
@@ -154,13 +164,16 @@ func UMAP(ctx context.Context, x []float32, n, d int, opts UMAPOptions) (*UMAPRe
 			y[i] = float64(v)
 		}
 		res.Init = "given"
+		if rescale {
+			scaleInit(y, n, dims, opts.Seed)
+		}
 	case g.connected():
 		y = g.spectral(pl, dims, opts.Seed)
 		res.Init = "spectral"
 	default:
 		p, err := PCA(x, n, d, dims, PCAOptions{Seed: opts.Seed})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		y = make([]float64, n*dims)
 		for i, v := range p.Coords {
@@ -172,10 +185,10 @@ func UMAP(ctx context.Context, x []float32, n, d int, opts UMAPOptions) (*UMAPRe
 		scaleInit(y, n, dims, opts.Seed)
 	}
 	if err := optimizeUMAP(ctx, pl, g, y, n, dims, a, b, opts); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	res.Coords = toFloat32(y)
-	return res, nil
+	return res, nb, nil
 }
 
 // umapGraph is the symmetric fuzzy simplicial set: per point, its edges
@@ -190,9 +203,11 @@ type umapGraph struct {
 // fuzzyGraph builds the fuzzy union of the points' membership strengths
 // (umap-learn's smooth_knn_dist and compute_membership_strengths, local
 // connectivity 1, bandwidth 1).
-func fuzzyGraph(pl *pool, x []float32, n, d, neighbors int) *umapGraph {
+// prev, the previous frame's neighbour graph of the same points, warm-starts
+// the kNN search; the graph found is returned too.
+func fuzzyGraph(pl *pool, x []float32, n, d, neighbors int, prev *neighbours) (*umapGraph, *neighbours) {
 	k := neighbors - 1 // others; umap-learn's k counts the point itself
-	nb := exactKNN(pl, x, n, d, k, nil)
+	nb := exactKNN(pl, x, n, d, k, prev)
 	target := math.Log2(float64(neighbors))
 	strength := make([]float64, n*k)
 	var meanAll float64
@@ -295,7 +310,7 @@ func fuzzyGraph(pl *pool, x []float32, n, d, neighbors int) *umapGraph {
 	for i := range n {
 		g.row[i+1] += g.row[i]
 	}
-	return g
+	return g, nb
 }
 
 // smoothSigma finds σ with Σ_j exp(−max(0, d_j − ρ)/σ) = target by

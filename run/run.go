@@ -56,13 +56,14 @@ func (s State) Valid() bool {
 const (
 	MethodPCA  = "pca"
 	MethodTSNE = "tsne"
+	MethodUMAP = "umap"
 )
 
 // Config is everything that defines a run: the trainer's configuration
 // and how its epochs are projected for display.
 type Config struct {
 	trainer.Config
-	Projection string `json:"projection"` // MethodPCA or MethodTSNE
+	Projection string `json:"projection"` // MethodPCA, MethodTSNE or MethodUMAP
 	Dims       int    `json:"dims"`       // 2 or 3
 }
 

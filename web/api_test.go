@@ -104,7 +104,7 @@ func TestCreateRunBadConfig(t *testing.T) {
 		{"temperature for supcon", map[string]any{"loss": "supcon", "temperature": 0.001}, "temperature"},
 		{"unknown mining", map[string]any{"loss": "triplet", "mining": "lazy"}, "mining"},
 		{"unknown dataset", map[string]any{"dataset": "cifar"}, "dataset"},
-		{"unknown projection", map[string]any{"projection": "umap"}, "projection"},
+		{"unknown projection", map[string]any{"projection": "isomap"}, "projection"},
 		{"four dimensions", map[string]any{"dims": 4}, "dims"},
 		{"unknown field", map[string]any{"learning_rate": 0.1}, "learning_rate"},
 		{"not JSON", "{epochs: 3", ""},
@@ -273,7 +273,7 @@ func TestProjectionEndpoint(t *testing.T) {
 		body  string
 		field string
 	}{
-		{`{"method":"umap"}`, "method"},
+		{`{"method":"isomap"}`, "method"},
 		{`{"dims":1}`, "dims"},
 		{`{"colour":"red"}`, "colour"},
 	} {
@@ -294,6 +294,10 @@ func TestProjectionEndpoint(t *testing.T) {
 	call(t, s, "POST", "/api/runs/"+c.ID+"/projection", `{"dims":2}`, c.Token).json(t, &sum)
 	if sum.Projection != (ProjectionJSON{Method: "tsne", Dims: 2}) {
 		t.Fatalf("projection after dims only: %+v", sum.Projection)
+	}
+	call(t, s, "POST", "/api/runs/"+c.ID+"/projection", `{"method":"umap"}`, c.Token).json(t, &sum)
+	if sum.Projection != (ProjectionJSON{Method: "umap", Dims: 2}) {
+		t.Fatalf("projection umap: %+v", sum.Projection)
 	}
 }
 

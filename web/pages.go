@@ -238,8 +238,8 @@ func (s *Server) homeModel(sess string) (views.HomePage, error) {
 			Help:   "How the embeddings are flattened into a picture. You can switch while watching.",
 			Fields: []views.Field{
 				{Name: "projection", Label: "Method", Kind: views.FieldSelect,
-					Help:    "PCA is a fast linear view that keeps the big picture; t-SNE is slower and shows clusters more clearly, but distances between clusters mean little.",
-					Options: options(defaultProjection, run.MethodPCA, "PCA", run.MethodTSNE, "t-SNE")},
+					Help:    "PCA is a fast linear view that keeps the big picture; t-SNE and UMAP are slower and show clusters more clearly, but distances between clusters mean little (UMAP keeps a little more of the global layout).",
+					Options: options(defaultProjection, run.MethodPCA, "PCA", run.MethodTSNE, "t-SNE", run.MethodUMAP, "UMAP")},
 				{Name: "dims", Label: "Dimensions", Kind: views.FieldSelect,
 					Options: options("2", "2", "2D", "3", "3D (drag to turn)")},
 			},

@@ -116,7 +116,7 @@ func TestOwnView(t *testing.T) {
 		}
 	}
 
-	for _, q := range []string{"method=tsne", "dims=3", "method=umap&dims=2", "method=tsne&dims=4", "method=pca&dims=x"} {
+	for _, q := range []string{"method=tsne", "dims=3", "method=isomap&dims=2", "method=tsne&dims=4", "method=pca&dims=x"} {
 		a := call(t, ts, "GET", "/ws/runs/"+c.ID+"?"+q, nil, "")
 		if a.status != http.StatusBadRequest || !strings.Contains(string(a.body), "error") {
 			t.Errorf("?%s: %d %s, want 400 with a message", q, a.status, a.body)

@@ -55,7 +55,7 @@ func commands() []command {
 		{"serve", "serve the explorer in the browser (the default command)", runServe},
 		{"datasets", "list the bundled datasets", runDatasets},
 		{"train", "train a contrastive encoder headless and write metrics, vectors and a loss plot", runTrain},
-		{"project", "project embedding vectors to 2D or 3D with PCA or t-SNE", runProject},
+		{"project", "project embedding vectors to 2D or 3D with PCA, t-SNE or UMAP", runProject},
 		{"runs", "list, show or delete the runs kept in the data folder", runRuns},
 		{"export", "write a run's coordinates, embeddings, metrics, figures, animation or encoder to a file", runExport},
 		{"embed", "embed new items with a trained encoder (model.safetensors)", runEmbed},

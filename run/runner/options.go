@@ -53,7 +53,7 @@ type Projected struct {
 // overlap.
 type Projector interface {
 	Project(ctx context.Context, x []float32, n, d int) (Projected, error)
-	// SetMethod switches to run.MethodPCA or run.MethodTSNE from the next
+	// SetMethod switches to run.MethodPCA, MethodTSNE or MethodUMAP from the next
 	// frame on, keeping the picture continuous.
 	SetMethod(method string) error
 	// StartFrom makes the next frame start from layout (n×dims), another

@@ -8,8 +8,8 @@ import (
 )
 
 // liveProjector is the production Projector: a projection.Live, which warm
-// starts each t-SNE frame from the previous one and aligns PCA frames to
-// it.
+// starts each t-SNE and UMAP frame from the previous one and aligns PCA
+// frames to it.
 type liveProjector struct{ live *projection.Live }
 
 func newLiveProjector(method string, dims int, seed uint64) (Projector, error) {
@@ -33,7 +33,7 @@ func (p liveProjector) Project(ctx context.Context, x []float32, n, d int) (Proj
 }
 
 // SetMethod switches method from the next frame on; the first frame of the
-// new method starts from (t-SNE) or is aligned to (PCA) the last one.
+// new method starts from (t-SNE, UMAP) or is aligned to (PCA) the last one.
 func (p liveProjector) SetMethod(method string) error {
 	return p.live.SetMethod(projection.Method(method))
 }
@@ -41,5 +41,5 @@ func (p liveProjector) SetMethod(method string) error {
 // StartFrom starts the next frame from another run's layout.
 func (p liveProjector) StartFrom(layout []float32, n int) error { return p.live.StartFrom(layout, n) }
 
-// Trim releases the t-SNE state kept between frames (see projection.Live.Trim).
+// Trim releases the t-SNE and UMAP state kept between frames (see projection.Live.Trim).
 func (p liveProjector) Trim() { p.live.Trim() }

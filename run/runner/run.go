@@ -327,9 +327,9 @@ func (r *Run) SetProjection(method string, dims int) (Summary, error) {
 // validProjection checks a projection's method and dimensions.
 func validProjection(method string, dims int, methodField string) error {
 	switch method {
-	case run.MethodPCA, run.MethodTSNE:
+	case run.MethodPCA, run.MethodTSNE, run.MethodUMAP:
 	default:
-		return run.Errorf(run.Invalid, methodField, "unknown projection %q (want pca or tsne)", method)
+		return run.Errorf(run.Invalid, methodField, "unknown projection %q (want pca, tsne or umap)", method)
 	}
 	if dims != 2 && dims != 3 {
 		return run.Errorf(run.Invalid, "dims", "must be 2 or 3, got %d", dims)

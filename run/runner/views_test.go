@@ -187,7 +187,7 @@ func TestViewOfOnesOwn(t *testing.T) {
 	}
 	eventually(t, "done of the view equal to the run's own", func() bool { return len(events.of(runner.EventDone, pca2)) == 1 })
 
-	if _, err := r.Join(context.Background(), 0, runner.View{Method: "umap", Dims: 2}, func(runner.History) error { return nil }); run.ErrorCode(err) != run.Invalid {
+	if _, err := r.Join(context.Background(), 0, runner.View{Method: "isomap", Dims: 2}, func(runner.History) error { return nil }); run.ErrorCode(err) != run.Invalid {
 		t.Errorf("an unknown method: %v, want invalid", err)
 	}
 }

@@ -5,6 +5,7 @@
 
 import { request } from '../api.js';
 import { el } from './dom.js';
+import { methodName } from './state.js';
 
 /** STATE_TEXT says each run state in words. */
 export const STATE_TEXT = {
@@ -70,7 +71,7 @@ export function createControls(app, { setConn, showError, clearError }) {
     ui.controls.classList.toggle('watching', !owner);
   }
 
-  const projName = (v) => `${v.method === 'tsne' ? 't-SNE' : 'PCA'} in ${v.dims}D`;
+  const projName = (v) => `${methodName(v.method)} in ${v.dims}D`;
   const sameView = (a, b) => !!a && !!b && a.method === b.method && Number(a.dims) === Number(b.dims);
 
   // A watcher's choice: their own view, or the run's own when it is that.
@@ -132,7 +133,7 @@ export function createControls(app, { setConn, showError, clearError }) {
       // projection until the server switches (a "projection" message).
       if (summary) setState(summary.state, summary.queue_position);
       S.reprojecting = body;
-      setConn(`re-projecting every epoch with ${body.method === 'tsne' ? 't-SNE' : 'PCA'} in ${body.dims}D…`, 'warn');
+      setConn(`re-projecting every epoch with ${methodName(body.method)} in ${body.dims}D…`, 'warn');
       // A finished run's stream has ended: the new frames come on a new one.
       app.reopen();
     } catch (err) {
@@ -143,10 +144,10 @@ export function createControls(app, { setConn, showError, clearError }) {
 
   function setProjection(p) {
     if (!p) return;
-    // The caveat on reading t-SNE goes with a t-SNE picture.
+    // The caveat on reading t-SNE and UMAP goes with their pictures.
     const caveat = app.root.querySelector('[data-testid="tsne-caveat"]');
-    if (caveat && p.method) caveat.hidden = p.method !== 'tsne';
-    if (p.method) ensureOption(ui.method, p.method, p.method === 'tsne' ? 't-SNE' : p.method.toUpperCase());
+    if (caveat && p.method) caveat.hidden = p.method === 'pca';
+    if (p.method) ensureOption(ui.method, p.method, methodName(p.method));
     if (p.dims) ensureOption(ui.dims, String(p.dims), `${p.dims}D`);
   }
 

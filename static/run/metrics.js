@@ -4,7 +4,7 @@
 import { LineChart, HistChart } from '../charts.js';
 import { POSITIVE, NEGATIVE } from '../palette.js';
 import { $, el } from './dom.js';
-import { marginOf } from './state.js';
+import { marginOf, methodName } from './state.js';
 
 /**
  * createMetrics makes the charts, in the server's canvases or in stand-ins,
@@ -98,7 +98,7 @@ export function createMetrics(app) {
       ui.quality.append(el('dt', { text: 'kNN accuracy' }), el('dd', { text: num(metrics.knn_accuracy, 3) }));
     }
     if (!frame) return;
-    const method = frame.method === 'tsne' ? 't-SNE' : frame.method === 'pca' ? 'PCA' : frame.method;
+    const method = frame.method ? methodName(frame.method) : '';
     const rows = [
       ['projection', method && frame.dims ? `${method}, ${frame.dims}D` : method],
       // Zero means "not measured for this frame": a real layout never scores 0.

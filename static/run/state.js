@@ -72,3 +72,10 @@ export function marginOf(S) {
   if (m > 0) return m;
   return lossName(S) === 'contrastive' ? 1.0 : 0.2; // the trainer's defaults
 }
+
+const METHOD_NAMES = { pca: 'PCA', tsne: 't-SNE', umap: 'UMAP' };
+
+/** methodName returns how the page names a projection method ("t-SNE"). */
+export function methodName(method) {
+  return METHOD_NAMES[method] || String(method || '').toUpperCase();
+}
