@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
+	"sync"
 
 	"gonum.org/v1/gonum/mat"
 )
@@ -538,19 +540,19 @@ func optimizeUMAP(ctx context.Context, pl *pool, g *umapGraph, y []float64, n, d
 		wmax = max(wmax, w)
 	}
 	// Edges too weak to be sampled once in the run are dropped, and each
-	// other edge is sampled every wmax/w epochs.
-	perSample := make([]float64, len(g.w))
-	for e, w := range g.w {
-		perSample[e] = -1
-		if w >= wmax/float64(epochs) {
-			perSample[e] = wmax / w
-		}
-	}
+	// other edge is sampled every wmax/w epochs; due is the epoch an edge
+	// is next sampled in (its clock's next, rounded up), a small array to
+	// scan.
 	rate := float64(opts.NegativeRate)
-	nextSample := slices.Clone(perSample)
-	nextNeg := make([]float64, len(perSample))
-	for e, p := range perSample {
-		nextNeg[e] = p / rate
+	clocks := make([]edgeClock, len(g.w))
+	due := make([]int32, len(g.w))
+	for e, w := range g.w {
+		due[e] = math.MaxInt32
+		if w >= wmax/float64(epochs) {
+			every := wmax / w
+			clocks[e] = edgeClock{every: every, next: every, nextNeg: every / rate}
+			due[e] = int32(math.Ceil(every))
+		}
 	}
 	snap := make([]float64, len(y))
 	const chunk = 256
@@ -562,80 +564,188 @@ func optimizeUMAP(ctx context.Context, pl *pool, g *umapGraph, y []float64, n, d
 		copy(snap, y)
 		pl.run(chunksOf(n, chunk), func(c int) {
 			lo, hi := span(c, chunk, n)
-			var cur, grad [3]float64
-			for i := lo; i < hi; i++ {
-				copy(cur[:dims], y[i*dims:(i+1)*dims])
-				for e := g.row[i]; e < g.row[i+1]; e++ {
-					if perSample[e] <= 0 || nextSample[e] > float64(epoch) {
+			s := samplesPool.Get().(*umapSamples)
+			defer samplesPool.Put(s)
+			// The chunk's points go round umapLanes lanes, and each round
+			// takes one sampled edge of every lane's point: the edges'
+			// powers, taken together, then overlap in the core, where one
+			// edge's alone would wait on the last.
+			ls := &s.lanes
+			active := 0
+			for l := range ls {
+				ls[l] = umapLane{i: -1, next: lo + l}
+				if ls[l].take(g, y, dims, hi) {
+					active++
+				}
+			}
+			for active > 0 {
+				s.reset()
+				for l := range ls {
+					ln := &ls[l]
+					ln.cnt = 0
+					for ln.i >= 0 {
+						for ln.e < ln.end && due[ln.e] > int32(epoch) {
+							ln.e++
+						}
+						if ln.e < ln.end {
+							break
+						}
+						copy(y[ln.i*dims:], ln.cur[:dims])
+						if !ln.take(g, y, dims, hi) {
+							active--
+						}
+					}
+					if ln.i < 0 {
 						continue
 					}
-					j := int(g.col[e])
-					other := snap[j*dims : (j+1)*dims]
-					d2 := 0.0
-					for k := range dims {
-						diff := cur[k] - other[k]
-						d2 += diff * diff
-					}
-					coeff := 0.0
-					if d2 > 0 {
-						p := powB(d2, b)
-						coeff = -2 * a * b * p / d2 / (a*p + 1)
-					}
-					// Both ends of an edge move in umap-learn; here each
-					// point moves itself by the pull of both directions.
-					for k := range dims {
-						grad[k] = clip4(coeff * (cur[k] - other[k]))
-						cur[k] += 2 * grad[k] * alpha
-					}
-					nextSample[e] += perSample[e]
-					negs := int((float64(epoch) - nextNeg[e]) / (perSample[e] / rate))
-					rng := newSplitMix(opts.Seed ^ uint64(e)*0x9e3779b97f4a7c15 ^ uint64(epoch)<<40)
-					// The edge's negative samples push from where the point
-					// is after the edge's pull, their steps summed: the
-					// samples' powers are then independent of each other,
-					// which the core overlaps, where umap-learn moves the
-					// point after each.
-					var push [3]float64
+					e := ln.e
+					ln.e++
+					ck := &clocks[e]
+					ck.next += ck.every
+					due[e] = int32(math.Ceil(ck.next))
+					negs := int((float64(epoch) - ck.nextNeg) / (ck.every / rate))
+					ck.nextNeg += float64(negs) * (ck.every / rate)
+					// The edge's pull and its negative samples' pushes are
+					// measured from where the point is, their steps summed
+					// (umap-learn moves the point after each).
+					ln.start = s.n
+					s.grow(1 + negs)
+					cur := ln.cur[:dims]
+					s.add(cur, snap[int(g.col[e])*dims:], dims)
+					rng := splitMix{opts.Seed ^ uint64(e)*0x9e3779b97f4a7c15 ^ uint64(epoch)<<40}
 					for range negs {
-						kIdx := int(rng.next() % uint64(n))
-						if kIdx == i {
-							continue
+						k := int(rng.below(uint64(n)))
+						if k != ln.i {
+							s.add(cur, snap[k*dims:], dims)
 						}
-						other := snap[kIdx*dims : (kIdx+1)*dims]
-						d2 := 0.0
+					}
+					ln.cnt = s.n - ln.start
+				}
+				s.pow(b)
+				for l := range ls {
+					ln := &ls[l]
+					if ln.cnt == 0 {
+						continue
+					}
+					var step [3]float64
+					j := ln.start
+					if d2 := s.d2[j]; d2 > 0 {
+						p := s.p[j]
+						coeff := -2 * a * b * p / (d2 * (a*p + 1))
 						for k := range dims {
-							diff := cur[k] - other[k]
-							d2 += diff * diff
+							// twice: both directions of the edge pull
+							step[k] += 2 * clip4(coeff*s.diff[j][k])
 						}
+					}
+					for j := ln.start + 1; j < ln.start+ln.cnt; j++ {
+						d2 := s.d2[j]
 						if d2 == 0 {
 							for k := range dims {
-								push[k] += 4
+								step[k] += 4
 							}
 							continue
 						}
-						coeff := 2 * b / ((0.001 + d2) * (a*powB(d2, b) + 1))
+						coeff := 2 * b / ((0.001 + d2) * (a*s.p[j] + 1))
 						for k := range dims {
-							push[k] += clip4(coeff * (cur[k] - other[k]))
+							step[k] += clip4(coeff * s.diff[j][k])
 						}
 					}
 					for k := range dims {
-						cur[k] += push[k] * alpha
+						ln.cur[k] += step[k] * alpha
 					}
-					nextNeg[e] += float64(negs) * (perSample[e] / rate)
 				}
-				copy(y[i*dims:(i+1)*dims], cur[:dims])
 			}
 		})
 	}
 	return nil
 }
 
-func clip4(v float64) float64 { return min(max(v, -4), 4) }
+// edgeClock is when an edge is next sampled (umap-learn's
+// epoch_of_next_sample and epoch_of_next_negative_sample) and how often.
+type edgeClock struct{ every, next, nextNeg float64 }
+
+// umapLanes is how many points optimizeUMAP moves together.
+const umapLanes = 4
+
+// umapLane is one of them: point i (-1 once the lane's points are done),
+// at edge e of its edges up to end, where it is, and the batch's samples
+// of its current edge; next is the lane's next point.
+type umapLane struct {
+	i, next    int
+	e, end     int32
+	cur        [3]float64
+	start, cnt int
+}
+
+// take moves the lane on to its next point below hi, reporting whether it
+// had one.
+func (ln *umapLane) take(g *umapGraph, y []float64, dims, hi int) bool {
+	if ln.next >= hi {
+		ln.i = -1
+		return false
+	}
+	ln.i = ln.next
+	ln.next += umapLanes
+	ln.e, ln.end = g.row[ln.i], g.row[ln.i+1]
+	copy(ln.cur[:dims], y[ln.i*dims:])
+	return true
+}
+
+// umapSamples are the samples of a round of edges as optimizeUMAP gathers
+// them: per lane, its edge's (the pull) then the edge's negative samples
+// (the pushes), their offsets from the point, their squared lengths and,
+// after pow, those to the power b; the first n are the round's.
+type umapSamples struct {
+	lanes [umapLanes]umapLane
+	n     int
+	d2, p []float64
+	diff  [][3]float64
+}
+
+var samplesPool = sync.Pool{New: func() any { return new(umapSamples) }}
+
+func (s *umapSamples) reset() { s.n = 0 }
+
+// grow makes room for m more samples.
+func (s *umapSamples) grow(m int) {
+	if s.n+m > len(s.d2) {
+		size := max(2*len(s.d2), s.n+m, 64)
+		s.d2 = slices.Grow(s.d2[:s.n], size-s.n)[:size]
+		s.p = make([]float64, size)
+		s.diff = slices.Grow(s.diff[:s.n], size-s.n)[:size]
+	}
+}
+
+func (s *umapSamples) add(cur, other []float64, dims int) {
+	v := &s.diff[s.n]
+	d2 := 0.0
+	for k := range dims {
+		v[k] = cur[k] - other[k]
+		d2 += v[k] * v[k]
+	}
+	s.d2[s.n] = d2
+	s.n++
+}
+
+func (s *umapSamples) pow(b float64) { powBatch(s.p[:s.n], s.d2[:s.n], b) }
+
+// clip4 is umap-learn's clip, by branches the predictor learns (math's
+// min and max, minding NaN and signed zeros, cost more).
+func clip4(v float64) float64 {
+	if v > 4 {
+		return 4
+	}
+	if v < -4 {
+		return -4
+	}
+	return v
+}
 
 // powB is x^b for x > 0 (the SGD's only transcendental, once per sample),
 // as 2^(b·log2 x) through two 256-entry tables and short series, with no
 // division: about a third of math.Pow's time (BenchmarkPowB), to a relative
-// 1e-12.
+// 1e-12. The SGD takes its powers in batches (powBatch), a quarter of this
+// one's time each in AVX2; powB is the portable path and the odd cases'.
 func powB(x, b float64) float64 {
 	bits := math.Float64bits(x)
 	ex := bits >> 52 & 0x7ff
@@ -648,7 +758,7 @@ func powB(x, b float64) float64 {
 	m := math.Float64frombits(bits&(1<<52-1) | 1023<<52)
 	r := m*powTables.inv[j] - 1
 	l := r * (1 - r*(0.5-r*(1.0/3-r*0.25)))
-	y := b * (float64(int64(ex)-1023) + powTables.log2[j] + l/math.Ln2)
+	y := b * (float64(int64(ex)-1023) + powTables.log2[j] + l*math.Log2E)
 	if y < -1020 {
 		return 0
 	}
@@ -692,6 +802,13 @@ func (r *splitMix) next() uint64 {
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
 	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
 	return z ^ (z >> 31)
+}
+
+// below is uniform in [0, n): the high word of next()·n (Lemire's
+// reduction, a multiplication where % is a division).
+func (r *splitMix) below(n uint64) uint64 {
+	hi, _ := bits.Mul64(r.next(), n)
+	return hi
 }
 
 func (r *splitMix) float() float64 { return float64(r.next()>>11) / (1 << 53) }

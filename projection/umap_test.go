@@ -229,19 +229,45 @@ func BenchmarkUMAP(b *testing.B) {
 	}
 }
 
-// TestPowB: the optimisation's fast power is within a relative 1e-11 of
-// math.Pow over the distances and exponents UMAP meets.
+// TestPowB: the optimisation's fast powers, one at a time (powB) and in
+// batches (powBatch, AVX2 where the CPU has it, and the portable loop), are
+// within a relative 1e-11 of math.Pow over the distances and exponents UMAP
+// meets, and agree with it on zero, subnormal, huge and NaN distances.
 func TestPowB(t *testing.T) {
-	worst := 0.0
-	for _, b := range []float64{0.5, 0.7915, 0.8951, 1.0575, 1.3342, -0.1049, 1.5} {
-		for x := 1e-9; x < 1e6; x *= 1.0173 {
-			got, want := powB(x, b), math.Pow(x, b)
-			worst = max(worst, math.Abs(got-want)/want)
+	var xs []float64
+	for x := 1e-9; x < 1e6; x *= 1.0173 {
+		xs = append(xs, x)
+	}
+	odd := []float64{0, 1e-320, 1e-200, 1e200, math.Inf(1), math.NaN(), 0.5, 1}
+	p := make([]float64, len(xs))
+	for _, portable := range []bool{false, true} {
+		forceGoKernel = portable
+		for _, b := range []float64{0.5, 0.7915, 0.8951, 1.0575, 1.3342, -0.1049, 1.5, 2, 2.5} {
+			worst, batchWorst := 0.0, 0.0
+			// Batches of every length up to 17, as the SGD's rounds are.
+			for i, size := 0, 1; i < len(xs); i, size = i+size, size%17+1 {
+				c := xs[i:min(i+size, len(xs))]
+				powBatch(p[i:i+len(c)], c, b)
+			}
+			for i, x := range xs {
+				want := math.Pow(x, b)
+				worst = max(worst, math.Abs(powB(x, b)-want)/want)
+				batchWorst = max(batchWorst, math.Abs(p[i]-want)/want)
+			}
+			if worst > 1e-11 || batchWorst > 1e-11 {
+				t.Errorf("b %v: largest relative error %g one at a time, %g in batches (portable %v)", b, worst, batchWorst, portable)
+			}
+			got := make([]float64, len(odd))
+			powBatch(got, odd, b)
+			for i, x := range odd {
+				want := math.Pow(x, b)
+				if !(got[i] == want || math.IsNaN(want) && math.IsNaN(got[i]) || math.Abs(got[i]-want) <= 1e-11*want) {
+					t.Errorf("b %v: %v^b is %v in a batch, want %v", b, x, got[i], want)
+				}
+			}
 		}
 	}
-	if worst > 1e-11 {
-		t.Errorf("largest relative error %g", worst)
-	}
+	forceGoKernel = false
 	if powB(1e-320, 0.9) != math.Pow(1e-320, 0.9) {
 		t.Error("a subnormal distance")
 	}
@@ -257,6 +283,19 @@ func BenchmarkPowB(b *testing.B) {
 		powSink += powB(x, 0.8951)
 		x += 1e-6
 	}
+}
+
+// BenchmarkPowBatch is powBatch over an edge's samples (a pull and five
+// pushes) for four lanes, as a round of the SGD takes them.
+func BenchmarkPowBatch(b *testing.B) {
+	x, p := make([]float64, 24), make([]float64, 24)
+	for i := range x {
+		x[i] = 0.37 + float64(i)
+	}
+	for b.Loop() {
+		powBatch(p, x, 0.8951)
+	}
+	powSink += p[0]
 }
 
 func BenchmarkMathPow(b *testing.B) {
