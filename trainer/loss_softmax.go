@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/contrastive-explorer/explorer/trainer/gemm"
+	"github.com/contrastive-explorer/explorer/trainer/vec"
 )
 
 // softmaxKernel is the InfoNCE family shared by NT-Xent (Chen et al. 2020)
@@ -63,7 +64,7 @@ func (r *softmaxRows) Range(lo, hi int) {
 	logQ := ws.logQ
 	for i := lo; i < hi; i++ {
 		gi := groups[i]
-		// Row i of W holds the row's exponentials, then g_i·.
+		// Row i of W holds the row's logits, their exponentials, then g_i·.
 		srow, wrow := ws.s[i*b:(i+1)*b], ws.w[i*b:(i+1)*b]
 		var nPos int
 		var posSum float64  // Σ over positives of the logits
@@ -83,25 +84,18 @@ func (r *softmaxRows) Range(lo, hi int) {
 			if logQ != nil {
 				v -= logQ[a]
 			}
-			top = max(top, v)
+			wrow[a] = v
+			if v > top { // a NaN reaches the loss through the exponentials
+				top = v
+			}
 		}
 		if nPos == 0 {
 			ws.vec1[i] = 0
 			clear(wrow)
 			continue
 		}
-		var z float64
-		for a, s := range srow {
-			if a != i {
-				v := s * inv
-				if logQ != nil {
-					v -= logQ[a]
-				}
-				e := math.Exp(v - top)
-				wrow[a] = e
-				z += e
-			}
-		}
+		// The exponentials, four at a time, on both sides of the anchor.
+		z := vec.ExpShift(wrow[:i], wrow[:i], top) + vec.ExpShift(wrow[i+1:], wrow[i+1:], top)
 		ws.vec1[i] = top + math.Log(z) - posSum/float64(nPos)
 		pScale, posW := r.gScale/z, r.gScale/float64(nPos)
 		for a, g := range groups {

@@ -1,6 +1,7 @@
-// Package vec holds the trainer's element-wise float32 kernels that run
-// over every parameter each step: Adam's update. On amd64 with AVX2 they
-// run eight lanes at a time in assembly; elsewhere, and for the tail, the
+// Package vec holds the trainer's element-wise kernels that run over every
+// parameter, activation or logit each step: Adam's update, the ReLU and its
+// mask (float32), the softmax's exponentials (float64, ExpShift). On amd64
+// with AVX2 they run eight lanes at a time in assembly; elsewhere, and for the tail, the
 // Go loop does the same arithmetic in the same order, so both give the
 // same bits (no fused multiply-adds, IEEE square root and division).
 package vec

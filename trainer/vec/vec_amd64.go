@@ -20,3 +20,9 @@ func reluAVX2(h *float32, n int)
 
 //go:noescape
 func reluBackwardAVX2(grad, act *float32, n int)
+
+// expShiftAVX2 is ExpShift over n (a multiple of 4) values, see
+// vec_amd64.s; c is expConsts, and each lane's sum is added to lanes.
+//
+//go:noescape
+func expShiftAVX2(dst, src *float64, n int, shift float64, c *[expConstsLen]float64, lanes *[8]float64)

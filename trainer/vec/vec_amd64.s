@@ -101,3 +101,91 @@ bloop:
 bdone:
 	VZEROUPPER
 	RET
+
+// EXPSTEP(off) is one step of Horner's rule in both chains: p = p·r + c,
+// c the constant at off(R8) (r in Y2 and Y7, p in Y3 and Y8).
+#define EXPSTEP(off) \
+	VMULPD Y2, Y3, Y3     \
+	VMULPD Y7, Y8, Y8     \
+	VADDPD off(R8), Y3, Y3 \
+	VADDPD off(R8), Y8, Y8
+
+// func expShiftAVX2(dst, src *float64, n int, shift float64, c *[expConstsLen]float64, lanes *[8]float64)
+//
+// dst = e^(src − shift), eight at a time in two independent chains of four
+// (the series is a chain of dependent operations), each operation as
+// expOne does it (no FMA): k = round(x·log2 e), r = x − k·ln2hi − k·ln2lo,
+// e^r by its series to r^12 (Horner), times 2^k built in the exponent's
+// bits; 0 where x < min, +Inf where x > max. c holds each constant four
+// times over (see expConsts); the chains' sums are added to lanes.
+TEXT ·expShiftAVX2(SB), NOSPLIT, $0-48
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSD shift+24(FP), Y15
+	MOVQ         c+32(FP), R8
+	MOVQ         lanes+40(FP), R9
+	VMOVUPD      (R9), Y13   // the first chain's sums
+	VMOVUPD      32(R9), Y14 // the second's
+	XORQ         BX, BX
+
+eloop:
+	CMPQ    BX, CX
+	JGE     edone
+	VMOVUPD (SI)(BX*8), Y0
+	VMOVUPD 32(SI)(BX*8), Y5
+	VSUBPD   Y15, Y0, Y0
+	VSUBPD   Y15, Y5, Y5
+	VMULPD   0(R8), Y0, Y1
+	VMULPD   0(R8), Y5, Y6
+	VROUNDPD $0, Y1, Y1
+	VROUNDPD $0, Y6, Y6
+	VMULPD   32(R8), Y1, Y4
+	VMULPD   32(R8), Y6, Y9
+	VSUBPD   Y4, Y0, Y2
+	VSUBPD   Y9, Y5, Y7
+	VMULPD   64(R8), Y1, Y4
+	VMULPD   64(R8), Y6, Y9
+	VSUBPD   Y4, Y2, Y2
+	VSUBPD   Y9, Y7, Y7
+	VMOVUPD  256(R8), Y3 // 1/12!
+	VMOVUPD  256(R8), Y8
+	EXPSTEP(288) // 1/11!
+	EXPSTEP(320) // 1/10!
+	EXPSTEP(352) // 1/9!
+	EXPSTEP(384) // 1/8!
+	EXPSTEP(416) // 1/7!
+	EXPSTEP(448) // 1/6!
+	EXPSTEP(480) // 1/5!
+	EXPSTEP(512) // 1/4!
+	EXPSTEP(544) // 1/3!
+	EXPSTEP(576) // 1/2
+	EXPSTEP(96)  // 1
+	EXPSTEP(96)  // 1
+	// 2^k, the ends
+	VADDPD   224(R8), Y1, Y4
+	VADDPD   224(R8), Y6, Y9
+	VPSLLQ   $52, Y4, Y4
+	VPSLLQ   $52, Y9, Y9
+	VMULPD   Y4, Y3, Y3
+	VMULPD   Y9, Y8, Y8
+	VCMPPD   $0x11, 128(R8), Y0, Y4
+	VCMPPD   $0x11, 128(R8), Y5, Y9
+	VANDNPD  Y3, Y4, Y3
+	VANDNPD  Y8, Y9, Y8
+	VCMPPD   $0x1e, 160(R8), Y0, Y4
+	VCMPPD   $0x1e, 160(R8), Y5, Y9
+	VBLENDVPD Y4, 192(R8), Y3, Y3
+	VBLENDVPD Y9, 192(R8), Y8, Y8
+	VMOVUPD Y3, (DI)(BX*8)
+	VMOVUPD Y8, 32(DI)(BX*8)
+	VADDPD  Y3, Y13, Y13
+	VADDPD  Y8, Y14, Y14
+	ADDQ    $8, BX
+	JMP     eloop
+
+edone:
+	VMOVUPD Y13, (R9)
+	VMOVUPD Y14, 32(R9)
+	VZEROUPPER
+	RET

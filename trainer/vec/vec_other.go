@@ -8,3 +8,7 @@ func adamAVX2(param, grad, mom, vel *float32, n int, c *[9]float32) { panic("vec
 
 func reluAVX2(h *float32, n int)                 { panic("vec: no assembly") }
 func reluBackwardAVX2(grad, act *float32, n int) { panic("vec: no assembly") }
+
+func expShiftAVX2(dst, src *float64, n int, shift float64, c *[expConstsLen]float64, lanes *[8]float64) {
+	panic("vec: no assembly")
+}
