@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/contrastive-explorer/explorer/run"
+	"github.com/contrastive-explorer/explorer/run/floatblob"
 )
 
 // PutEpoch records an epoch of a run, replacing one with the same number,
@@ -14,7 +15,7 @@ import (
 // transaction. The embeddings are encoded before the transaction begins, so
 // the writer is held only for the SQL.
 func (s *Store) PutEpoch(ctx context.Context, id string, e run.EpochRecord) error {
-	blob := encodeFloats(e.Embeddings)
+	blob := floatblob.Encode(e.Embeddings)
 	var pairs []byte
 	if e.Pairs != nil {
 		var err error
@@ -46,7 +47,7 @@ func (s *Store) Epoch(ctx context.Context, id string, n int) (run.EpochRecord, e
 	err := s.r.QueryRowContext(ctx, "SELECT metrics, dim, embeddings, pairs FROM epochs WHERE run_id = ? AND epoch = ?", id, n).
 		Scan(&metrics, &e.Dim, &blob, &pairs)
 	if err == nil {
-		e.Embeddings, err = decodeFloats(blob)
+		e.Embeddings, err = floatblob.Decode(blob)
 	}
 	if err == nil && pairs != nil {
 		err = json.Unmarshal(pairs, &e.Pairs)
@@ -86,7 +87,7 @@ INSERT INTO frames (run_id, epoch, method, dims, quality, metrics, backfill, sen
 ON CONFLICT (run_id, epoch) DO UPDATE SET
 	method = excluded.method, dims = excluded.dims, quality = excluded.quality, metrics = excluded.metrics,
 	backfill = excluded.backfill, sent = excluded.sent, coords = excluded.coords`,
-		id, f.Epoch, f.Method, f.Dims, string(quality), text(f.Metrics), f.Backfill, f.Sent.UnixMicro(), encodeFloats(f.Coords))
+		id, f.Epoch, f.Method, f.Dims, string(quality), text(f.Metrics), f.Backfill, f.Sent.UnixMicro(), floatblob.Encode(f.Coords))
 	return runWriteErr(err, id, fmt.Sprintf("put frame %d", f.Epoch))
 }
 
@@ -131,7 +132,7 @@ func scanFrame(row scanner) (run.FrameRecord, error) {
 	if err := json.Unmarshal(quality, &f.Quality); err != nil {
 		return f, fmt.Errorf("epoch %d quality: %w", f.Epoch, err)
 	}
-	if f.Coords, err = decodeFloats(blob); err != nil {
+	if f.Coords, err = floatblob.Decode(blob); err != nil {
 		return f, fmt.Errorf("epoch %d: %w", f.Epoch, err)
 	}
 	f.Metrics, f.Sent = metrics, fromMicros(sent)

@@ -14,7 +14,7 @@ import (
 // Times are integer microseconds since the Unix epoch (UTC), so they sort
 // and compare in SQL; JSON columns hold the encoding the Go types give
 // (NULL for a nil json.RawMessage); float32 arrays are blobs in the
-// formats of floats.go. Big blobs come last in their row, so a query of
+// formats of run/floatblob. Big blobs come last in their row, so a query of
 // the small columns before them reads no overflow page.
 var migrations = []string{
 	1: `

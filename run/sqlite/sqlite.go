@@ -8,7 +8,7 @@
 // corrupt the file). Writes go through one connection, so they queue in Go
 // rather than fail on SQLite's lock; reads use a pool and do not wait for
 // writes. Open checks the file and brings its schema to the current version
-// (schema.go); embeddings and coordinates are stored compactly (floats.go).
+// (schema.go); embeddings and coordinates are stored compactly (run/floatblob).
 package sqlite
 
 import (

@@ -1,4 +1,8 @@
-package sqlite
+// Package floatblob encodes float32 arrays (embeddings, projected
+// coordinates) as compact blobs for the stores (run/sqlite, run/postgres),
+// in formats that name themselves in their first byte, so a store reads
+// every format ever written.
+package floatblob
 
 import (
 	"bytes"
@@ -12,7 +16,7 @@ import (
 )
 
 // The formats of a float32 blob, its first byte, so the encoding can change
-// without migrating old rows: decodeFloats reads every format ever written.
+// without migrating old rows: Decode reads every format ever written.
 //
 // Embeddings of a trained encoder are unit-length rows: the high byte of
 // each float (sign and exponent) takes few values, the other three are
@@ -31,7 +35,7 @@ const (
 )
 
 // maxFloats bounds the count a blob may claim, so a damaged row cannot
-// make decodeFloats allocate without limit: 2^28 values (1 GiB).
+// make Decode allocate without limit: 2^28 values (1 GiB).
 const maxFloats = 1 << 28
 
 // codec holds what encoding or decoding one blob needs, pooled so a warm
@@ -55,9 +59,9 @@ func (c *codec) growPlanes(n int) []byte {
 	return c.planes
 }
 
-// encodeFloats returns x encoded as a floatsShuffle blob, or floatsRaw
+// Encode returns x encoded as a floatsShuffle blob, or floatsRaw
 // when that is smaller, in a new slice.
-func encodeFloats(x []float32) []byte {
+func Encode(x []float32) []byte {
 	c := codecs.Get().(*codec)
 	defer codecs.Put(c)
 	n := len(x)
@@ -92,10 +96,10 @@ func appendRaw(b []byte, x []float32) []byte {
 	return b
 }
 
-// decodeFloats returns the float32s blob b holds, in a new slice (nil when
-// there are none). A blob that is not one encodeFloats (or an older
+// Decode returns the float32s blob b holds, in a new slice (nil when
+// there are none). A blob that is not one Encode (or an older
 // version) wrote is an error.
-func decodeFloats(b []byte) ([]float32, error) {
+func Decode(b []byte) ([]float32, error) {
 	if len(b) == 0 {
 		return nil, errors.New("empty float32 blob")
 	}
