@@ -18,6 +18,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/contrastive-explorer/explorer/run/postgres/pgtest"
 	"github.com/contrastive-explorer/explorer/run/sqlite"
 )
 
@@ -29,10 +30,11 @@ type child struct {
 	out *lockedBuffer
 }
 
-// startChild starts the explorer on data and waits for its URL.
-func startChild(t *testing.T, data string) *child {
+// startChild starts the explorer on data, with more flags if given, and
+// waits for its URL.
+func startChild(t *testing.T, data string, flags ...string) *child {
 	t.Helper()
-	args, _ := json.Marshal([]string{"serve", "--addr", "127.0.0.1:0", "--data", data, "--max-runs", "2"})
+	args, _ := json.Marshal(append([]string{"serve", "--addr", "127.0.0.1:0", "--data", data, "--max-runs", "2"}, flags...))
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childArgsEnv+"="+string(args))
 	out := &lockedBuffer{}
@@ -249,6 +251,46 @@ func TestKillAndRestart(t *testing.T) {
 				t.Errorf("epoch %d %s: resumed %v, uninterrupted %v", e, key, got[key], want[e][key])
 			}
 		}
+	}
+}
+
+// TestKillAndRestartOnPostgres is TestKillAndRestart's crash with the runs
+// kept in PostgreSQL (--store): the run killed mid-training comes back
+// interrupted and resumable from its checkpoint, and resumed it trains to
+// its end with every epoch streamed once, in order; the SQLite file is
+// never made.
+func TestKillAndRestartOnPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a PostgreSQL cluster and explorer processes")
+	}
+	db := pgtest.Start(t).NewDatabase(t)
+	data := t.TempDir()
+	a := startChild(t, data, "--store", db)
+	const epochs = 10
+	victim := a.create(fmt.Sprintf(`{"dataset":"digits","epochs":%d,"batch":32,"hidden":[64],"dim":8,"seed":7}`, epochs))
+	a.waitFor(victim.ID, func(r runJSON) bool { return r.Epoch >= 3 })
+	a.kill()
+
+	b := startChild(t, data, "--store", db)
+	r := b.get(victim.ID)
+	if r.State != "interrupted" || !r.Resumable || r.Epoch < 3 {
+		t.Fatalf("after the crash the run is %+v, want interrupted and resumable at epoch ≥ 3", r)
+	}
+	if status, body := b.do("POST", "/api/runs/"+victim.ID+"/resume", victim.Token, ""); status != http.StatusOK {
+		t.Fatalf("resume: %d %s", status, body)
+	}
+	b.waitFor(victim.ID, func(r runJSON) bool { return r.State == "done" })
+	got := epochMetrics(t, b.stream(victim.ID))
+	for e := 0; e <= epochs; e++ {
+		if _, ok := got[e]; !ok {
+			t.Errorf("epoch %d is missing from the resumed run's stream", e)
+		}
+	}
+	if len(got) != epochs+1 {
+		t.Errorf("the resumed run streams %d epochs, want %d", len(got), epochs+1)
+	}
+	if _, err := os.Stat(filepath.Join(data, storeFile)); err == nil {
+		t.Errorf("--store postgres made the SQLite file %s too", storeFile)
 	}
 }
 

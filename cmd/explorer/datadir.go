@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 
+	domain "github.com/contrastive-explorer/explorer/run"
+	"github.com/contrastive-explorer/explorer/run/postgres"
 	"github.com/contrastive-explorer/explorer/run/sqlite"
 )
 
@@ -42,8 +44,6 @@ func defaultDataDir() string {
 	return "explorer-data"
 }
 
-// openStore opens (creating if needed) the store of a data folder, with
-// an error that says what to do when the file is damaged.
 // openKeptStore opens the store of a data folder that must hold one
 // already (the commands that read kept runs); cmd prefixes the errors.
 func openKeptStore(ctx context.Context, dir, cmd string) (*sqlite.Store, error) {
@@ -57,6 +57,25 @@ func openKeptStore(ctx context.Context, dir, cmd string) (*sqlite.Store, error) 
 	return st, nil
 }
 
+// openServeStore opens the server's store: the PostgreSQL database at
+// addr (a postgres:// URL or a key=value connection string), or, when addr
+// is "", the SQLite file of the data folder.
+func openServeStore(ctx context.Context, dir, addr string) (domain.Store, error) {
+	if addr == "" {
+		return openStore(ctx, dir)
+	}
+	if !strings.HasPrefix(addr, "postgres://") && !strings.HasPrefix(addr, "postgresql://") && !strings.Contains(addr, "=") {
+		return nil, usagef("serve: --store: want a postgres:// URL (or a key=value connection string), or nothing for the SQLite file in --data")
+	}
+	st, err := postgres.Open(ctx, addr)
+	if err != nil {
+		return nil, fmt.Errorf("opening the store: %w", err)
+	}
+	return st, nil
+}
+
+// openStore opens (creating if needed) the store of a data folder, with
+// an error that says what to do when the file is damaged.
 func openStore(ctx context.Context, dir string) (*sqlite.Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("data folder: %w", err)

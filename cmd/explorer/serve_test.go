@@ -182,7 +182,13 @@ func TestServeBadFlags(t *testing.T) {
 		{"serve", "--max-uploads", "-1"},
 		{"serve", "--nope"},
 		{"serve", "extra"},
+		{"serve", "--data", "DATA", "--store", "mysql://db/explorer"},
 	} {
+		for i, a := range args {
+			if a == "DATA" {
+				args[i] = t.TempDir()
+			}
+		}
 		err := run(context.Background(), args, io.Discard, io.Discard)
 		var ue *usageError
 		if !errors.As(err, &ue) {
