@@ -92,9 +92,12 @@ type Options struct {
 	// 1 GB.
 	UploadMemory int64
 	// DataDir is the uploads folder: spool files of uploads in progress
-	// and a folder per upload kept. Default: a new folder under
+	// and, without UploadFiles, a folder per upload kept. Default: a new folder under
 	// os.TempDir(), for this process only.
 	DataDir string
+	// UploadFiles keeps uploads' files where every replica reads them
+	// (the PostgreSQL store). Default: a folder per upload in DataDir.
+	UploadFiles datasets.Files
 }
 
 func (o Options) withDefaults() Options {
@@ -181,7 +184,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		group: group.New(),
 		log:   o.Logger,
 		datasets: datasets.New(datasets.Options{
-			Catalog: o.Catalog, Store: o.Store, Dir: o.DataDir, Limits: resolveLimits(o.Limits),
+			Catalog: o.Catalog, Store: o.Store, Dir: o.DataDir, Files: o.UploadFiles, Limits: resolveLimits(o.Limits),
 			MaxPerSession: o.MaxUploads, MaxBytes: o.UploadMemory, Logger: o.Logger,
 		}),
 		hellos:         newHelloCache(),

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"mime/multipart"
 	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -292,6 +294,81 @@ func TestKillAndRestartOnPostgres(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(data, storeFile)); err == nil {
 		t.Errorf("--store postgres made the SQLite file %s too", storeFile)
 	}
+}
+
+// TestUploadsOnPostgresNeedNoSharedDisk uploads a CSV to an explorer
+// keeping runs in PostgreSQL, then stops it and starts another on the same
+// database with a data folder of its own (the session key copied, as
+// replicas share it): the upload is listed for its session only and
+// trains there; the first folder never held the file.
+func TestUploadsOnPostgresNeedNoSharedDisk(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a PostgreSQL cluster and explorer processes")
+	}
+	db := pgtest.Start(t).NewDatabase(t)
+	dataA, dataB := t.TempDir(), t.TempDir()
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	a := startChild(t, dataA, "--store", db)
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	fw, _ := mw.CreateFormFile("file", "points.csv")
+	io.WriteString(fw, "x,y,label\n")
+	for i := range 60 {
+		fmt.Fprintf(fw, "%d,%d,%c\n", i%10, i%7, 'a'+i%3)
+	}
+	mw.Close()
+	res, err := client.Post(a.url+"api/datasets", mw.FormDataContentType(), &body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	var up struct{ ID string }
+	if err := json.Unmarshal(b, &up); err != nil || res.StatusCode != http.StatusCreated || up.ID == "" {
+		t.Fatalf("upload: %d %s", res.StatusCode, b)
+	}
+	if kept, _ := filepath.Glob(filepath.Join(dataA, uploadsDir, "*", "*")); len(kept) != 0 {
+		t.Errorf("the first replica's folder holds %v, want nothing (the file is in PostgreSQL)", kept)
+	}
+	a.kill()
+
+	key, err := os.ReadFile(filepath.Join(dataA, sessionKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dataB, sessionKeyFile), key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := startChild(t, dataB, "--store", db)
+	list := func(cl *http.Client) string {
+		res, err := cl.Get(c.url + "api/datasets")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return string(b)
+	}
+	if !strings.Contains(list(client), up.ID) {
+		t.Fatalf("the other replica does not list the session's upload %s", up.ID)
+	}
+	if strings.Contains(list(&http.Client{Timeout: 30 * time.Second}), up.ID) {
+		t.Errorf("another session sees the upload %s", up.ID)
+	}
+	req, _ := http.NewRequest("POST", c.url+"api/runs", strings.NewReader(`{"dataset":"`+up.ID+`","epochs":2,"batch":16,"hidden":[8],"dim":2}`))
+	req.Header.Set("Content-Type", "application/json")
+	res, err = client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	var r runJSON
+	if err := json.Unmarshal(b, &r); err != nil || res.StatusCode != http.StatusCreated {
+		t.Fatalf("a run on the upload, on the other replica: %d %s", res.StatusCode, b)
+	}
+	c.waitFor(r.ID, func(r runJSON) bool { return r.State == "done" })
 }
 
 // TestKillNeverCorruptsTheStore kills the explorer at random moments while

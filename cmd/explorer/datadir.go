@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	domain "github.com/contrastive-explorer/explorer/run"
+	"github.com/contrastive-explorer/explorer/run/datasets"
 	"github.com/contrastive-explorer/explorer/run/postgres"
 	"github.com/contrastive-explorer/explorer/run/sqlite"
 )
@@ -72,6 +73,16 @@ func openServeStore(ctx context.Context, dir, addr string) (domain.Store, error)
 		return nil, fmt.Errorf("opening the store: %w", err)
 	}
 	return st, nil
+}
+
+// uploadFiles is where the server keeps uploads' files: in the PostgreSQL
+// store when runs are kept there (replicas share no disk), else nil, a
+// folder per upload in the data folder.
+func uploadFiles(st domain.Store) datasets.Files {
+	if pg, ok := st.(*postgres.Store); ok {
+		return pg
+	}
+	return nil
 }
 
 // openStore opens (creating if needed) the store of a data folder, with

@@ -115,7 +115,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		MaxViewBytes:         int64(*viewMemoryMB) * 1_000_000,
 		MaxViewersPerAddress: *maxViewers,
 		Limits:               limits, MaxUploads: *maxUploads, UploadMemory: int64(*uploadMemoryMB) * 1_000_000,
-		DataDir: filepath.Join(*data, uploadsDir),
+		DataDir: filepath.Join(*data, uploadsDir), UploadFiles: uploadFiles(store),
 	})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,9 +16,9 @@ import (
 	"github.com/contrastive-explorer/explorer/trainer/dataset"
 )
 
-// This file keeps uploads across restarts: each upload's files in a folder
-// of its own under the uploads folder (named by its id, never by anything
-// the client sent), its record in the store, and the parsed dataset in
+// This file keeps uploads across restarts: each upload's files in Files
+// (by default a folder of its own under the uploads folder, named by its
+// id, never by anything the client sent), its record in the store, and the parsed dataset in
 // memory only while it is used (parsed again from the files on first use
 // after a restart).
 
@@ -34,51 +35,55 @@ const (
 	keptMetadata = "metadata"
 )
 
-// keep moves a new upload's spool files into its folder and stores its
-// record; on failure nothing of it is left.
+// keep takes a new upload's spool files into its kept files and stores
+// its record; on failure nothing of it is left.
 func (g *Registry) keep(e *Entry, up Upload) error {
-	dir := filepath.Join(g.o.Dir, e.ID)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("upload folder: %w", err)
-	}
+	ctx := context.Background()
 	moves := [][2]string{{up.File, keptFile}}
 	if up.Metadata != "" {
 		moves = append(moves, [2]string{up.Metadata, keptMetadata})
 	}
 	k := e.upload
+	fail := func(err error) error {
+		for _, m := range moves {
+			os.Remove(m[0]) // what was not taken yet
+		}
+		if derr := g.o.Files.DeleteUploadFiles(ctx, e.ID); derr != nil {
+			g.o.Logger.Warn("removing a failed upload's files", "id", e.ID, "err", derr)
+		}
+		return err
+	}
 	for _, m := range moves {
-		if err := os.Rename(m[0], filepath.Join(dir, m[1])); err != nil {
-			os.RemoveAll(dir)
-			return fmt.Errorf("keeping an upload: %w", err)
+		if err := g.o.Files.KeepUploadFile(ctx, e.ID, m[1], m[0]); err != nil {
+			return fail(fmt.Errorf("keeping upload %s: %w", e.ID, err))
 		}
 		k.files = append(k.files, e.ID+"/"+m[1])
 	}
 	opts, err := json.Marshal(k.opts)
 	if err != nil {
-		os.RemoveAll(dir)
-		return fmt.Errorf("encoding upload options: %w", err)
+		return fail(fmt.Errorf("encoding upload options: %w", err))
 	}
 	rec := run.Upload{
 		ID: e.ID, Session: e.Session, FileName: e.Name, Format: e.Format, Options: opts,
 		Files: k.files, Bytes: e.Bytes, Info: e.Info, Created: e.Created,
 	}
-	if err := g.o.Store.PutUpload(context.Background(), rec); err != nil {
-		os.RemoveAll(dir)
-		return fmt.Errorf("storing upload %s: %w", e.ID, err)
+	if err := g.o.Store.PutUpload(ctx, rec); err != nil {
+		return fail(fmt.Errorf("storing upload %s: %w", e.ID, err))
 	}
 	return nil
 }
 
-// removeFiles deletes an upload's record and folder.
+// removeFiles deletes an upload's record and files.
 func (g *Registry) removeFiles(id string) error {
-	if err := g.o.Store.DeleteUpload(context.Background(), id); err != nil && !errors.Is(err, run.ErrNotFound) {
+	ctx := context.Background()
+	if err := g.o.Store.DeleteUpload(ctx, id); err != nil && !errors.Is(err, run.ErrNotFound) {
 		return err
 	}
-	return os.RemoveAll(filepath.Join(g.o.Dir, id))
+	return g.o.Files.DeleteUploadFiles(ctx, id)
 }
 
 // Restore registers the uploads the store holds, unparsed, and removes
-// what an interrupted upload left: spool files, and folders no record
+// what an interrupted upload left: spool files, and files no record
 // names.
 func (g *Registry) Restore(ctx context.Context) error {
 	recs, err := g.o.Store.Uploads(ctx, "")
@@ -102,6 +107,24 @@ func (g *Registry) Restore(ctx context.Context) error {
 		}
 	}
 	g.mu.Unlock()
+	ids, err := g.o.Files.UploadFileIDs(ctx)
+	if err != nil {
+		return err
+	}
+	// Files of an upload whose record is missing: it was interrupted
+	// between keeping its files and storing its record. (Under a shared
+	// store another replica may be between those two steps right now; its
+	// upload then fails and says so, nothing is half kept.)
+	for _, id := range ids {
+		if known[id] {
+			continue
+		}
+		if err := g.o.Files.DeleteUploadFiles(ctx, id); err != nil {
+			g.o.Logger.Warn("removing what an interrupted upload left", "id", id, "err", err)
+		} else {
+			g.o.Logger.Info("removed what an interrupted upload left", "id", id)
+		}
+	}
 	entries, err := os.ReadDir(g.o.Dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -110,11 +133,10 @@ func (g *Registry) Restore(ctx context.Context) error {
 	}
 	for _, de := range entries {
 		name := de.Name()
-		stale := strings.HasSuffix(name, ".part") || (de.IsDir() && IsUpload(name) && !known[name])
-		if !stale {
+		if !strings.HasSuffix(name, ".part") {
 			continue
 		}
-		if err := os.RemoveAll(filepath.Join(g.o.Dir, name)); err != nil {
+		if err := os.Remove(filepath.Join(g.o.Dir, name)); err != nil {
 			g.o.Logger.Warn("removing what an interrupted upload left", "file", name, "err", err)
 		} else {
 			g.o.Logger.Info("removed what an interrupted upload left", "file", name)
@@ -162,20 +184,24 @@ func (g *Registry) parse(id, name string, k *kept) (*dataset.Dataset, error) {
 	start := time.Now()
 	opts := k.opts
 	opts.Limits = g.o.Limits
-	var file, meta *os.File
+	var file, meta io.ReadCloser
 	defer func() {
-		for _, x := range []*os.File{file, meta} {
+		for _, x := range []io.ReadCloser{file, meta} {
 			if x != nil {
 				x.Close()
 			}
 		}
 	}()
 	for _, rel := range k.files {
-		x, err := os.Open(filepath.Join(g.o.Dir, filepath.FromSlash(rel)))
+		kid, name, ok := strings.Cut(rel, "/")
+		if !ok || kid != id {
+			return nil, fmt.Errorf("upload %s names a file %q of another", id, rel)
+		}
+		x, err := g.o.Files.OpenUploadFile(context.Background(), id, name)
 		if err != nil {
 			return nil, fmt.Errorf("opening upload %s: %w", id, err)
 		}
-		if strings.HasSuffix(rel, "/"+keptMetadata) {
+		if name == keptMetadata {
 			meta = x
 		} else {
 			file = x

@@ -50,7 +50,8 @@ type Entry struct {
 type Options struct {
 	Catalog       run.Catalog    // the bundled datasets
 	Store         run.Store      // where uploads' records are kept
-	Dir           string         // the uploads folder: one folder per upload
+	Dir           string         // the uploads folder: spool files, and the kept files unless Files is set
+	Files         Files          // where uploads' files are kept; nil: DirFiles(Dir)
 	Limits        dataset.Limits // the parser's limits when an upload is parsed again
 	MaxPerSession int            // uploads one session may keep
 	MaxBytes      int64          // memory all parsed uploads may hold
@@ -73,6 +74,9 @@ type Registry struct {
 func New(o Options) *Registry {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Files == nil {
+		o.Files = DirFiles(o.Dir)
 	}
 	return &Registry{o: o, uploads: make(map[string]*Entry), pending: make(map[string]int)}
 }

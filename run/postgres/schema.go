@@ -16,8 +16,9 @@ import (
 // Times are timestamptz (microseconds); JSON columns are text holding the
 // encoding the Go types give (NULL for a nil json.RawMessage), not jsonb,
 // which would reorder keys and so not round trip; float32 arrays are bytea
-// in run/floatblob's formats. The version history matches run/sqlite's, so
-// the two schemas are one design.
+// in run/floatblob's formats. Versions 1 and 2 match run/sqlite's, so the
+// two schemas are one design; 3 is PostgreSQL's alone (SQLite's uploads'
+// files are in the data folder).
 var migrations = []string{
 	1: `
 CREATE TABLE runs (
@@ -86,6 +87,19 @@ CREATE INDEX uploads_by_session ON uploads (session, created, id);
 	// recorded before.
 	2: `
 ALTER TABLE epochs ADD COLUMN pairs text;
+`,
+	// Uploads' files, so replicas need no shared disk: each file in chunks
+	// of up to uploadChunk bytes, written and read one at a time, so
+	// neither side holds a whole file in memory. Written before the
+	// upload's record, so no foreign key to uploads.
+	3: `
+CREATE TABLE upload_chunks (
+	upload_id text NOT NULL,
+	name      text NOT NULL,
+	seq       integer NOT NULL,
+	data      bytea NOT NULL,
+	PRIMARY KEY (upload_id, name, seq)
+);
 `,
 }
 
