@@ -2,6 +2,7 @@ package web
 
 import (
 	"sync"
+	"time"
 
 	"github.com/contrastive-explorer/explorer/run"
 )
@@ -25,6 +26,9 @@ type message struct {
 	// as it is written (and then let go): a history is held once, decoded,
 	// not also as its encoded messages. Such a message is one subscriber's.
 	frame *run.FrameRecord
+	// published is when a live frame was published, for the delivery
+	// histogram of /metrics; zero for every other message.
+	published time.Time
 	// scope, when not "", limits the message to the subscribers of one
 	// view (subscriber.view): frames, done and projection changes are of
 	// one projection; state and errors are for everyone.

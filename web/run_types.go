@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/contrastive-explorer/explorer/run"
 	"github.com/contrastive-explorer/explorer/run/datasets"
@@ -73,6 +74,9 @@ func (h runHub) Publish(e runner.Event) {
 	case runner.EventFrame:
 		m = frameMessage(e.Frame)
 		m.live = e.Live
+		if e.Live {
+			m.published = time.Now()
+		}
 		m.scope = viewScope(e.View)
 	case runner.EventProjection:
 		// Viewers of a projection of their own keep it.

@@ -168,6 +168,9 @@ type Server struct {
 	exportCache    *byteCache
 	exportProgress *progressBoard
 
+	store run.Store     // for /readyz
+	stats serverMetrics // for /metrics
+
 	maxViewers int            // websockets per client address
 	viewersMu  sync.Mutex     // guards viewers
 	viewers    map[string]int // open websockets by client address
@@ -181,6 +184,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	o = o.withDefaults()
 	s := &Server{
 		ctx:   ctx,
+		store: o.Store,
 		group: group.New(),
 		log:   o.Logger,
 		datasets: datasets.New(datasets.Options{
@@ -243,6 +247,8 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	sessions := s.sessions
 
 	e.GET("/healthz", func(c *echo.Context) error { return c.String(http.StatusOK, "ok") })
+	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", s.metrics)
 	e.GET("/", s.homePage, sessions, gz)
 	e.GET("/runs", s.runsPage, sessions, gz)
 	e.GET("/teach", s.teachPage, sessions, gz)

@@ -210,8 +210,15 @@ func (s *Server) write(ctx context.Context, conn *websocket.Conn, m *message) er
 	if err := s.writeFrame(ctx, conn, websocket.MessageText, m.text); err != nil {
 		return err
 	}
-	if m.binary != nil {
-		return s.writeFrame(ctx, conn, websocket.MessageBinary, m.binary)
+	if m.binary == nil {
+		return nil
+	}
+	if err := s.writeFrame(ctx, conn, websocket.MessageBinary, m.binary); err != nil {
+		return err
+	}
+	s.stats.framesSent.Add(1)
+	if !m.published.IsZero() {
+		s.stats.observeDelivery(time.Since(m.published))
 	}
 	return nil
 }

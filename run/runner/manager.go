@@ -599,3 +599,18 @@ func (m *Manager) Resident() int {
 
 // errShuttingDown refuses work while the server stops.
 var errShuttingDown = run.Errorf(run.Unavailable, "", "the server is shutting down")
+
+// Load is what a Manager is doing, for operators' metrics.
+type Load struct {
+	Slots    int // CPU slots held: runs training, and projections of runs that no longer train
+	MaxSlots int // Options.MaxRuns
+	Queued   int // runs waiting for a slot to train
+	Resident int // runs in memory (training, queued, or watched lately)
+}
+
+// Load reports the manager's load now.
+func (m *Manager) Load() Load {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return Load{Slots: m.active, MaxSlots: m.o.MaxRuns, Queued: len(m.queue), Resident: len(m.runs)}
+}
