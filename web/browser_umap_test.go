@@ -103,4 +103,38 @@ func TestBrowserUMAP(t *testing.T) {
 	} else {
 		t.Logf("5-NN accuracy of the final UMAP map: %.3f over %d points", acc, len(last))
 	}
+
+	// UMAP in 3D: the finished run re-projected, drawn, and its exported
+	// frames spread along the third axis too.
+	b.eval("UMAP in 3D", `const d = document.querySelector('[data-testid="projection-dims"]');
+		d.value = "3"; d.dispatchEvent(new Event("change")); true`, &ignored)
+	b.poll("redrawn with UMAP in 3D", `(p => p && p.method === "umap" && p.dims === 3)(window.explorer.projection()) && window.explorer.epoch() === 12`, 120*time.Second)
+	if q := b.text("frame-quality"); !strings.Contains(q, "UMAP, 3D") {
+		t.Errorf("the 3D frame's figures read %q", q)
+	}
+	b.shot("umap-3d")
+	b.noProblems()
+	b.eval("3D coordinates", `fetch("/api/runs/" + window.explorer.runID + "/export?format=coords.csv").then(r => r.text())`, &csvText)
+	rows, err = csv.NewReader(strings.NewReader(csvText)).ReadAll()
+	if err != nil || len(rows) < 2 {
+		t.Fatalf("3D coordinates: %v, %d rows", err, len(rows))
+	}
+	zi := slices.Index(rows[0], "z")
+	if zi < 0 {
+		t.Fatalf("the 3D export has no z column: %v", rows[0])
+	}
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, r := range rows[1:] {
+		if r[col["epoch"]] != "12" {
+			continue
+		}
+		z, err := strconv.ParseFloat(r[zi], 64)
+		if err != nil {
+			t.Fatalf("z %q: %v", r[zi], err)
+		}
+		lo, hi = min(lo, z), max(hi, z)
+	}
+	if !(hi-lo > 1e-3) {
+		t.Errorf("the final 3D UMAP frame's z spans [%v, %v]: flat", lo, hi)
+	}
 }
