@@ -369,6 +369,21 @@ func TestUploadsOnPostgresNeedNoSharedDisk(t *testing.T) {
 		t.Fatalf("a run on the upload, on the other replica: %d %s", res.StatusCode, b)
 	}
 	c.waitFor(r.ID, func(r runJSON) bool { return r.State == "done" })
+	c.kill()
+
+	// The CLI reads the same store from a third folder: the run listed,
+	// its upload-backed coordinates exported.
+	var listed bytes.Buffer
+	if err := run(context.Background(), []string{"runs", "list", "--store", db, "--data", t.TempDir()}, &listed, io.Discard); err != nil || !strings.Contains(listed.String(), r.ID) {
+		t.Errorf("runs list --store: %v\n%s", err, listed.String())
+	}
+	out := filepath.Join(t.TempDir(), "coords.csv")
+	if err := run(context.Background(), []string{"export", "--store", db, "--data", t.TempDir(), "--format", "coords.csv", "--out", out, r.ID}, io.Discard, io.Discard); err != nil {
+		t.Fatalf("export --store: %v", err)
+	}
+	if b, err := os.ReadFile(out); err != nil || bytes.Count(b, []byte("\n")) != 1+3*60 {
+		t.Errorf("the exported coordinates: %d lines, %v; want a header and 60 items × 3 epochs", bytes.Count(b, []byte("\n")), err)
+	}
 }
 
 // TestKillNeverCorruptsTheStore kills the explorer at random moments while

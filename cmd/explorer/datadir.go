@@ -45,18 +45,28 @@ func defaultDataDir() string {
 	return "explorer-data"
 }
 
-// openKeptStore opens the store of a data folder that must hold one
-// already (the commands that read kept runs); cmd prefixes the errors.
-func openKeptStore(ctx context.Context, dir, cmd string) (*sqlite.Store, error) {
-	if _, err := os.Stat(filepath.Join(dir, storeFile)); err != nil {
-		return nil, fmt.Errorf("%s: no runs are kept in %s (%v); pass the folder `explorer serve --data` uses", cmd, dir, err)
+// openKeptStore opens the store the commands that read kept runs use: the
+// PostgreSQL database at addr, or, when addr is "", the SQLite file of a
+// data folder that must hold one already; cmd prefixes the errors.
+func openKeptStore(ctx context.Context, dir, addr, cmd string) (domain.Store, error) {
+	if addr == "" {
+		if _, err := os.Stat(filepath.Join(dir, storeFile)); err != nil {
+			return nil, fmt.Errorf("%s: no runs are kept in %s (%v); pass the folder `explorer serve --data` uses, or its --store", cmd, dir, err)
+		}
 	}
-	st, err := openStore(ctx, dir)
+	st, err := openServeStore(ctx, dir, addr)
 	if err != nil {
+		if u := (*usageError)(nil); errors.As(err, &u) {
+			return nil, usagef("%s: %s", cmd, strings.TrimPrefix(u.msg, "serve: "))
+		}
 		return nil, fmt.Errorf("%s: %w", cmd, err)
 	}
 	return st, nil
 }
+
+// storeFlagHelp is the help of the --store flag of the commands that read
+// the server's store.
+const storeFlagHelp = "the server's PostgreSQL store (`postgres://` URL), when it keeps runs there (serve --store); default: the SQLite file in --data"
 
 // openServeStore opens the server's store: the PostgreSQL database at
 // addr (a postgres:// URL or a key=value connection string), or, when addr

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 
@@ -14,7 +15,6 @@ import (
 	domain "github.com/contrastive-explorer/explorer/run"
 	"github.com/contrastive-explorer/explorer/run/datasets"
 	"github.com/contrastive-explorer/explorer/run/export"
-	"github.com/contrastive-explorer/explorer/run/sqlite"
 )
 
 // runExport is `explorer export RUN`: one of the run page's exports, from
@@ -23,6 +23,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := flag.NewFlagSet("export", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	data := fs.String("data", defaultDataDir(), "the server's data `folder`")
+	storeAddr := fs.String("store", "", storeFlagHelp)
 	format := fs.String("format", "projector.zip", "what to write: "+export.FormatNames())
 	epoch := fs.Int("epoch", -1, "the `epoch` of per-epoch exports (projector.zip, vectors.tsv, scatter.*); -1 for the newest")
 	out := fs.String("out", "", "the `file` to write (- for standard output); default a name with the run, epoch and format, in the current folder")
@@ -52,7 +53,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *epoch < -1 {
 		return usagef("export: --epoch must be -1 (the newest) or more, got %d", *epoch)
 	}
-	st, err := openKeptStore(ctx, *data, "export")
+	st, err := openKeptStore(ctx, *data, *storeAddr, "export")
 	if err != nil {
 		return err
 	}
@@ -93,14 +94,19 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 // storedRun returns the export.Run of run id kept in st, its dataset
 // found among the bundled ones or the data folder's uploads.
-func storedRun(ctx context.Context, st *sqlite.Store, data, id string) (*export.Run, error) {
+func storedRun(ctx context.Context, st domain.Store, data, id string) (*export.Run, error) {
 	rec, err := st.Run(ctx, id)
 	if errors.Is(err, domain.ErrNotFound) {
 		return nil, fmt.Errorf("no run %q in %s (explorer runs list shows them)", id, data)
 	} else if err != nil {
 		return nil, err
 	}
-	reg := datasets.New(datasets.Options{Catalog: datasets.Bundled{}, Store: st, Dir: filepath.Join(data, uploadsDir)})
+	// One upload is parsed, whatever its size: the server's memory budget
+	// for uploads (MaxBytes) is the server's.
+	reg := datasets.New(datasets.Options{
+		Catalog: datasets.Bundled{}, Store: st, Dir: filepath.Join(data, uploadsDir), Files: uploadFiles(st),
+		MaxBytes: math.MaxInt64,
+	})
 	if datasets.IsUpload(rec.Config.Dataset) {
 		if err := reg.Restore(ctx); err != nil {
 			return nil, err
@@ -130,7 +136,7 @@ func storedRun(ctx context.Context, st *sqlite.Store, data, id string) (*export.
 
 // storeSource is a stored run's history as export.Source.
 type storeSource struct {
-	st *sqlite.Store
+	st domain.Store
 	id string
 }
 

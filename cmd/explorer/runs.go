@@ -36,6 +36,7 @@ func runRuns(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := flag.NewFlagSet("runs "+action, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	data := fs.String("data", defaultDataDir(), "the server's data `folder`")
+	storeAddr := fs.String("store", "", storeFlagHelp)
 	asJSON := fs.Bool("json", false, "write JSON")
 	fs.Usage = func() { usage(); fmt.Fprintln(stderr); fs.PrintDefaults() }
 	if err := fs.Parse(args[1:]); err != nil {
@@ -60,7 +61,7 @@ func runRuns(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	default:
 		return usagef("runs: unknown action %q (want list, show or delete)", action)
 	}
-	st, err := openKeptStore(ctx, *data, "runs")
+	st, err := openKeptStore(ctx, *data, *storeAddr, "runs")
 	if err != nil {
 		return err
 	}
