@@ -461,6 +461,11 @@ func (s *Server) renameRun(c *echo.Context) error {
 	if !utf8.ValidString(name) || utf8.RuneCountInString(name) > maxRunName {
 		return badInput("name", "must be valid text of at most %d characters", maxRunName)
 	}
+	if strings.ContainsFunc(name, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+		// Tabs, newlines and NUL break lists and tables (and PostgreSQL's
+		// text refuses NUL).
+		return badInput("name", "must be one line of text, without control characters")
+	}
 	sum, err := r.Rename(name)
 	return answerSummary(c, sum, err)
 }

@@ -62,6 +62,11 @@ func TestRunsPage(t *testing.T) {
 	if a := call(t, s, "PATCH", "/api/runs/"+c.ID, long, c.Token); a.status != http.StatusBadRequest {
 		t.Errorf("a 101-character name: %d", a.status)
 	}
+	for _, bad := range []string{`a\u0000b`, `two\nlines`, `tab\there`} {
+		if a := call(t, s, "PATCH", "/api/runs/"+c.ID, `{"name":"`+bad+`"}`, c.Token); a.status != http.StatusBadRequest {
+			t.Errorf("the name %s: %d, want 400", bad, a.status)
+		}
+	}
 }
 
 // TestRunsPageDatasetOfShared: the runs page tells its script which runs

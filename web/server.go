@@ -100,6 +100,21 @@ type Options struct {
 	UploadFiles datasets.Files
 }
 
+// sharedOrphanAge is how old uploads' files without a record must be
+// before a starting replica removes them, when replicas share the files:
+// another may be between keeping an upload's files and storing its record.
+const sharedOrphanAge = time.Hour
+
+// orphanAge is the registry's OrphanAge for files kept in f: any age for
+// the data folder only this process writes, sharedOrphanAge for shared
+// ones.
+func orphanAge(f datasets.Files) time.Duration {
+	if f == nil {
+		return 0
+	}
+	return sharedOrphanAge
+}
+
 func (o Options) withDefaults() Options {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -188,7 +203,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		group: group.New(),
 		log:   o.Logger,
 		datasets: datasets.New(datasets.Options{
-			Catalog: o.Catalog, Store: o.Store, Dir: o.DataDir, Files: o.UploadFiles, Limits: resolveLimits(o.Limits),
+			Catalog: o.Catalog, Store: o.Store, Dir: o.DataDir, Files: o.UploadFiles, OrphanAge: orphanAge(o.UploadFiles), Limits: resolveLimits(o.Limits),
 			MaxPerSession: o.MaxUploads, MaxBytes: o.UploadMemory, Logger: o.Logger,
 		}),
 		hellos:         newHelloCache(),

@@ -105,7 +105,7 @@ func storedRun(ctx context.Context, st domain.Store, data, id string) (*export.R
 	// for uploads (MaxBytes) is the server's.
 	reg := datasets.New(datasets.Options{
 		Catalog: datasets.Bundled{}, Store: st, Dir: filepath.Join(data, uploadsDir), Files: uploadFiles(st),
-		MaxBytes: math.MaxInt64,
+		MaxBytes: math.MaxInt64, ReadOnly: true, // a server may be writing the store
 	})
 	if datasets.IsUpload(rec.Config.Dataset) {
 		if err := reg.Restore(ctx); err != nil {

@@ -29,7 +29,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "`host:port` to listen on (port 0 picks a free one)")
 	data := fs.String("data", defaultDataDir(), "`folder` for runs and uploads, created if missing")
-	storeAddr := fs.String("store", "", "keep runs in the PostgreSQL database at this `postgres://` URL instead of the SQLite file in --data (uploaded files and the session key stay in --data)")
+	storeAddr := fs.String("store", "", "keep runs and uploaded files in the PostgreSQL database at this `postgres://` URL instead of --data (the session key and uploads in progress stay in --data)")
 	maxRuns := fs.Int("max-runs", runtime.NumCPU(), "how many runs may train (or project) at once; later ones wait in a queue")
 	maxQueued := fs.Int("max-queued", 32, "how many runs may wait in the queue; more are refused (429)")
 	maxPerSession := fs.Int("max-runs-per-session", 4, "how many unfinished runs one browser session may have")

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // Files keeps uploads' files, each under its upload's id and one of a few
@@ -22,8 +23,9 @@ type Files interface {
 	OpenUploadFile(ctx context.Context, id, name string) (io.ReadCloser, error)
 	// DeleteUploadFiles removes an upload's files; none is not an error.
 	DeleteUploadFiles(ctx context.Context, id string) error
-	// UploadFileIDs lists the uploads that have files.
-	UploadFileIDs(ctx context.Context) ([]string, error)
+	// UploadFileIDs lists the uploads that have files, all kept before
+	// keptBefore.
+	UploadFileIDs(ctx context.Context, keptBefore time.Time) ([]string, error)
 }
 
 // DirFiles keeps uploads' files in dir, a folder per upload.
@@ -55,8 +57,9 @@ func (d DirFiles) DeleteUploadFiles(_ context.Context, id string) error {
 	return os.RemoveAll(filepath.Join(string(d), id))
 }
 
-// UploadFileIDs lists the folders named like uploads.
-func (d DirFiles) UploadFileIDs(context.Context) ([]string, error) {
+// UploadFileIDs lists the folders named like uploads, last changed before
+// keptBefore.
+func (d DirFiles) UploadFileIDs(_ context.Context, keptBefore time.Time) ([]string, error) {
 	entries, err := os.ReadDir(string(d))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -65,7 +68,10 @@ func (d DirFiles) UploadFileIDs(context.Context) ([]string, error) {
 	}
 	var ids []string
 	for _, de := range entries {
-		if de.IsDir() && IsUpload(de.Name()) {
+		if !de.IsDir() || !IsUpload(de.Name()) {
+			continue
+		}
+		if fi, err := de.Info(); err == nil && !fi.ModTime().After(keptBefore) {
 			ids = append(ids, de.Name())
 		}
 	}

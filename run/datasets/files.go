@@ -107,14 +107,16 @@ func (g *Registry) Restore(ctx context.Context) error {
 		}
 	}
 	g.mu.Unlock()
-	ids, err := g.o.Files.UploadFileIDs(ctx)
+	if g.o.ReadOnly {
+		return nil
+	}
+	// Files of an upload whose record is missing, kept OrphanAge ago or
+	// earlier: the upload was interrupted between keeping its files and
+	// storing its record.
+	ids, err := g.o.Files.UploadFileIDs(ctx, time.Now().Add(-g.o.OrphanAge))
 	if err != nil {
 		return err
 	}
-	// Files of an upload whose record is missing: it was interrupted
-	// between keeping its files and storing its record. (Under a shared
-	// store another replica may be between those two steps right now; its
-	// upload then fails and says so, nothing is half kept.)
 	for _, id := range ids {
 		if known[id] {
 			continue
@@ -194,7 +196,7 @@ func (g *Registry) parse(id, name string, k *kept) (*dataset.Dataset, error) {
 	}()
 	for _, rel := range k.files {
 		kid, name, ok := strings.Cut(rel, "/")
-		if !ok || kid != id {
+		if !ok || kid != id || (name != keptFile && name != keptMetadata) {
 			return nil, fmt.Errorf("upload %s names a file %q of another", id, rel)
 		}
 		x, err := g.o.Files.OpenUploadFile(context.Background(), id, name)

@@ -48,10 +48,19 @@ type Entry struct {
 
 // Options configures a Registry.
 type Options struct {
-	Catalog       run.Catalog    // the bundled datasets
-	Store         run.Store      // where uploads' records are kept
-	Dir           string         // the uploads folder: spool files, and the kept files unless Files is set
-	Files         Files          // where uploads' files are kept; nil: DirFiles(Dir)
+	Catalog run.Catalog // the bundled datasets
+	Store   run.Store   // where uploads' records are kept
+	Dir     string      // the uploads folder: spool files, and the kept files unless Files is set
+	Files   Files       // where uploads' files are kept; nil: DirFiles(Dir)
+	// OrphanAge is how old files without a record must be before Restore
+	// removes them (what an upload interrupted between its files and its
+	// record left): 0, the default, removes all, right for a folder only
+	// this process writes; files other replicas write need an age no
+	// upload in progress reaches.
+	OrphanAge time.Duration
+	// ReadOnly makes Restore remove nothing: for a command that reads
+	// the store while a server may be writing it.
+	ReadOnly      bool
 	Limits        dataset.Limits // the parser's limits when an upload is parsed again
 	MaxPerSession int            // uploads one session may keep
 	MaxBytes      int64          // memory all parsed uploads may hold

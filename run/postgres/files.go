@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -98,9 +99,10 @@ func (s *Store) DeleteUploadFiles(ctx context.Context, id string) error {
 	return nil
 }
 
-// UploadFileIDs lists the uploads that have files.
-func (s *Store) UploadFileIDs(ctx context.Context) ([]string, error) {
-	rows, err := s.db.Query(ctx, "SELECT DISTINCT upload_id FROM upload_chunks ORDER BY upload_id")
+// UploadFileIDs lists the uploads that have files, all kept before
+// keptBefore.
+func (s *Store) UploadFileIDs(ctx context.Context, keptBefore time.Time) ([]string, error) {
+	rows, err := s.db.Query(ctx, "SELECT upload_id FROM upload_chunks GROUP BY upload_id HAVING max(kept) < $1 ORDER BY upload_id", keptBefore)
 	if err == nil {
 		var ids []string
 		if ids, err = collect(rows, func(row pgx.Row) (id string, err error) { return id, row.Scan(&id) }); err == nil {

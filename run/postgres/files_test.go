@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/contrastive-explorer/explorer/run/datasets"
 	"github.com/contrastive-explorer/explorer/run/postgres"
@@ -73,8 +74,11 @@ func TestUploadFiles(t *testing.T) {
 	if _, err := s.OpenUploadFile(ctx, "u-3", "file"); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a missing file: %v, want os.ErrNotExist", err)
 	}
-	if ids, err := s.UploadFileIDs(ctx); err != nil || fmt.Sprint(ids) != "[u-1 u-2]" {
+	if ids, err := s.UploadFileIDs(ctx, time.Now().Add(time.Minute)); err != nil || fmt.Sprint(ids) != "[u-1 u-2]" {
 		t.Errorf("UploadFileIDs = %v, %v", ids, err)
+	}
+	if ids, err := s.UploadFileIDs(ctx, time.Now().Add(-time.Hour)); err != nil || len(ids) != 0 {
+		t.Errorf("UploadFileIDs of files kept over an hour ago = %v, %v", ids, err)
 	}
 	if err := s.DeleteUploadFiles(ctx, "u-1"); err != nil {
 		t.Fatal(err)
@@ -136,7 +140,36 @@ func TestUploadsWithoutSharedDisk(t *testing.T) {
 	if err := b.Remove("alice", e.ID); err != nil {
 		t.Fatal(err)
 	}
-	if ids, err := s1.UploadFileIDs(ctx); err != nil || len(ids) != 0 {
+	if ids, err := s1.UploadFileIDs(ctx, time.Now().Add(time.Minute)); err != nil || len(ids) != 0 {
 		t.Errorf("after removal the database holds files of %v (%v)", ids, err)
+	}
+}
+
+// TestRestoreSparesUploadsInProgress: a replica starting while another
+// has kept an upload's files but not yet its record leaves them (they are
+// younger than the orphan age); files older than it, without a record, go.
+func TestRestoreSparesUploadsInProgress(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, pgtest.Start(t).NewDatabase(t))
+	spool := filepath.Join(t.TempDir(), "spool.part")
+	if err := os.WriteFile(spool, []byte("a,b,label\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.KeepUploadFile(ctx, "u-0123456789abcdef", "file", spool); err != nil {
+		t.Fatal(err)
+	}
+	restore := func(age time.Duration) {
+		g := datasets.New(datasets.Options{Catalog: datasets.Bundled{}, Store: s, Files: s, Dir: t.TempDir(), OrphanAge: age})
+		if err := g.Restore(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	restore(time.Hour)
+	if ids, _ := s.UploadFileIDs(ctx, time.Now().Add(time.Minute)); len(ids) != 1 {
+		t.Fatalf("a starting replica removed an upload in progress: %v left", ids)
+	}
+	restore(0)
+	if ids, _ := s.UploadFileIDs(ctx, time.Now().Add(time.Minute)); len(ids) != 0 {
+		t.Errorf("orphaned files older than the orphan age are left: %v", ids)
 	}
 }

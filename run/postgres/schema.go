@@ -98,6 +98,7 @@ CREATE TABLE upload_chunks (
 	name      text NOT NULL,
 	seq       integer NOT NULL,
 	data      bytea NOT NULL,
+	kept      timestamptz NOT NULL DEFAULT now(),
 	PRIMARY KEY (upload_id, name, seq)
 );
 `,

@@ -21,7 +21,7 @@ func reluAVX2(h *float32, n int)
 //go:noescape
 func reluBackwardAVX2(grad, act *float32, n int)
 
-// expShiftAVX2 is ExpShift over n (a multiple of 4) values, see
+// expShiftAVX2 is ExpShift over n (a multiple of 8) values, see
 // vec_amd64.s; c is expConsts, and each lane's sum is added to lanes.
 //
 //go:noescape

@@ -20,6 +20,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -108,9 +109,15 @@ func (c *Cluster) start(t testing.TB) error {
 }
 
 func (c *Cluster) stop(t testing.TB) {
-	if _, err := os.Stat(filepath.Join(c.data(), "postmaster.pid")); err == nil {
+	pidFile := filepath.Join(c.data(), "postmaster.pid")
+	if b, err := os.ReadFile(pidFile); err == nil {
 		if err := c.run("pg_ctl", "-D", c.data(), "-m", "immediate", "-w", "stop"); err != nil {
 			t.Logf("pgtest: stopping the cluster: %v", err)
+			// Never leave a server running without its folder: its
+			// pid is the file's first line.
+			if pid, err := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0])); err == nil && pid > 0 {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
 		}
 	}
 	os.RemoveAll(c.dir)
