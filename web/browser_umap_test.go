@@ -14,6 +14,10 @@ import (
 	"github.com/contrastive-explorer/explorer/web"
 )
 
+// finishedJS is true once the page has had the run's done, which comes
+// when every epoch has its frame in the run's projection.
+const finishedJS = `(t => t.startsWith("finished") && !t.includes("re-projecting"))(document.querySelector('[data-testid="connection-status"]').textContent)`
+
 // TestBrowserUMAP switches a training digits run from PCA to UMAP in the
 // page: the frames that follow are UMAP's (the first started from the PCA
 // picture, the next warm), the frame figures name it, the caveat on
@@ -35,6 +39,9 @@ func TestBrowserUMAP(t *testing.T) {
 	}
 	b.shot("umap")
 	b.noProblems()
+	// done comes once every epoch has its frame (the ones live frames
+	// skipped are projected after training): the page says finished.
+	b.poll("every epoch projected", finishedJS, 120*time.Second)
 
 	// Every epoch in UMAP, from the run's export of what the page was sent.
 	var csvText string
@@ -114,6 +121,7 @@ func TestBrowserUMAP(t *testing.T) {
 	}
 	b.shot("umap-3d")
 	b.noProblems()
+	b.poll("every epoch projected in 3D", finishedJS, 120*time.Second)
 	b.eval("3D coordinates", `fetch("/api/runs/" + window.explorer.runID + "/export?format=coords.csv").then(r => r.text())`, &csvText)
 	rows, err = csv.NewReader(strings.NewReader(csvText)).ReadAll()
 	if err != nil || len(rows) < 2 {
