@@ -54,7 +54,14 @@ func openKeptStore(ctx context.Context, dir, addr, cmd string) (domain.Store, er
 			return nil, fmt.Errorf("%s: no runs are kept in %s (%v); pass the folder `explorer serve --data` uses, or its --store", cmd, dir, err)
 		}
 	}
-	st, err := openServeStore(ctx, dir, addr)
+	var st domain.Store
+	var err error
+	if addr == "" {
+		st, err = openStore(ctx, dir)
+	} else if err = checkStoreAddr(addr); err == nil {
+		// Beside running servers: migrate nothing.
+		st, err = postgres.OpenExisting(ctx, addr)
+	}
 	if err != nil {
 		if u := (*usageError)(nil); errors.As(err, &u) {
 			return nil, usagef("%s: %s", cmd, strings.TrimPrefix(u.msg, "serve: "))
@@ -75,8 +82,8 @@ func openServeStore(ctx context.Context, dir, addr string) (domain.Store, error)
 	if addr == "" {
 		return openStore(ctx, dir)
 	}
-	if !strings.HasPrefix(addr, "postgres://") && !strings.HasPrefix(addr, "postgresql://") && !strings.Contains(addr, "=") {
-		return nil, usagef("serve: --store: want a postgres:// URL (or a key=value connection string), or nothing for the SQLite file in --data")
+	if err := checkStoreAddr(addr); err != nil {
+		return nil, err
 	}
 	st, err := postgres.Open(ctx, addr)
 	if err != nil {
@@ -91,6 +98,14 @@ func openServeStore(ctx context.Context, dir, addr string) (domain.Store, error)
 func uploadFiles(st domain.Store) datasets.Files {
 	if pg, ok := st.(*postgres.Store); ok {
 		return pg
+	}
+	return nil
+}
+
+// checkStoreAddr refuses a --store that is not PostgreSQL's.
+func checkStoreAddr(addr string) error {
+	if !strings.HasPrefix(addr, "postgres://") && !strings.HasPrefix(addr, "postgresql://") && !strings.Contains(addr, "=") {
+		return usagef("serve: --store: want a postgres:// URL (or a key=value connection string), or nothing for the SQLite file in --data")
 	}
 	return nil
 }

@@ -40,6 +40,18 @@ var _ run.Store = (*Store)(nil)
 // a newer schema, written by a newer explorer, is an error. The context
 // bounds only the opening.
 func Open(ctx context.Context, dsn string) (*Store, error) {
+	return open(ctx, dsn, migrate)
+}
+
+// OpenExisting is Open for a reader beside running servers (the CLI's runs
+// and export): it migrates nothing, so an older server's schema is not
+// changed under it, and a database not at this explorer's schema version
+// is an error saying which is newer.
+func OpenExisting(ctx context.Context, dsn string) (*Store, error) {
+	return open(ctx, dsn, checkVersion)
+}
+
+func open(ctx context.Context, dsn string, prepare func(context.Context, *pgxpool.Pool) error) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		// pgx's message may quote the string, password and all.
@@ -51,7 +63,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		err = s.db.Ping(ctx)
 	}
 	if err == nil {
-		err = migrate(ctx, s.db)
+		err = prepare(ctx, s.db)
 	}
 	if err != nil {
 		if s.db != nil {

@@ -117,3 +117,37 @@ func TestOpenErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenExisting: the readers' open migrates nothing: an empty database
+// is refused and stays empty, a current one opens, an older or newer
+// schema is refused naming which it is.
+func TestOpenExisting(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.Start(t).NewDatabase(t)
+	if _, err := postgres.OpenExisting(ctx, url); err == nil || !strings.Contains(err.Error(), "no explorer runs") {
+		t.Fatalf("OpenExisting of an empty database: %v", err)
+	}
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var tables int
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").Scan(&tables); err != nil || tables != 0 {
+		t.Errorf("OpenExisting made %d tables (%v)", tables, err)
+	}
+	openStore(t, url).Close()
+	s, err := postgres.OpenExisting(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	for version, want := range map[int]string{1: "older", 99: "newer"} {
+		if _, err := conn.Exec(ctx, "UPDATE explorer_schema SET version = $1", version); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := postgres.OpenExisting(ctx, url); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("OpenExisting of schema version %d: %v, want %q", version, err, want)
+		}
+	}
+}

@@ -149,3 +149,19 @@ func migrate(ctx context.Context, db *pgxpool.Pool) error {
 	}
 	return tx.Commit(ctx)
 }
+
+// checkVersion returns an error unless the database's schema is the
+// version this explorer writes.
+func checkVersion(ctx context.Context, db *pgxpool.Pool) error {
+	var version int
+	err := db.QueryRow(ctx, "SELECT version FROM explorer_schema").Scan(&version)
+	switch {
+	case err != nil:
+		return fmt.Errorf("the database holds no explorer runs (%w); start `explorer serve --store` on it first", err)
+	case version > schemaVersion:
+		return fmt.Errorf("the database has schema version %d, newer than %d, the newest this explorer knows: use the explorer that serves it", version, schemaVersion)
+	case version < schemaVersion:
+		return fmt.Errorf("the database has schema version %d, older than this explorer's %d: use the explorer that serves it, or upgrade the servers first", version, schemaVersion)
+	}
+	return nil
+}
