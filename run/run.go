@@ -78,6 +78,12 @@ type Record struct {
 	Error     string // why the run failed, for State Failed
 	Created   time.Time
 	Updated   time.Time // last change of the record (state, name, projection)
+	// Owner is the replica (runner.Options.Replica) whose process queues
+	// or trains the run, "" for none; Heartbeat is when the owner last said
+	// it is alive (Store.Heartbeat), zero for never. A run whose owner's
+	// heartbeat is old is one whose replica died.
+	Owner     string
+	Heartbeat time.Time
 }
 
 // Listing is one run in a list of runs: its record and what the runs page

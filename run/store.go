@@ -57,6 +57,10 @@ type Store interface {
 	// DeleteRun removes a run with its epochs, frames, checkpoint and
 	// shares.
 	DeleteRun(ctx context.Context, id string) error
+	// Heartbeat records that replica owner is alive at at: every run it
+	// owns that has not ended (State.Ended) gets Heartbeat at, in one
+	// write. Owning no such run is not an error.
+	Heartbeat(ctx context.Context, owner string, at time.Time) error
 	// ShareRun records that session opened the run's link, so the run
 	// appears in its list. Sharing a run with its creator, or twice, does
 	// nothing.

@@ -95,6 +95,9 @@ type Options struct {
 	// and, without UploadFiles, a folder per upload kept. Default: a new folder under
 	// os.TempDir(), for this process only.
 	DataDir string
+	// Replica names this server among replicas sharing the store
+	// (runner.Options.Replica); "" for the only one.
+	Replica string
 	// UploadFiles keeps uploads' files where every replica reads them
 	// (the PostgreSQL store). Default: a folder per upload in DataDir.
 	UploadFiles datasets.Files
@@ -228,7 +231,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		NewTrainer: o.NewTrainer, RestoreTrainer: o.RestoreTrainer, NewProjector: o.NewProjector,
 		NewViewers: newViewers,
 		MaxRuns:    o.MaxRuns, MaxQueued: o.MaxQueued, MaxPerSession: o.MaxPerSession, MaxRunBytes: o.MaxRunBytes,
-		MaxViewBytes: o.MaxViewBytes, Logger: o.Logger,
+		MaxViewBytes: o.MaxViewBytes, Logger: o.Logger, Replica: o.Replica,
 	})
 	if err != nil {
 		return nil, err

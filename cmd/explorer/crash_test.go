@@ -369,6 +369,7 @@ func TestUploadsOnPostgresNeedNoSharedDisk(t *testing.T) {
 		t.Fatalf("a run on the upload, on the other replica: %d %s", res.StatusCode, b)
 	}
 	c.waitFor(r.ID, func(r runJSON) bool { return r.State == "done" })
+	c.stream(r.ID) // to its end: every epoch projected and stored
 	c.kill()
 
 	// The CLI reads the same store from a third folder: the run listed,
@@ -383,6 +384,30 @@ func TestUploadsOnPostgresNeedNoSharedDisk(t *testing.T) {
 	}
 	if b, err := os.ReadFile(out); err != nil || bytes.Count(b, []byte("\n")) != 1+3*60 {
 		t.Errorf("the exported coordinates: %d lines, %v; want a header and 60 items × 3 epochs", bytes.Count(b, []byte("\n")), err)
+	}
+}
+
+// TestSecondReplicaLeavesRunsAlone starts a second explorer (its own data
+// folder, so its own replica id) on the PostgreSQL store of one that is
+// training a run: the newcomer must not take the live run for one a crash
+// left, and the run trains to its end on the first.
+func TestSecondReplicaLeavesRunsAlone(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a PostgreSQL cluster and explorer processes")
+	}
+	db := pgtest.Start(t).NewDatabase(t)
+	a := startChild(t, t.TempDir(), "--store", db)
+	live := a.create(`{"dataset":"digits","epochs":25,"batch":32,"hidden":[64],"dim":8,"seed":3}`)
+	a.waitFor(live.ID, func(r runJSON) bool { return r.Epoch >= 2 })
+	b := startChild(t, t.TempDir(), "--store", db)
+	if r := b.get(live.ID); r.State == "interrupted" {
+		t.Fatalf("the second replica marked the first's live run interrupted: %+v", r)
+	}
+	if r := a.waitFor(live.ID, func(r runJSON) bool { return r.State == "done" || r.State == "interrupted" }); r.State != "done" {
+		t.Errorf("the first replica's run ended %s, want done", r.State)
+	}
+	if out := b.out.String(); !strings.Contains(out, "run left to its replica") {
+		t.Errorf("the second replica's log does not say it left the run alone:\n%s", out)
 	}
 }
 

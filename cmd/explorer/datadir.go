@@ -23,6 +23,7 @@ const (
 	storeFile      = "explorer.db" // the SQLite store: runs, epochs, frames, uploads' records
 	uploadsDir     = "uploads"     // uploaded files, one folder per upload
 	sessionKeyFile = "session.key" // signs session cookies, so sessions survive restarts
+	replicaFile    = "replica.id"  // names this server among replicas sharing a store
 )
 
 // defaultDataDir is the explorer's folder in the user's data directory
@@ -122,6 +123,28 @@ func openStore(ctx context.Context, dir string) (*sqlite.Store, error) {
 		return nil, fmt.Errorf("opening the store: %w (move %s away to start with an empty one)", err, path)
 	}
 	return st, nil
+}
+
+// replicaID returns the data folder's replica name, made on first use:
+// the same across restarts, so a restarted server knows its own runs.
+func replicaID(dir string) (string, error) {
+	path := filepath.Join(dir, replicaFile)
+	b, err := os.ReadFile(path)
+	if id := strings.TrimSpace(string(b)); err == nil && id != "" {
+		return id, nil
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("replica id: %w", err)
+	}
+	id := "replica-" + domain.RandomHex(6)
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(id+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("replica id: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return "", fmt.Errorf("replica id: %w", err)
+	}
+	return id, nil
 }
 
 // sessionKey returns the data folder's session key, made on first use.

@@ -93,6 +93,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	replica, err := replicaID(*data)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 
 	level := slog.LevelInfo
 	if *verbose {
@@ -115,7 +119,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		MaxViewBytes:         int64(*viewMemoryMB) * 1_000_000,
 		MaxViewersPerAddress: *maxViewers,
 		Limits:               limits, MaxUploads: *maxUploads, UploadMemory: int64(*uploadMemoryMB) * 1_000_000,
-		DataDir: filepath.Join(*data, uploadsDir), UploadFiles: uploadFiles(store),
+		DataDir: filepath.Join(*data, uploadsDir), UploadFiles: uploadFiles(store), Replica: replica,
 	})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)

@@ -99,6 +99,18 @@ func (s *Store) PutRun(ctx context.Context, rec run.Record) error {
 	})
 }
 
+// Heartbeat sets the Heartbeat of owner's runs that have not ended.
+func (s *Store) Heartbeat(ctx context.Context, owner string, at time.Time) error {
+	return s.locked(ctx, true, func() error {
+		for _, e := range s.runs {
+			if e.rec.Owner == owner && !e.rec.State.Ended() {
+				e.rec.Heartbeat = at
+			}
+		}
+		return nil
+	})
+}
+
 // Run returns a run's record.
 func (s *Store) Run(ctx context.Context, id string) (rec run.Record, err error) {
 	err = s.onRun(ctx, id, false, func(e *entry) error {

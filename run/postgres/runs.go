@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -12,7 +13,7 @@ import (
 )
 
 // recordColumns are the columns of runs scanRecord reads, prefixed r.
-const recordColumns = "r.id, r.token_hash, r.session, r.name, r.config, r.state, r.error, r.created, r.updated"
+const recordColumns = "r.id, r.token_hash, r.session, r.name, r.config, r.state, r.error, r.created, r.updated, r.owner, r.heartbeat"
 
 // scanRecord scans recordColumns, then into extra.
 func scanRecord(row pgx.Row, extra ...any) (run.Record, error) {
@@ -21,8 +22,9 @@ func scanRecord(row pgx.Row, extra ...any) (run.Record, error) {
 		hash   []byte
 		config string
 		state  string
+		beat   *time.Time
 	)
-	dest := append([]any{&rec.ID, &hash, &rec.Session, &rec.Name, &config, &state, &rec.Error, &rec.Created, &rec.Updated}, extra...)
+	dest := append([]any{&rec.ID, &hash, &rec.Session, &rec.Name, &config, &state, &rec.Error, &rec.Created, &rec.Updated, &rec.Owner, &beat}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return run.Record{}, err
 	}
@@ -35,6 +37,9 @@ func scanRecord(row pgx.Row, extra ...any) (run.Record, error) {
 	}
 	rec.State = run.State(state)
 	rec.Created, rec.Updated = rec.Created.UTC(), rec.Updated.UTC()
+	if beat != nil {
+		rec.Heartbeat = beat.UTC()
+	}
 	return rec, nil
 }
 
@@ -46,14 +51,33 @@ func (s *Store) PutRun(ctx context.Context, rec run.Record) error {
 		return fmt.Errorf("postgres: run %q config: %w", rec.ID, err)
 	}
 	_, err = s.db.Exec(ctx, `
-INSERT INTO runs (id, token_hash, session, name, config, state, error, created, updated)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+INSERT INTO runs (id, token_hash, session, name, config, state, error, created, updated, owner, heartbeat)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 ON CONFLICT (id) DO UPDATE SET
 	token_hash = excluded.token_hash, session = excluded.session, name = excluded.name,
 	config = excluded.config, state = excluded.state, error = excluded.error,
-	created = excluded.created, updated = excluded.updated`,
-		rec.ID, rec.TokenHash[:], rec.Session, rec.Name, string(config), string(rec.State), rec.Error, rec.Created, rec.Updated)
+	created = excluded.created, updated = excluded.updated, owner = excluded.owner, heartbeat = excluded.heartbeat`,
+		rec.ID, rec.TokenHash[:], rec.Session, rec.Name, string(config), string(rec.State), rec.Error, rec.Created, rec.Updated,
+		rec.Owner, nullTime(rec.Heartbeat))
 	return runWriteErr(err, rec.ID, "put")
+}
+
+// Heartbeat sets the heartbeat of owner's runs that have not ended.
+func (s *Store) Heartbeat(ctx context.Context, owner string, at time.Time) error {
+	_, err := s.db.Exec(ctx, "UPDATE runs SET heartbeat = $1 WHERE owner = $2 AND state = ANY($3)",
+		at, owner, []string{string(run.Queued), string(run.Running), string(run.Paused)})
+	if err != nil {
+		return fmt.Errorf("postgres: heartbeat of %q: %w", owner, err)
+	}
+	return nil
+}
+
+// nullTime is t as an argument, NULL for the zero time.
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
 }
 
 // Run returns a run's record.

@@ -102,6 +102,12 @@ CREATE TABLE upload_chunks (
 	PRIMARY KEY (upload_id, name, seq)
 );
 `,
+	// The replica that queues or trains a run, and when it last said it
+	// is alive (NULL for never): run/sqlite's version 3.
+	4: `
+ALTER TABLE runs ADD COLUMN owner text NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN heartbeat timestamptz;
+`,
 }
 
 // schemaVersion is the version migrations bring a database to.

@@ -66,16 +66,88 @@ func New(ctx context.Context, o Options) (*Manager, error) {
 		return nil, fmt.Errorf("runner: listing unfinished runs: %w", err)
 	}
 	for _, l := range stale {
-		rec := l.Record
-		rec.State, rec.Updated = run.Interrupted, time.Now()
-		if err := o.Store.PutRun(ctx, rec); err != nil {
-			return nil, fmt.Errorf("runner: marking run %s interrupted: %w", rec.ID, err)
+		if !m.orphaned(l.Record) {
+			m.log.Info("run left to its replica", "run", l.ID, "replica", l.Owner)
+			continue
 		}
-		m.log.Info("run interrupted by a restart", "run", rec.ID, "epoch", l.Epoch)
+		if err := m.interrupt(ctx, l.Record); err != nil {
+			return nil, err
+		}
+		m.log.Info("run interrupted by a restart", "run", l.ID, "epoch", l.Epoch, "replica", l.Owner)
 	}
 	context.AfterFunc(ctx, m.shutdown)
 	m.group.Go(m.evictLoop)
+	if o.Replica != "" {
+		m.group.Go(m.heartbeatLoop)
+	}
 	return m, nil
+}
+
+// orphaned reports whether an unfinished run's record has no live replica
+// training it: it is this replica's (from before its restart), nobody's,
+// or its owner's heartbeat is older than HeartbeatTimeout.
+func (m *Manager) orphaned(rec run.Record) bool {
+	return m.o.Replica == "" || rec.Owner == "" || rec.Owner == m.o.Replica ||
+		time.Since(rec.Heartbeat) > m.o.HeartbeatTimeout
+}
+
+// interrupt stores rec as interrupted: resumable from its checkpoint.
+func (m *Manager) interrupt(ctx context.Context, rec run.Record) error {
+	rec.State, rec.Updated = run.Interrupted, time.Now()
+	if err := m.store.PutRun(ctx, rec); err != nil {
+		return fmt.Errorf("runner: marking run %s interrupted: %w", rec.ID, err)
+	}
+	return nil
+}
+
+// heartbeatLoop says every HeartbeatEvery that this replica is alive, and
+// interrupts the unfinished runs of replicas that stopped saying so.
+func (m *Manager) heartbeatLoop() {
+	m.every(m.o.HeartbeatEvery, func() {
+		if err := m.store.Heartbeat(m.ctx, m.o.Replica, time.Now()); err != nil && m.ctx.Err() == nil {
+			m.log.Warn("heartbeat", "err", err)
+		}
+		m.sweepDead()
+	})
+}
+
+// every calls fn every d until the manager's context ends.
+func (m *Manager) every(d time.Duration, fn func()) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.ctx.Done():
+			return
+		case <-t.C:
+			fn()
+		}
+	}
+}
+
+// sweepDead interrupts the unfinished runs, held by no run of this
+// replica, whose owner's heartbeat is older than HeartbeatTimeout.
+func (m *Manager) sweepDead() {
+	list, err := m.store.Runs(m.ctx, run.RunFilter{States: []run.State{run.Queued, run.Running, run.Paused}})
+	if err != nil {
+		if m.ctx.Err() == nil {
+			m.log.Warn("listing unfinished runs", "err", err)
+		}
+		return
+	}
+	for _, l := range list {
+		m.mu.Lock()
+		_, mine := m.runs[l.ID]
+		m.mu.Unlock()
+		if mine || l.Owner == m.o.Replica || time.Since(l.Heartbeat) <= m.o.HeartbeatTimeout {
+			continue
+		}
+		if err := m.interrupt(m.ctx, l.Record); err != nil {
+			m.log.Warn("interrupting a dead replica's run", "run", l.ID, "err", err)
+			continue
+		}
+		m.log.Info("run interrupted: its replica stopped", "run", l.ID, "replica", l.Owner, "heartbeat", l.Heartbeat)
+	}
 }
 
 // Wait blocks until every goroutine of every run has returned. Call it
@@ -558,16 +630,7 @@ const (
 )
 
 func (m *Manager) evictLoop() {
-	t := time.NewTicker(evictEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-m.ctx.Done():
-			return
-		case <-t.C:
-			m.evict(time.Now().Add(-evictAfter))
-		}
-	}
+	m.every(evictEvery, func() { m.evict(time.Now().Add(-evictAfter)) })
 }
 
 // evict forgets the idle runs last used before cutoff, and the views

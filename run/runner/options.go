@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"runtime"
+	"time"
 
 	"github.com/contrastive-explorer/explorer/run"
 	"github.com/contrastive-explorer/explorer/trainer"
@@ -118,6 +119,19 @@ type Options struct {
 	// are evicted. Default 512 MB.
 	MaxViewBytes int64
 
+	// Replica names this process among the replicas sharing the store
+	// (stable across its restarts: serve keeps it in the data folder).
+	// The runs it writes are its own (run.Record.Owner); it heartbeats
+	// them every HeartbeatEvery; at start it interrupts its own unfinished
+	// runs (it was stopped or crashed) and leaves other replicas' alone
+	// unless their heartbeat is older than HeartbeatTimeout, and it
+	// interrupts such runs of dead replicas as it finds them. "" (the
+	// default, one process per store) owns every run: at start every
+	// unfinished run is interrupted, and nothing heartbeats.
+	Replica string
+	// HeartbeatEvery and HeartbeatTimeout: defaults 5 s and 30 s.
+	HeartbeatEvery, HeartbeatTimeout time.Duration
+
 	// Logger receives the manager's logs. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -155,6 +169,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.HeartbeatEvery <= 0 {
+		o.HeartbeatEvery = 5 * time.Second
+	}
+	if o.HeartbeatTimeout <= 0 {
+		o.HeartbeatTimeout = 30 * time.Second
 	}
 	return o
 }

@@ -103,6 +103,7 @@ func (r *Run) recordLocked() run.Record {
 	return run.Record{
 		ID: r.id, TokenHash: r.tokenHash, Session: r.session, Name: r.name, Config: r.cfg,
 		State: r.state, Error: r.errMsg, Created: r.created, Updated: time.Now(),
+		Owner: r.m.o.Replica, Heartbeat: time.Now(),
 	}
 }
 

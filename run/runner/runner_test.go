@@ -394,3 +394,63 @@ func TestCompleteRunTrimsItsProjector(t *testing.T) {
 		t.Errorf("after re-projecting: trimmed %d times, method %s", trims(), h.Frames[0].Method)
 	}
 }
+
+// TestReplicasLeaveEachOthersRuns: a replica starting on a shared store
+// interrupts its own unfinished runs (from before its restart), nobody's,
+// and those of replicas whose heartbeat is old, but leaves a live
+// replica's; once that replica stops heartbeating, the sweep interrupts
+// its runs too; a replica's own runs get its heartbeat.
+func TestReplicasLeaveEachOthersRuns(t *testing.T) {
+	ctx := context.Background()
+	st := memory.New()
+	now := time.Now()
+	rec := func(id, owner string, beat time.Time) run.Record {
+		return run.Record{ID: id, Session: "s", State: run.Running, Config: config(2), Created: now, Updated: now, Owner: owner, Heartbeat: beat}
+	}
+	for _, r := range []run.Record{
+		rec("mine", "b", now), rec("nobodys", "", time.Time{}),
+		rec("dead", "a", now.Add(-time.Hour)), rec("alive", "a", now),
+	} {
+		if err := st.PutRun(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	state := func(id string) run.State {
+		r, err := st.Run(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.State
+	}
+	newManager(t, st, nil, func(o *runner.Options) {
+		o.Replica, o.HeartbeatEvery, o.HeartbeatTimeout = "b", 20*time.Millisecond, 300*time.Millisecond
+	})
+	for id, want := range map[string]run.State{"mine": run.Interrupted, "nobodys": run.Interrupted, "dead": run.Interrupted, "alive": run.Running} {
+		if got := state(id); got != want {
+			t.Errorf("after replica b started, run %s is %s, want %s", id, got, want)
+		}
+	}
+	// Replica a never heartbeats again: within a few sweeps its run goes.
+	deadline := time.Now().Add(5 * time.Second)
+	for state("alive") != run.Interrupted {
+		if time.Now().After(deadline) {
+			t.Fatal("the run of a replica that stopped heartbeating is still running after 5 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// b's own unfinished run is heartbeated.
+	if err := st.PutRun(ctx, rec("b-run", "b", now.Add(-time.Minute))); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(5 * time.Second)
+	for {
+		r, _ := st.Run(ctx, "b-run")
+		if r.Heartbeat.After(now) && r.State == run.Running {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replica b's run: %+v, want a fresh heartbeat and still running", r)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -143,8 +143,9 @@ func TestMigrateEpochPairs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := run.Record{ID: "r-1", Session: "s", State: run.Done, Created: time.Now(), Updated: time.Now()}
-	if err := s.PutRun(ctx, rec); err != nil {
+	// The run as version 1 wrote it (PutRun writes today's columns).
+	if _, err := s.w.ExecContext(ctx, `INSERT INTO runs (id, token_hash, session, name, config, state, error, created, updated)
+VALUES ('r-1', zeroblob(32), 's', '', '{}', 'done', '', ?, ?)`, time.Now().UnixMicro(), time.Now().UnixMicro()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.w.ExecContext(ctx, "INSERT INTO epochs (run_id, epoch, metrics, dim, embeddings) VALUES ('r-1', 0, NULL, 2, ?)", floatblob.Encode([]float32{1, 2})); err != nil {
@@ -158,6 +159,9 @@ func TestMigrateEpochPairs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	if rec, err := s.Run(ctx, "r-1"); err != nil || rec.Owner != "" || !rec.Heartbeat.IsZero() || rec.State != run.Done {
+		t.Errorf("the run from before: %+v, %v; want no owner and no heartbeat", rec, err)
+	}
 	old, err := s.Epoch(ctx, "r-1", 0)
 	if err != nil || old.Pairs != nil || len(old.Embeddings) != 2 {
 		t.Fatalf("the epoch from before: %+v, %v", old, err)

@@ -6,12 +6,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/contrastive-explorer/explorer/run"
 )
 
 // recordColumns are the columns of runs scanRecord reads, prefixed r.
-const recordColumns = "r.id, r.token_hash, r.session, r.name, r.config, r.state, r.error, r.created, r.updated"
+const recordColumns = "r.id, r.token_hash, r.session, r.name, r.config, r.state, r.error, r.created, r.updated, r.owner, r.heartbeat"
 
 // listingFrom joins each run to its newest epoch, found through the
 // epochs' primary key.
@@ -24,8 +25,9 @@ func scanRecord(row scanner, extra ...any) (run.Record, error) {
 		rec              run.Record
 		hash, config     []byte
 		created, updated int64
+		heartbeat        int64
 	)
-	dest := append([]any{&rec.ID, &hash, &rec.Session, &rec.Name, &config, &rec.State, &rec.Error, &created, &updated}, extra...)
+	dest := append([]any{&rec.ID, &hash, &rec.Session, &rec.Name, &config, &rec.State, &rec.Error, &created, &updated, &rec.Owner, &heartbeat}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return run.Record{}, err
 	}
@@ -37,6 +39,9 @@ func scanRecord(row scanner, extra ...any) (run.Record, error) {
 		return run.Record{}, fmt.Errorf("run %q config: %w", rec.ID, err)
 	}
 	rec.Created, rec.Updated = fromMicros(created), fromMicros(updated)
+	if heartbeat != 0 {
+		rec.Heartbeat = fromMicros(heartbeat)
+	}
 	return rec, nil
 }
 
@@ -50,15 +55,33 @@ func (s *Store) PutRun(ctx context.Context, rec run.Record) error {
 	// An upsert, not INSERT OR REPLACE: replacing the row would delete it
 	// first, and the epochs, frames and shares with it.
 	_, err = s.w.ExecContext(ctx, `
-INSERT INTO runs (id, token_hash, session, name, config, state, error, created, updated)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO runs (id, token_hash, session, name, config, state, error, created, updated, owner, heartbeat)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET
 	token_hash = excluded.token_hash, session = excluded.session, name = excluded.name,
 	config = excluded.config, state = excluded.state, error = excluded.error,
-	created = excluded.created, updated = excluded.updated`,
+	created = excluded.created, updated = excluded.updated, owner = excluded.owner, heartbeat = excluded.heartbeat`,
 		rec.ID, rec.TokenHash[:], rec.Session, rec.Name, string(config), string(rec.State), rec.Error,
-		rec.Created.UnixMicro(), rec.Updated.UnixMicro())
+		rec.Created.UnixMicro(), rec.Updated.UnixMicro(), rec.Owner, micros(rec.Heartbeat))
 	return runWriteErr(err, rec.ID, "put")
+}
+
+// Heartbeat sets the heartbeat of owner's runs that have not ended.
+func (s *Store) Heartbeat(ctx context.Context, owner string, at time.Time) error {
+	_, err := s.w.ExecContext(ctx, "UPDATE runs SET heartbeat = ? WHERE owner = ? AND state IN (?, ?, ?)",
+		micros(at), owner, string(run.Queued), string(run.Running), string(run.Paused))
+	if err != nil {
+		return fmt.Errorf("sqlite: heartbeat of %q: %w", owner, err)
+	}
+	return nil
+}
+
+// micros is t as the schema stores times, 0 for the zero time.
+func micros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
 }
 
 // Run returns a run's record.

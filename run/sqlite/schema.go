@@ -85,6 +85,12 @@ CREATE INDEX uploads_by_session ON uploads (session, created, id);
 	2: `
 ALTER TABLE epochs ADD COLUMN pairs TEXT;
 `,
+	// The replica that queues or trains a run, and when it last said it
+	// is alive (0 for never).
+	3: `
+ALTER TABLE runs ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN heartbeat INTEGER NOT NULL DEFAULT 0;
+`,
 }
 
 // schemaVersion is the version migrations bring a database to.

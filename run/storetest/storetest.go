@@ -39,6 +39,7 @@ func Run(t *testing.T, open func(t *testing.T) run.Store) {
 	}{
 		{"RunRoundTrip", testRunRoundTrip},
 		{"PutRunReplaces", testPutRunReplaces},
+		{"Heartbeat", testHeartbeat},
 		{"NotFound", testNotFound},
 		{"WritesForUnknownRun", testWritesForUnknownRun},
 		{"RunsOrder", testRunsOrder},
@@ -91,6 +92,8 @@ func record(id, session string, minutes int) run.Record {
 		Error:     "",
 		Created:   created,
 		Updated:   created.Add(1500 * time.Millisecond),
+		Owner:     "replica-a",
+		Heartbeat: created.Add(2 * time.Second),
 	}
 }
 
@@ -134,7 +137,10 @@ func checkRecord(t *testing.T, got, want run.Record) {
 	if !sameTime(got.Created, want.Created) || !sameTime(got.Updated, want.Updated) {
 		t.Errorf("run %s: created, updated = %v, %v; want %v, %v", want.ID, got.Created, got.Updated, want.Created, want.Updated)
 	}
-	got.Created, got.Updated = want.Created, want.Updated
+	if !sameTime(got.Heartbeat, want.Heartbeat) || got.Heartbeat.IsZero() != want.Heartbeat.IsZero() {
+		t.Errorf("run %s: heartbeat = %v, want %v", want.ID, got.Heartbeat, want.Heartbeat)
+	}
+	got.Created, got.Updated, got.Heartbeat = want.Created, want.Updated, want.Heartbeat
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("run %s:\n got %+v\nwant %+v", want.ID, got, want)
 	}
@@ -274,6 +280,35 @@ func testPutRunReplaces(t *testing.T, s run.Store) {
 	}
 	if got := listIDs(t, s, run.RunFilter{Session: "s-b"}); !slices.Equal(got, []string{"r-1"}) {
 		t.Errorf("shared runs after PutRun: %v, want [r-1]", got)
+	}
+}
+
+// testHeartbeat: a heartbeat reaches the owner's runs that have not
+// ended, and no others; a run without owner or heartbeat round trips so.
+func testHeartbeat(t *testing.T, s run.Store) {
+	ctx := context.Background()
+	mine, ended, other, none := record("r-1", "s-a", 0), record("r-2", "s-a", 1), record("r-3", "s-a", 2), record("r-4", "s-a", 3)
+	ended.State = run.Done
+	other.Owner = "replica-b"
+	none.Owner, none.Heartbeat = "", time.Time{}
+	put(t, s, mine, ended, other, none)
+	at := base.Add(time.Hour)
+	if err := s.Heartbeat(ctx, "replica-a", at); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Heartbeat(ctx, "replica-z", at); err != nil {
+		t.Errorf("a heartbeat of a replica owning nothing: %v", err)
+	}
+	for _, tc := range []struct {
+		rec  run.Record
+		want time.Time
+	}{{mine, at}, {ended, ended.Heartbeat}, {other, other.Heartbeat}, {none, time.Time{}}} {
+		got, err := s.Run(ctx, tc.rec.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tc.rec.Heartbeat = tc.want
+		checkRecord(t, got, tc.rec)
 	}
 }
 
