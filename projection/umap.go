@@ -603,8 +603,9 @@ func optimizeUMAP(ctx context.Context, pl *pool, g *umapGraph, y []float64, n, d
 					ck := &clocks[e]
 					ck.next += ck.every
 					due[e] = int32(math.Ceil(ck.next))
-					negs := int((float64(epoch) - ck.nextNeg) / (ck.every / rate))
-					ck.nextNeg += float64(negs) * (ck.every / rate)
+					everyNeg := ck.every / rate
+					negs := int((float64(epoch) - ck.nextNeg) / everyNeg)
+					ck.nextNeg += float64(negs) * everyNeg
 					// The edge's pull and its negative samples' pushes are
 					// measured from where the point is, their steps summed
 					// (umap-learn moves the point after each).

@@ -59,13 +59,13 @@ func openKeptStore(ctx context.Context, dir, addr, cmd string) (domain.Store, er
 	var err error
 	if addr == "" {
 		st, err = openStore(ctx, dir)
-	} else if err = checkStoreAddr(addr); err == nil {
+	} else if err = checkStoreAddr(cmd, addr); err == nil {
 		// Beside running servers: migrate nothing.
 		st, err = postgres.OpenExisting(ctx, addr)
 	}
 	if err != nil {
 		if u := (*usageError)(nil); errors.As(err, &u) {
-			return nil, usagef("%s: %s", cmd, strings.TrimPrefix(u.msg, "serve: "))
+			return nil, err
 		}
 		return nil, fmt.Errorf("%s: %w", cmd, err)
 	}
@@ -83,7 +83,7 @@ func openServeStore(ctx context.Context, dir, addr string) (domain.Store, error)
 	if addr == "" {
 		return openStore(ctx, dir)
 	}
-	if err := checkStoreAddr(addr); err != nil {
+	if err := checkStoreAddr("serve", addr); err != nil {
 		return nil, err
 	}
 	st, err := postgres.Open(ctx, addr)
@@ -103,10 +103,11 @@ func uploadFiles(st domain.Store) datasets.Files {
 	return nil
 }
 
-// checkStoreAddr refuses a --store that is not PostgreSQL's.
-func checkStoreAddr(addr string) error {
+// checkStoreAddr refuses a --store of command cmd that is not
+// PostgreSQL's.
+func checkStoreAddr(cmd, addr string) error {
 	if !strings.HasPrefix(addr, "postgres://") && !strings.HasPrefix(addr, "postgresql://") && !strings.Contains(addr, "=") {
-		return usagef("serve: --store: want a postgres:// URL (or a key=value connection string), or nothing for the SQLite file in --data")
+		return usagef("%s: --store: want a postgres:// URL (or a key=value connection string), or nothing for the SQLite file in --data", cmd)
 	}
 	return nil
 }

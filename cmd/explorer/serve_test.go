@@ -183,6 +183,8 @@ func TestServeBadFlags(t *testing.T) {
 		{"serve", "--nope"},
 		{"serve", "extra"},
 		{"serve", "--data", "DATA", "--store", "mysql://db/explorer"},
+		{"runs", "list", "--data", "DATA", "--store", "mysql://db/explorer"},
+		{"export", "--data", "DATA", "--store", "mysql://db/explorer", "r-1"},
 	} {
 		for i, a := range args {
 			if a == "DATA" {

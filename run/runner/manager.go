@@ -139,7 +139,9 @@ func (m *Manager) sweepDead() {
 		m.mu.Lock()
 		_, mine := m.runs[l.ID]
 		m.mu.Unlock()
-		if mine || l.Owner == m.o.Replica || time.Since(l.Heartbeat) <= m.o.HeartbeatTimeout {
+		// Its own unfinished runs are this replica's to train, even those
+		// not in memory; orphaned says the rest.
+		if mine || l.Owner == m.o.Replica || !m.orphaned(l.Record) {
 			continue
 		}
 		if err := m.interrupt(m.ctx, l.Record); err != nil {

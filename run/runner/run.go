@@ -100,10 +100,11 @@ func (r *Run) summaryLocked() Summary {
 
 // recordLocked returns the run's store record.
 func (r *Run) recordLocked() run.Record {
+	now := time.Now()
 	return run.Record{
 		ID: r.id, TokenHash: r.tokenHash, Session: r.session, Name: r.name, Config: r.cfg,
-		State: r.state, Error: r.errMsg, Created: r.created, Updated: time.Now(),
-		Owner: r.m.o.Replica, Heartbeat: time.Now(),
+		State: r.state, Error: r.errMsg, Created: r.created, Updated: now,
+		Owner: r.m.o.Replica, Heartbeat: now,
 	}
 }
 
