@@ -11,3 +11,7 @@ import (
 func TestStore(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) run.Store { return memory.New() })
 }
+
+func TestQueue(t *testing.T) {
+	storetest.RunQueue(t, func(t *testing.T) storetest.Queue { return memory.New() })
+}

@@ -30,6 +30,9 @@ func openStore(t testing.TB, url string) *postgres.Store {
 func TestStore(t *testing.T) {
 	c := pgtest.Start(t)
 	storetest.Run(t, func(t *testing.T) run.Store { return openStore(t, c.NewDatabase(t)) })
+	t.Run("Queue", func(t *testing.T) {
+		storetest.RunQueue(t, func(t *testing.T) storetest.Queue { return openStore(t, c.NewDatabase(t)) })
+	})
 }
 
 // TestReplicasMigrateOnce: replicas opening a new database at the same

@@ -108,6 +108,10 @@ CREATE TABLE upload_chunks (
 ALTER TABLE runs ADD COLUMN owner text NOT NULL DEFAULT '';
 ALTER TABLE runs ADD COLUMN heartbeat timestamptz;
 `,
+	// The run queue (queue.go): queued runs, oldest first.
+	5: `
+CREATE INDEX runs_queued ON runs (created, id) WHERE state = 'queued';
+`,
 }
 
 // schemaVersion is the version migrations bring a database to.
