@@ -36,6 +36,7 @@ type Manager struct {
 	group          *group.Group
 	cache          *epochCache
 	viewBytes      atomic.Int64 // memory reserved for the frames of views viewers chose
+	cl             *cluster     // nil for the only replica (Options.Bus)
 
 	mu      sync.Mutex
 	runs    map[string]*Run
@@ -61,6 +62,13 @@ func New(ctx context.Context, o Options) (*Manager, error) {
 		o:          o, log: o.Logger, group: group.New(), cache: newEpochCache(epochCacheBytes),
 		runs: make(map[string]*Run), loading: make(map[string]chan struct{}),
 	}
+	if o.Bus != nil {
+		cl, err := newCluster(o)
+		if err != nil {
+			return nil, err
+		}
+		m.cl = cl
+	}
 	stale, err := o.Store.Runs(ctx, run.RunFilter{States: []run.State{run.Queued, run.Running, run.Paused}})
 	if err != nil {
 		return nil, fmt.Errorf("runner: listing unfinished runs: %w", err)
@@ -70,10 +78,25 @@ func New(ctx context.Context, o Options) (*Manager, error) {
 			m.log.Info("run left to its replica", "run", l.ID, "replica", l.Owner)
 			continue
 		}
+		if m.cl != nil && l.State == run.Queued && l.Owner == "" {
+			continue // waiting in the shared queue already
+		}
+		if m.cl != nil {
+			if _, err := m.requeue(ctx, l); err != nil {
+				return nil, fmt.Errorf("runner: requeueing run %s: %w", l.ID, err)
+			}
+			m.log.Info("run queued again after a restart", "run", l.ID, "epoch", l.Epoch, "replica", l.Owner)
+			continue
+		}
 		if err := m.interrupt(ctx, l.Record); err != nil {
 			return nil, err
 		}
 		m.log.Info("run interrupted by a restart", "run", l.ID, "epoch", l.Epoch, "replica", l.Owner)
+	}
+	if m.cl != nil {
+		if err := m.startCluster(); err != nil {
+			return nil, err
+		}
 	}
 	context.AfterFunc(ctx, m.shutdown)
 	m.group.Go(m.evictLoop)
@@ -108,6 +131,9 @@ func (m *Manager) heartbeatLoop() {
 			m.log.Warn("heartbeat", "err", err)
 		}
 		m.sweepDead()
+		if m.cl != nil {
+			m.countQueued()
+		}
 	})
 }
 
@@ -126,9 +152,15 @@ func (m *Manager) every(d time.Duration, fn func()) {
 }
 
 // sweepDead interrupts the unfinished runs, held by no run of this
-// replica, whose owner's heartbeat is older than HeartbeatTimeout.
+// replica, whose owner's heartbeat is older than HeartbeatTimeout; among
+// replicas sharing a queue it queues them again instead, for whichever
+// replica claims them to resume them from their checkpoint.
 func (m *Manager) sweepDead() {
-	list, err := m.store.Runs(m.ctx, run.RunFilter{States: []run.State{run.Queued, run.Running, run.Paused}})
+	states := []run.State{run.Queued, run.Running, run.Paused}
+	if m.cl != nil {
+		states = states[1:] // a dead replica's queued runs are claimed as they are
+	}
+	list, err := m.store.Runs(m.ctx, run.RunFilter{States: states})
 	if err != nil {
 		if m.ctx.Err() == nil {
 			m.log.Warn("listing unfinished runs", "err", err)
@@ -142,6 +174,14 @@ func (m *Manager) sweepDead() {
 		// Its own unfinished runs are this replica's to train, even those
 		// not in memory; orphaned says the rest.
 		if mine || l.Owner == m.o.Replica || !m.orphaned(l.Record) {
+			continue
+		}
+		if m.cl != nil {
+			if ok, err := m.requeue(m.ctx, l); err != nil {
+				m.log.Warn("requeueing a dead replica's run", "run", l.ID, "err", err)
+			} else if ok {
+				m.log.Info("run queued again: its replica stopped", "run", l.ID, "replica", l.Owner, "heartbeat", l.Heartbeat)
+			}
 			continue
 		}
 		if err := m.interrupt(m.ctx, l.Record); err != nil {
@@ -186,7 +226,10 @@ func (m *Manager) Create(ctx context.Context, session string, cfg run.Config, d 
 		m: m, id: run.RandomHex(6), tokenHash: sha256.Sum256([]byte(token)), session: session,
 		created: time.Now().UTC().Truncate(time.Millisecond), ds: d,
 		tr: tr, cfg: cfg, state: run.Queued, trained: -1, liveEpoch: -1,
-		ended: make(chan struct{}), lastUsed: time.Now(),
+		ended: make(chan struct{}), lastUsed: time.Now(), owner: m.o.Replica,
+	}
+	if m.cl != nil {
+		return m.createShared(ctx, r, token)
 	}
 
 	m.mu.Lock()
@@ -216,6 +259,37 @@ func (m *Manager) Create(ctx context.Context, session string, cfg run.Config, d 
 	m.runs[r.id] = r
 	m.admitLocked(r)
 	m.log.Info("run created", "run", r.id, "dataset", d.ID, "loss", r.cfg.Loss, "queued", queue)
+	return r, token, nil
+}
+
+// createShared queues a new run in the shared queue, for the first
+// replica with a free slot to claim; this one follows its events.
+func (m *Manager) createShared(ctx context.Context, r *Run, token string) (*Run, string, error) {
+	if err := m.admitShared(ctx, r.session); err != nil {
+		return nil, "", err
+	}
+	r.owner, r.remote = "", true
+	close(r.ended) // nothing trains it here until this replica claims it
+	r.viewers = m.newViewers(r.id)
+	f, unfollow := m.subscribe(r.id)
+	r.unfollow = unfollow
+	r.mu.Lock()
+	err := m.store.PutRun(ctx, r.recordLocked())
+	r.mu.Unlock()
+	if err != nil {
+		if unfollow != nil {
+			unfollow()
+		}
+		return nil, "", err
+	}
+	m.log.Info("run queued", "run", r.id, "dataset", r.ds.ID, "loss", r.cfg.Loss)
+	m.mu.Lock()
+	m.runs[r.id] = r
+	m.mu.Unlock()
+	if f != nil {
+		f.attach(r)
+	}
+	m.wakeClaimers()
 	return r, token, nil
 }
 
@@ -302,7 +376,15 @@ func clipID(id string) string {
 // load rebuilds a run from the store. It trains nothing: an interrupted
 // run waits for its owner's Resume. Its frames are those stored; epochs
 // whose frame is missing or of another projection are projected again.
-func (m *Manager) load(ctx context.Context, id string) (*Run, error) {
+func (m *Manager) load(ctx context.Context, id string) (_ *Run, err error) {
+	// Among replicas, follow the run's events before reading it, so
+	// nothing published meanwhile is missed.
+	f, unfollow := m.subscribe(id)
+	defer func() {
+		if err != nil && unfollow != nil {
+			unfollow()
+		}
+	}()
 	rec, err := m.store.Run(ctx, id)
 	if errors.Is(err, run.ErrNotFound) {
 		return nil, notFound(id)
@@ -324,6 +406,7 @@ func (m *Manager) load(ctx context.Context, id string) (*Run, error) {
 		m: m, id: id, tokenHash: rec.TokenHash, session: rec.Session, created: rec.Created, ds: d,
 		cfg: rec.Config, name: rec.Name, state: rec.State, errMsg: rec.Error,
 		trained: -1, liveEpoch: -1, finished: true, ended: make(chan struct{}), lastUsed: time.Now(),
+		owner: m.o.Replica, unfollow: unfollow,
 	}
 	close(r.ended)
 	for _, f := range frames {
@@ -354,8 +437,17 @@ func (m *Manager) load(ctx context.Context, id string) (*Run, error) {
 	// or was changing, when the server stopped): those are projected again.
 	r.complete = !slices.Contains(r.frameGen, -1)
 	r.mu.Lock()
+	if m.cl != nil {
+		r.owner = rec.Owner
+		if !rec.State.Ended() && rec.Owner != m.o.Replica {
+			r.goRemoteLocked() // queued, or training on another replica
+		}
+	}
 	r.kickLocked()
 	r.mu.Unlock()
+	if f != nil {
+		f.attach(r)
+	}
 	return r, nil
 }
 
@@ -420,6 +512,12 @@ func (m *Manager) Share(ctx context.Context, r *Run, session string) error {
 // step. It waits (a few seconds at most) for training to end so the answer
 // shows the final state.
 func (m *Manager) Stop(r *Run) (Summary, error) {
+	r.mu.Lock()
+	forwarded := r.forwardedLocked()
+	r.mu.Unlock()
+	if forwarded {
+		return m.stopShared(r)
+	}
 	m.mu.Lock()
 	if i := slices.Index(m.queue, r); i >= 0 {
 		m.queue = slices.Delete(m.queue, i, i+1)
@@ -457,24 +555,17 @@ func (m *Manager) Resume(ctx context.Context, r *Run) (Summary, error) {
 		return Summary{}, errShuttingDown
 	}
 	r.mu.Lock()
-	state, cfg := r.state, r.cfg
+	state := r.state
 	r.mu.Unlock()
 	if state != run.Interrupted {
 		return Summary{}, run.Errorf(run.Conflict, "", "cannot resume: only an interrupted run can be resumed, and this one is %s", state)
 	}
-	var tr Trainer
-	epoch, ckpt, err := m.store.Checkpoint(ctx, r.id)
-	switch {
-	case r.ds.Precomputed:
-		tr, epoch = newPrecomputed(cfg.Config, r.ds.Data), -1
-	case errors.Is(err, run.ErrNotFound):
-		tr, err = m.newTrainer(cfg.Config, r.ds.Data)
-		epoch = -1
-	case err == nil:
-		tr, err = m.restoreTrainer(cfg.Config, r.ds.Data, ckpt)
+	if m.cl != nil {
+		return m.resumeShared(ctx, r)
 	}
+	tr, epoch, err := m.trainerFor(ctx, r, nil)
 	if err != nil {
-		return Summary{}, fmt.Errorf("resuming run %s: %w", r.id, err)
+		return Summary{}, err
 	}
 
 	m.mu.Lock()
@@ -486,21 +577,39 @@ func (m *Manager) Resume(ctx context.Context, r *Run) (Summary, error) {
 		r.mu.Unlock()
 		return Summary{}, run.Errorf(run.Conflict, "", "cannot resume: the run is %s", s)
 	}
-	r.tr = tr
-	r.trained = epoch
-	r.frameGen = r.frameGen[:max(epoch+1, 0)]
-	r.liveEpoch = min(r.liveEpoch, epoch)
-	r.finished, r.complete, r.resumable = false, false, false
-	for _, a := range r.alts {
-		a.truncate(epoch + 1)
-	}
-	r.ended = make(chan struct{})
-	r.state = run.Queued
+	r.owner = m.o.Replica
+	r.prepareLocked(tr, epoch)
 	r.putLocked()
 	r.mu.Unlock()
 	m.admitLocked(r)
 	m.log.Info("run resumed", "run", r.id, "from_epoch", epoch+1)
 	return r.Summary(), nil
+}
+
+// trainerFor returns the trainer that resumes run r from its newest
+// checkpoint, and the checkpoint's epoch; without a checkpoint, fresh (if
+// not nil) or a new one, and -1.
+func (m *Manager) trainerFor(ctx context.Context, r *Run, fresh Trainer) (Trainer, int, error) {
+	r.mu.Lock()
+	cfg := r.cfg
+	r.mu.Unlock()
+	var tr Trainer
+	epoch, ckpt, err := m.store.Checkpoint(ctx, r.id)
+	switch {
+	case r.ds.Precomputed:
+		tr, epoch, err = newPrecomputed(cfg.Config, r.ds.Data), -1, nil
+	case errors.Is(err, run.ErrNotFound) && fresh != nil:
+		tr, epoch, err = fresh, -1, nil
+	case errors.Is(err, run.ErrNotFound):
+		tr, err = m.newTrainer(cfg.Config, r.ds.Data)
+		epoch = -1
+	case err == nil:
+		tr, err = m.restoreTrainer(cfg.Config, r.ds.Data, ckpt)
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("resuming run %s: %w", r.id, err)
+	}
+	return tr, epoch, nil
 }
 
 // admitLocked starts r in a free slot, or queues it and tells the queue
@@ -532,10 +641,18 @@ func (m *Manager) Delete(ctx context.Context, r *Run) error {
 	r.complete = true
 	r.publishLocked(EventDone)
 	r.dropViewsLocked(time.Time{})
+	unfollow := r.unfollow
+	r.unfollow = nil
 	r.mu.Unlock()
 	m.cache.drop(r.id)
+	if unfollow != nil {
+		unfollow()
+	}
 	if err := m.store.DeleteRun(ctx, r.id); err != nil && !errors.Is(err, run.ErrNotFound) {
 		return err
+	}
+	if m.cl != nil {
+		m.share(r.id, wireEvent{Deleted: true, Summary: Summary{ID: r.id}})
 	}
 	m.log.Info("run deleted", "run", r.id)
 	return nil
@@ -621,6 +738,11 @@ func (m *Manager) shutdown() {
 	for _, r := range q {
 		r.stopQueued()
 	}
+	if m.cl != nil {
+		for _, cancel := range m.cl.cancel {
+			cancel()
+		}
+	}
 }
 
 // Timing of eviction: a run that has ended, has nothing left to project
@@ -638,13 +760,26 @@ func (m *Manager) evictLoop() {
 // evict forgets the idle runs last used before cutoff, and the views
 // viewers chose that no one has watched since cutoff.
 func (m *Manager) evict(cutoff time.Time) int {
+	var unfollow []func()
+	defer func() {
+		for _, fn := range unfollow {
+			fn()
+		}
+	}()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	n := 0
 	for id, r := range m.runs {
 		r.mu.Lock()
 		r.dropViewsLocked(cutoff)
-		idle := r.complete && !r.projecting && r.finished && r.viewers.Len() == 0 && len(r.alts) == 0 && r.lastUsed.Before(cutoff)
+		// A run that trains on another replica is idle here without
+		// viewers: its events can be followed again when one comes.
+		done := r.complete && r.finished || r.remote
+		idle := done && !r.projecting && r.viewers.Len() == 0 && len(r.alts) == 0 && r.lastUsed.Before(cutoff)
+		if idle && r.unfollow != nil {
+			unfollow = append(unfollow, r.unfollow)
+			r.unfollow = nil
+		}
 		r.mu.Unlock()
 		if idle {
 			delete(m.runs, id)
@@ -677,5 +812,9 @@ type Load struct {
 func (m *Manager) Load() Load {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return Load{Slots: m.active, MaxSlots: m.o.MaxRuns, Queued: len(m.queue), Resident: len(m.runs)}
+	queued := len(m.queue)
+	if m.cl != nil {
+		queued = int(m.cl.queued.Load())
+	}
+	return Load{Slots: m.active, MaxSlots: m.o.MaxRuns, Queued: queued, Resident: len(m.runs)}
 }

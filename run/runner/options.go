@@ -132,6 +132,19 @@ type Options struct {
 	// HeartbeatEvery and HeartbeatTimeout: defaults 5 s and 30 s.
 	HeartbeatEvery, HeartbeatTimeout time.Duration
 
+	// Bus, given with a Store that is also a Queue (run/postgres) and a
+	// Replica, makes the manager one of several replicas (cluster.go):
+	// new runs wait in the shared queue until a replica with a free slot
+	// claims them; a dead replica's runs are queued again and resumed
+	// from their checkpoint by another; every replica shows every run
+	// live, its events coming over the Bus from the replica that trains
+	// it, and forwards controls there. nil: the only replica.
+	Bus Bus
+	// NoTraining makes a replica among several claim no runs (explorer
+	// serve --role web): it serves viewers, projecting only the views
+	// they choose for themselves.
+	NoTraining bool
+
 	// Logger receives the manager's logs. Default slog.Default().
 	Logger *slog.Logger
 }

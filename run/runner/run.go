@@ -61,6 +61,17 @@ type Run struct {
 	alts       []*altView // projections viewers chose for themselves
 	deleted    bool
 	lastUsed   time.Time
+
+	// Among replicas (cluster.go): owner is the replica the record names
+	// ("" while the run waits in the shared queue); remote is true while
+	// another replica makes the run's own view, whose frames log keeps
+	// for this replica's viewers; unfollow stops following the run's
+	// events; stopServing stops answering its forwarded controls.
+	owner       string
+	remote      bool
+	log         []*run.FrameRecord
+	unfollow    func()
+	stopServing func()
 }
 
 // ID returns the run's id.
@@ -104,7 +115,7 @@ func (r *Run) recordLocked() run.Record {
 	return run.Record{
 		ID: r.id, TokenHash: r.tokenHash, Session: r.session, Name: r.name, Config: r.cfg,
 		State: r.state, Error: r.errMsg, Created: r.created, Updated: now,
-		Owner: r.m.o.Replica, Heartbeat: now,
+		Owner: r.owner, Heartbeat: now,
 	}
 }
 
@@ -120,7 +131,7 @@ func (r *Run) putLocked() {
 
 // publishLocked tells the viewers.
 func (r *Run) publishLocked(kind EventKind) {
-	r.viewers.Publish(Event{Kind: kind, Summary: r.summaryLocked()})
+	r.emitLocked(Event{Kind: kind, Summary: r.summaryLocked()})
 }
 
 // setStateLocked moves the run to state s (and queue position pos),
@@ -215,11 +226,18 @@ func (r *Run) finish(ctx context.Context, err error) {
 	case err == nil:
 		r.setStateLocked(run.Done, 0)
 	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
-		if r.m.ctx.Err() != nil {
+		switch {
+		case r.m.ctx.Err() != nil && r.m.cl != nil:
+			// The replica stops, not the owner: another replica goes on
+			// from the checkpoint.
+			r.owner = ""
+			r.setStateLocked(run.Queued, 0)
+			r.m.wakeClaimers()
+		case r.m.ctx.Err() != nil:
 			// The server stops, not the owner: the run can go on after
 			// a restart.
 			r.setStateLocked(run.Interrupted, 0)
-		} else {
+		default:
 			r.setStateLocked(run.Stopped, 0)
 		}
 	default:
@@ -237,6 +255,10 @@ func (r *Run) finish(ctx context.Context, err error) {
 	r.training = false
 	r.finished = true
 	r.cancel = nil
+	if r.stopServing != nil {
+		r.stopServing()
+		r.stopServing = nil
+	}
 	r.m.log.Info("run ended", "run", r.id, "state", r.state, "epochs", max(r.trained, 0))
 	r.kickLocked()
 	ended := r.ended
@@ -264,6 +286,11 @@ func (r *Run) stopQueued() {
 func (r *Run) Control(action string) (Summary, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.forwardedLocked() && r.state != run.Queued {
+		r.mu.Unlock()
+		defer r.mu.Lock()
+		return r.forward(control{Op: "control", Action: action})
+	}
 	switch r.state {
 	case run.Running, run.Paused:
 	case run.Queued:
@@ -296,6 +323,11 @@ func (r *Run) Control(action string) (Summary, error) {
 func (r *Run) Rename(name string) (Summary, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.forwardedLocked() {
+		r.mu.Unlock()
+		defer r.mu.Lock()
+		return r.forward(control{Op: "rename", Name: name})
+	}
 	r.name = name
 	r.putLocked()
 	r.publishLocked(EventState)
@@ -310,6 +342,11 @@ func (r *Run) SetProjection(method string, dims int) (Summary, error) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.forwardedLocked() {
+		r.mu.Unlock()
+		defer r.mu.Lock()
+		return r.forward(control{Op: "projection", Method: method, Dims: dims})
+	}
 	if method == r.cfg.Projection && dims == r.cfg.Dims {
 		return r.summaryLocked(), nil
 	}
@@ -396,8 +433,16 @@ func (r *Run) Join(ctx context.Context, from int, v View, join func(History) err
 	}
 	r.lastUsed = time.Now()
 	if v.Own() {
-		frames, err := r.m.store.Frames(ctx, r.id, max(from, 0))
-		if err != nil {
+		var frames []run.FrameRecord
+		if r.remote {
+			// What this replica's viewers were told, so no frame is
+			// missed or twice between the history and the live events.
+			for _, f := range r.log[min(max(from, 0), len(r.log)):] {
+				if f != nil {
+					frames = append(frames, *f)
+				}
+			}
+		} else if frames, err = r.m.store.Frames(ctx, r.id, max(from, 0)); err != nil {
 			return nil, fmt.Errorf("reading frames of run %s: %w", r.id, err)
 		}
 		return func() {}, join(History{Summary: r.summaryLocked(), Dataset: r.ds, Frames: frames, Done: r.complete})
@@ -439,13 +484,14 @@ func (r *Run) nextJobLocked() (job, bool) {
 	if r.m.ctx.Err() != nil || r.trained < 0 || r.deleted {
 		return job{}, false
 	}
-	if r.trained > r.liveEpoch && r.frameGen[r.trained] != r.gen {
+	own := !r.remote // else another replica makes the run's own view
+	if own && r.trained > r.liveEpoch && r.frameGen[r.trained] != r.gen {
 		return job{epoch: r.trained, gen: r.gen, live: true}, true
 	}
 	if j, ok := r.viewJobLocked(true); ok {
 		return j, true
 	}
-	for e := 0; e <= r.trained; e++ {
+	for e := 0; own && e <= r.trained; e++ {
 		if r.frameGen[e] != r.gen {
 			return job{epoch: e, gen: r.gen}, true
 		}
@@ -538,7 +584,7 @@ func (r *Run) project() {
 				if err := r.m.store.PutFrame(r.m.storeCtx, r.id, *f); err != nil {
 					r.m.log.Error("storing frame", "run", r.id, "epoch", j.epoch, "err", err)
 				}
-				r.viewers.Publish(Event{Kind: EventFrame, Summary: r.summaryLocked(), Frame: f, Live: j.live})
+				r.emitLocked(Event{Kind: EventFrame, Summary: r.summaryLocked(), Frame: f, Live: j.live})
 			}
 			r.shareLocked(j.epoch, f, j.live)
 		}
@@ -586,6 +632,33 @@ func (r *Run) projectEpoch(ctx context.Context, p Projector, j job) (*run.FrameR
 		Epoch: j.epoch, Method: f.Method, Dims: f.Dims, Coords: f.Coords, Quality: f.Quality,
 		Metrics: rec.Metrics, Backfill: !j.live,
 	}, nil
+}
+
+// truncateLocked forgets what the run has after epoch: it is resumed
+// from that epoch's checkpoint.
+func (r *Run) truncateLocked(epoch int) {
+	for len(r.frameGen) < epoch+1 {
+		r.frameGen = append(r.frameGen, -1)
+	}
+	r.frameGen = r.frameGen[:max(epoch+1, 0)]
+	if len(r.log) > epoch+1 {
+		r.log = r.log[:max(epoch+1, 0)]
+	}
+	r.liveEpoch = min(r.liveEpoch, epoch)
+	for _, a := range r.alts {
+		a.truncate(epoch + 1)
+	}
+}
+
+// prepareLocked makes the run ready to train with tr from the epoch after
+// epoch (-1: from the start), queued for a slot.
+func (r *Run) prepareLocked(tr Trainer, epoch int) {
+	r.tr = tr
+	r.truncateLocked(epoch)
+	r.trained = epoch
+	r.finished, r.complete, r.resumable = false, false, false
+	r.ended = make(chan struct{})
+	r.state = run.Queued
 }
 
 // Viewers returns the run's audience, as Options.NewViewers made it.

@@ -247,7 +247,7 @@ func (r *Run) seedFromViewLocked() {
 		if e == r.trained {
 			r.liveEpoch = e
 		}
-		r.viewers.Publish(Event{Kind: EventFrame, Summary: r.summaryLocked(), Frame: &g})
+		r.emitLocked(Event{Kind: EventFrame, Summary: r.summaryLocked(), Frame: &g})
 	}
 }
 
