@@ -230,6 +230,7 @@ func (s *Server) postView(c *echo.Context) error {
 	}
 	s.follows.get(r.ID()).present(v)
 	defer s.follows.release(r.ID())
+	s.sharePresent(r.ID(), v)
 	return c.NoContent(http.StatusNoContent)
 }
 

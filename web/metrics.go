@@ -85,7 +85,7 @@ func (s *Server) viewerCount() int {
 const readyTimeout = 2 * time.Second
 
 // readyz answers GET /readyz: 200 when the server can serve, its store
-// answering a query within readyTimeout; 503 saying what is wrong
+// answering a query and its bus (if any) a ping within readyTimeout; 503 saying what is wrong
 // otherwise, so a load balancer takes the replica out. (/healthz only says
 // the process is up.)
 func (s *Server) readyz(c *echo.Context) error {
@@ -98,5 +98,16 @@ func (s *Server) readyz(c *echo.Context) error {
 		s.log.Warn("readyz: the store does not answer", "err", err)
 		return c.String(http.StatusServiceUnavailable, "the store does not answer")
 	}
+	if s.bus != nil {
+		if err := s.bus.Ping(ctx); err != nil {
+			s.log.Warn("readyz: the bus does not answer", "err", err)
+			return c.String(http.StatusServiceUnavailable, "the bus to the other replicas (NATS) does not answer")
+		}
+	}
 	return c.String(http.StatusOK, "ready")
+}
+
+// pinger is a Bus that can say whether it is connected.
+type pinger interface {
+	Ping(ctx context.Context) error
 }

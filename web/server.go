@@ -7,6 +7,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -101,7 +102,27 @@ type Options struct {
 	// UploadFiles keeps uploads' files where every replica reads them
 	// (the PostgreSQL store). Default: a folder per upload in DataDir.
 	UploadFiles datasets.Files
+	// Bus, with a store that is also a run queue (PostgreSQL) and a
+	// Replica, makes this server one of several (runner.Options.Bus).
+	// /readyz checks it too, when it has a Ping method. nil: the only one.
+	Bus runner.Bus
+	// Role is what this replica does among several: RoleAll (the
+	// default) serves pages and trains; RoleWeb serves pages and trains
+	// nothing; RoleWorker trains, serving only /healthz, /readyz and
+	// /metrics.
+	Role string
+	// HeartbeatTimeout is how long a replica may stay silent before its
+	// unfinished runs go to another (runner.Options.HeartbeatTimeout); it
+	// heartbeats every sixth of it. Default 30 s.
+	HeartbeatTimeout time.Duration
 }
+
+// The roles of a replica (Options.Role).
+const (
+	RoleAll    = "all"
+	RoleWeb    = "web"
+	RoleWorker = "worker"
+)
 
 // sharedOrphanAge is how old uploads' files without a record must be
 // before a starting replica removes them, when replicas share the files:
@@ -166,6 +187,9 @@ func (o Options) withDefaults() Options {
 // websockets live as long as the context given to New.
 type Server struct {
 	ctx          context.Context
+	bus          pinger     // nil without one, or when it cannot say
+	runBus       runner.Bus // nil for the only replica
+	replica      string
 	echo         *echo.Echo
 	runs         *runner.Manager
 	group        *group.Group // websocket handlers
@@ -223,6 +247,25 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		maxViewers:     o.MaxViewersPerAddress,
 		viewers:        make(map[string]int),
 	}
+	switch o.Role {
+	case "", RoleAll, RoleWeb:
+	case RoleWorker:
+	default:
+		return nil, fmt.Errorf("web: unknown role %q (want %s, %s or %s)", o.Role, RoleAll, RoleWeb, RoleWorker)
+	}
+	if o.Role != "" && o.Role != RoleAll && o.Bus == nil {
+		return nil, fmt.Errorf("web: the %s role needs a bus to the other replicas", o.Role)
+	}
+	if p, ok := o.Bus.(pinger); ok {
+		s.bus = p
+	}
+	s.replica = o.Replica
+	if o.Bus != nil {
+		s.runBus = o.Bus
+		if err := s.followPresenters(o.Bus); err != nil {
+			return nil, fmt.Errorf("web: following presenters on the bus: %w", err)
+		}
+	}
 	if err := s.datasets.Restore(ctx); err != nil {
 		return nil, err
 	}
@@ -232,6 +275,8 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		NewViewers: newViewers,
 		MaxRuns:    o.MaxRuns, MaxQueued: o.MaxQueued, MaxPerSession: o.MaxPerSession, MaxRunBytes: o.MaxRunBytes,
 		MaxViewBytes: o.MaxViewBytes, Logger: o.Logger, Replica: o.Replica,
+		Bus: o.Bus, NoTraining: o.Role == RoleWeb,
+		HeartbeatTimeout: o.HeartbeatTimeout, HeartbeatEvery: o.HeartbeatTimeout / 6,
 	})
 	if err != nil {
 		return nil, err
@@ -267,6 +312,14 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	e.GET("/healthz", func(c *echo.Context) error { return c.String(http.StatusOK, "ok") })
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", s.metrics)
+	if o.Role == RoleWorker {
+		// A training worker serves no pages: viewers use web replicas.
+		e.RouteNotFound("/*", func(*echo.Context) error {
+			return run.Errorf(run.NotFound, "", "this server is a training worker: open the explorer on a web replica")
+		})
+		s.echo = e
+		return s, nil
+	}
 	e.GET("/", s.homePage, sessions, gz)
 	e.GET("/runs", s.runsPage, sessions, gz)
 	e.GET("/teach", s.teachPage, sessions, gz)

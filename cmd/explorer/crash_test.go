@@ -141,7 +141,14 @@ func (c *child) waitFor(id string, ok func(runJSON) bool) runJSON {
 // bytes, in order.
 func (c *child) stream(id string) [][]byte {
 	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	return c.streamFor(id, 30*time.Second)
+}
+
+// streamFor reads the run's stream until the server ends it, for at most
+// d: each message's type and bytes, in order.
+func (c *child) streamFor(id string, d time.Duration) [][]byte {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(c.url, "http")+"ws/runs/"+id, nil)
 	if err != nil {

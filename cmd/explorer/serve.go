@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/contrastive-explorer/explorer/run/natsbus"
 	"github.com/contrastive-explorer/explorer/trainer/dataset"
 	"github.com/contrastive-explorer/explorer/web"
 )
@@ -30,6 +31,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	addr := fs.String("addr", "127.0.0.1:8080", "`host:port` to listen on (port 0 picks a free one)")
 	data := fs.String("data", defaultDataDir(), "`folder` for runs and uploads, created if missing")
 	storeAddr := fs.String("store", "", "keep runs and uploaded files in the PostgreSQL database at this `postgres://` URL instead of --data (the session key and uploads in progress stay in --data)")
+	natsAddr := fs.String("nats", "", "share runs with the other replicas on the same --store through the NATS servers at this `nats://` URL (comma-separated for a cluster): any replica queues a run, one with a free slot trains it, every one shows it live")
+	role := fs.String("role", web.RoleAll, "what this replica does among several (needs --nats): all (serve pages and train), web (serve pages, train nothing) or worker (train; serve only /healthz, /readyz and /metrics)")
+	heartbeat := fs.Duration("heartbeat-timeout", 30*time.Second, "with --nats: how long a replica may stay silent before its runs are queued again for another to resume (it heartbeats every sixth of this)")
 	maxRuns := fs.Int("max-runs", runtime.NumCPU(), "how many runs may train (or project) at once; later ones wait in a queue")
 	maxQueued := fs.Int("max-queued", 32, "how many runs may wait in the queue; more are refused (429)")
 	maxPerSession := fs.Int("max-runs-per-session", 4, "how many unfinished runs one browser session may have")
@@ -74,6 +78,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return usagef("serve: --%s must be at least 1, got %d", f.name, f.v)
 		}
 	}
+	switch *role {
+	case web.RoleAll, web.RoleWeb, web.RoleWorker:
+	default:
+		return usagef("serve: --role must be all, web or worker, got %q", *role)
+	}
+	if *role != web.RoleAll && *natsAddr == "" {
+		return usagef("serve: --role %s needs --nats: a replica that only serves or only trains needs others to do the rest", *role)
+	}
+	if *natsAddr != "" && *storeAddr == "" {
+		return usagef("serve: --nats needs --store postgres://...: replicas share their runs and queue in PostgreSQL")
+	}
+	if *heartbeat < time.Second {
+		return usagef("serve: --heartbeat-timeout must be at least 1s, got %s", *heartbeat)
+	}
 	if *memoryTargetMB < 0 {
 		return usagef("serve: --memory-target-mb must be 0 (off) or more, got %d", *memoryTargetMB)
 	}
@@ -103,6 +121,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	var bus *natsbus.Bus
+	if *natsAddr != "" {
+		if bus, err = natsbus.Connect(ctx, *natsAddr, "explorer "+replica, log); err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		defer bus.Close()
+	}
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -113,14 +138,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	limits := dataset.DefaultLimits()
 	limits.MaxBytes = int64(*maxUploadMB) * 1_000_000
 	limits.MaxItems, limits.MaxDims, limits.MaxClasses = *maxItems, *maxDims, *maxClasses
-	app, err := web.New(appCtx, web.Options{
+	opts := web.Options{
 		Store: store, SessionKey: key, Logger: log,
 		MaxRuns: *maxRuns, MaxQueued: *maxQueued, MaxPerSession: *maxPerSession, MaxRunBytes: int64(*maxRunMB) * 1_000_000,
 		MaxViewBytes:         int64(*viewMemoryMB) * 1_000_000,
 		MaxViewersPerAddress: *maxViewers,
 		Limits:               limits, MaxUploads: *maxUploads, UploadMemory: int64(*uploadMemoryMB) * 1_000_000,
 		DataDir: filepath.Join(*data, uploadsDir), UploadFiles: uploadFiles(store), Replica: replica,
-	})
+		Role: *role, HeartbeatTimeout: *heartbeat,
+	}
+	if bus != nil {
+		opts.Bus = bus
+	}
+	app, err := web.New(appCtx, opts)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -137,7 +167,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	fmt.Fprintf(stdout, "Contrastive Explorer is running at %s (Ctrl+C to stop)\n", browserURL(ln.Addr()))
 	fmt.Fprintf(stdout, "Runs and uploads are kept in %s\n", *data)
-	log.Info("serving", "addr", ln.Addr().String(), "data", *data, "max_runs", *maxRuns)
+	log.Info("serving", "addr", ln.Addr().String(), "data", *data, "max_runs", *maxRuns, "role", *role, "replica", replica)
 
 	var serveErr error
 	select {

@@ -461,7 +461,7 @@ func (r *Run) applyRemote(b []byte) {
 		for len(r.frameGen) <= f.Epoch {
 			r.frameGen = append(r.frameGen, -1)
 		}
-		if old := r.logged(f.Epoch); old != nil && old.Sent.Equal(f.Sent) {
+		if old := r.logged(f.Epoch); sameFrame(old, f) {
 			return // read from the store already
 		}
 		r.logLocked(f)
@@ -483,6 +483,17 @@ func (r *Run) applyRemote(b []byte) {
 		r.viewers.Publish(Event{Kind: e.Kind, Summary: r.summaryLocked()})
 	}
 	r.kickLocked() // the views viewers chose follow
+}
+
+// sameFrame reports whether a (nil for none) and b are the same frame:
+// the same epoch first sent at the same moment, to the millisecond that
+// every store keeps (the bus carries nanoseconds).
+func sameFrame(a, b *run.FrameRecord) bool {
+	if a == nil || a.Epoch != b.Epoch {
+		return false
+	}
+	d := a.Sent.Sub(b.Sent)
+	return d > -time.Millisecond && d < time.Millisecond
 }
 
 // storedFrame reads the frame a Bus message announced without its
@@ -538,13 +549,15 @@ func (r *Run) catchUpLocked() {
 		if f.Method != r.cfg.Projection || f.Dims != r.cfg.Dims || f.Epoch > r.trained {
 			continue
 		}
-		if old := r.logged(f.Epoch); old != nil && old.Sent.Equal(f.Sent) {
+		if old := r.logged(f.Epoch); sameFrame(old, f) {
 			r.frameGen[f.Epoch] = r.gen
 			continue
 		}
-		r.logLocked(f)
+		late := *f // for these viewers, whatever it was for others
+		late.Backfill = true
+		r.logLocked(&late)
 		r.frameGen[f.Epoch] = r.gen
-		r.viewers.Publish(Event{Kind: EventFrame, Summary: r.summaryLocked(), Frame: f})
+		r.viewers.Publish(Event{Kind: EventFrame, Summary: r.summaryLocked(), Frame: &late})
 	}
 }
 

@@ -1,0 +1,108 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/contrastive-explorer/explorer/run"
+	"github.com/contrastive-explorer/explorer/run/memory"
+	"github.com/contrastive-explorer/explorer/run/natsbus"
+	"github.com/contrastive-explorer/explorer/run/natsbus/natstest"
+	"github.com/contrastive-explorer/explorer/run/runner/runnertest"
+)
+
+// replicaOptions are a replica's: named name, on st, with its own
+// connection to the NATS server at url.
+func replicaOptions(t *testing.T, st run.Store, url, name, role string) Options {
+	t.Helper()
+	bus, err := natsbus.Connect(context.Background(), url, name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(bus.Close)
+	return Options{
+		Store: st, Bus: bus, Replica: name, Role: role,
+		NewTrainer: runnertest.Trainers(nil), NewProjector: runnertest.ColumnProjectors,
+	}
+}
+
+// TestPresentingAcrossReplicas: a run created on one web replica is
+// trained by a worker; its owner presents on replica A and a follower on
+// replica B gets the view; B shows the run as the worker trains it.
+func TestPresentingAcrossReplicas(t *testing.T) {
+	srv := natstest.Start(t)
+	st := memory.New()
+	a := newTestServer(t, replicaOptions(t, st, srv.URL(), "a", RoleWeb))
+	b := newTestServer(t, replicaOptions(t, st, srv.URL(), "b", RoleWeb))
+	worker := newTestServer(t, replicaOptions(t, st, srv.URL(), "w", RoleWorker))
+
+	c := createRun(t, a, quickConfig(3))
+	if s := waitState(t, b, c.ID, run.Done); s.Epoch != 3 {
+		t.Errorf("replica B shows %+v", s)
+	}
+	follower := dial(t, b, c.ID, dialOptions{suffix: "/follow"})
+	time.Sleep(50 * time.Millisecond) // the follower is registered
+	sent := time.Now()
+	if ans := call(t, a, "POST", "/api/runs/"+c.ID+"/view", map[string]any{"present": true, "epoch": 2, "selected": []int{5}}, c.Token); ans.status != http.StatusNoContent {
+		t.Fatalf("POST view on A: %d %s", ans.status, ans.body)
+	}
+	v, ok := readView(t, follower, 5*time.Second)
+	if !ok || !v.Present || v.Epoch == nil || *v.Epoch != 2 || len(v.Selected) != 1 || v.Selected[0] != 5 {
+		t.Fatalf("the follower on B got %+v (%v)", v, ok)
+	}
+	if lag := time.Since(sent); lag > time.Second {
+		t.Errorf("the view took %v to cross replicas on loopback", lag)
+	}
+	late := dial(t, b, c.ID, dialOptions{suffix: "/follow"})
+	if v, ok := readView(t, late, 2*time.Second); !ok || !v.Present {
+		t.Errorf("a late follower on B starts with %+v (%v), want the view being presented", v, ok)
+	}
+
+	// The worker serves its health, not pages.
+	if ans := call(t, worker, "GET", "/readyz", nil, ""); ans.status != http.StatusOK {
+		t.Errorf("worker /readyz: %d %s", ans.status, ans.body)
+	}
+	if ans := call(t, worker, "GET", "/api/runs", nil, ""); ans.status != http.StatusNotFound || !strings.Contains(string(ans.body), "worker") {
+		t.Errorf("worker /api/runs: %d %s", ans.status, ans.body)
+	}
+}
+
+// TestReadyzChecksTheBus: /readyz says 503 while NATS is down and ready
+// again once it is back.
+func TestReadyzChecksTheBus(t *testing.T) {
+	srv := natstest.Start(t)
+	ts := newTestServer(t, replicaOptions(t, memory.New(), srv.URL(), "a", RoleAll))
+	if ans := call(t, ts, "GET", "/readyz", nil, ""); ans.status != http.StatusOK {
+		t.Fatalf("/readyz with NATS up: %d %s", ans.status, ans.body)
+	}
+	srv.Shutdown()
+	srv.WaitForShutdown()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ans := call(t, ts, "GET", "/readyz", nil, "")
+		if ans.status == http.StatusServiceUnavailable && strings.Contains(string(ans.body), "NATS") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz with NATS down: %d %s", ans.status, ans.body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestRolesNeedABus: a web-only or worker replica without a bus is
+// refused, as is an unknown role.
+func TestRolesNeedABus(t *testing.T) {
+	for _, role := range []string{RoleWeb, RoleWorker, "boss"} {
+		ctx, cancel := context.WithCancel(context.Background())
+		s, err := New(ctx, Options{Role: role, DataDir: t.TempDir()})
+		cancel()
+		if err == nil {
+			s.Wait()
+			t.Errorf("role %q without a bus: no error", role)
+		}
+	}
+}
