@@ -100,9 +100,9 @@ func watchReplica(ctx context.Context, url string, v *replicaViewer) {
 			continue
 		}
 		var m struct {
-			Type    string `json:"type"`
-			Epoch   int    `json:"epoch"`
-			SentMS  int64  `json:"sent_ms"`
+			Type   string `json:"type"`
+			Epoch  int    `json:"epoch"`
+			SentMS int64  `json:"sent_ms"`
 		}
 		if err := json.Unmarshal(b, &m); err != nil {
 			v.err = err

@@ -356,7 +356,7 @@ func (m *Manager) share(id string, e wireEvent, f ...*run.FrameRecord) {
 // the run's own view is made, every other replica.
 func (r *Run) emitLocked(e Event) {
 	r.viewers.Publish(e)
-	if r.m.cl != nil && !r.remote && e.View.Own() {
+	if r.m.cl != nil && !r.remote && !r.fenced && e.View.Own() {
 		r.m.share(r.id, wireEvent{Kind: e.Kind, Summary: e.Summary, Trained: r.trained, Live: e.Live}, e.Frame)
 	}
 }
@@ -768,4 +768,62 @@ func (m *Manager) resumeShared(ctx context.Context, r *Run) (Summary, error) {
 	m.wakeClaimers()
 	m.log.Info("run queued to resume", "run", r.id)
 	return r.Summary(), nil
+}
+
+// fence stops training run r here: another replica owns it now (its
+// record says so), or this one could not heartbeat for so long that
+// another may have. What r trains meanwhile is neither stored nor
+// published; finish then makes r a run this replica follows.
+func (m *Manager) fence(r *Run, why string) {
+	r.mu.Lock()
+	if !r.training || r.fenced {
+		r.mu.Unlock()
+		return
+	}
+	r.fenced = true
+	cancel := r.cancel
+	r.mu.Unlock()
+	m.log.Warn("training stopped: another replica may have the run", "run", r.id, "why", why)
+	if cancel != nil {
+		cancel()
+	}
+}
+
+// handedOverLocked ends training of a fenced run: it becomes one whose
+// view another replica makes.
+func (r *Run) handedOverLocked() {
+	r.stepping, r.training, r.cancel, r.fenced = false, false, nil, false
+	if r.stopServing != nil {
+		r.stopServing()
+		r.stopServing = nil
+	}
+	r.goRemoteLocked()
+	r.tr = nil
+}
+
+// fenceTaken fences the runs this replica trains whose stored owner is
+// another replica, from list (the unfinished runs).
+func (m *Manager) fenceTaken(list []run.Listing) {
+	for _, l := range list {
+		m.mu.Lock()
+		r, ok := m.runs[l.ID]
+		m.mu.Unlock()
+		if ok && l.Owner != m.o.Replica {
+			m.fence(r, "its record names replica "+l.Owner)
+		}
+	}
+}
+
+// fenceAll fences every run this replica trains: its heartbeats have
+// failed for longer than the others wait.
+func (m *Manager) fenceAll() {
+	m.mu.Lock()
+	runs := make([]*Run, 0, len(m.runs))
+	for _, r := range m.runs {
+		runs = append(runs, r)
+	}
+	m.mu.Unlock()
+	for _, r := range runs {
+		m.fence(r, "no heartbeat reached the store for longer than the heartbeat timeout")
+	}
 }

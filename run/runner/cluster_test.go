@@ -2,8 +2,10 @@ package runner_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -244,5 +246,136 @@ func TestSharedQueueBounds(t *testing.T) {
 			t.Fatalf("Load().Queued = %d, want the 3 queued on both replicas", a.Load().Queued)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// cutOff is a replica's view of a shared store that it cannot reach
+// while fail is set: every write, listing and claim fails.
+type cutOff struct {
+	*memory.Store
+	fail atomic.Bool
+}
+
+var errCutOff = errors.New("the store does not answer")
+
+func (s *cutOff) err() error {
+	if s.fail.Load() {
+		return errCutOff
+	}
+	return nil
+}
+
+func (s *cutOff) Heartbeat(ctx context.Context, owner string, at time.Time) error {
+	if err := s.err(); err != nil {
+		return err
+	}
+	return s.Store.Heartbeat(ctx, owner, at)
+}
+
+func (s *cutOff) Runs(ctx context.Context, f run.RunFilter) ([]run.Listing, error) {
+	if err := s.err(); err != nil {
+		return nil, err
+	}
+	return s.Store.Runs(ctx, f)
+}
+
+func (s *cutOff) PutRun(ctx context.Context, rec run.Record) error {
+	if err := s.err(); err != nil {
+		return err
+	}
+	return s.Store.PutRun(ctx, rec)
+}
+
+func (s *cutOff) PutEpoch(ctx context.Context, id string, e run.EpochRecord) error {
+	if err := s.err(); err != nil {
+		return err
+	}
+	return s.Store.PutEpoch(ctx, id, e)
+}
+
+func (s *cutOff) PutFrame(ctx context.Context, id string, f run.FrameRecord) error {
+	if err := s.err(); err != nil {
+		return err
+	}
+	return s.Store.PutFrame(ctx, id, f)
+}
+
+func (s *cutOff) Claim(ctx context.Context, replica string, at, stale time.Time) (run.Record, bool, error) {
+	if err := s.err(); err != nil {
+		return run.Record{}, false, err
+	}
+	return s.Store.Claim(ctx, replica, at, stale)
+}
+
+func (s *cutOff) Requeue(ctx context.Context, rec run.Record, at time.Time) (bool, error) {
+	if err := s.err(); err != nil {
+		return false, err
+	}
+	return s.Store.Requeue(ctx, rec, at)
+}
+
+// TestFencedWorkerStops: a worker stops training a run whose record names
+// another replica, or once its heartbeats have failed for the timeout,
+// and writes nothing more of it; a worker cut off from the store that way
+// leaves its run to one that is not, and does not touch it when it can
+// reach the store again.
+func TestFencedWorkerStops(t *testing.T) {
+	for _, how := range []string{"taken", "cut off"} {
+		t.Run(how, func(t *testing.T) {
+			srv := natstest.Start(t)
+			shared := memory.New()
+			st := &cutOff{Store: shared}
+			gate := make(chan struct{}, 100)
+			w := replica(t, st, srv.URL(), "w", gate, nil)
+			r, _, err := w.Create(context.Background(), "s", config(50), digits(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			gate <- struct{}{}
+			waitFor(t, r, "epoch 1", func(s runner.Summary) bool { return s.Epoch >= 1 && s.State == run.Running })
+			ctx := context.Background()
+			switch how {
+			case "taken":
+				rec, _ := shared.Run(ctx, r.ID())
+				rec.Owner, rec.Heartbeat = "thief", time.Now().Add(time.Hour)
+				if err := shared.PutRun(ctx, rec); err != nil {
+					t.Fatal(err)
+				}
+			case "cut off":
+				st.fail.Store(true)
+			}
+			before, _ := shared.Run(ctx, r.ID())
+			time.Sleep(time.Second) // over two sweeps and the 400 ms timeout
+			for range 10 {
+				gate <- struct{}{}
+			}
+			time.Sleep(200 * time.Millisecond)
+			after, _ := shared.Run(ctx, r.ID())
+			if after.State != before.State || after.Owner != before.Owner || !after.Updated.Equal(before.Updated) {
+				t.Errorf("the fenced worker wrote the run: %s %q %v, was %s %q %v", after.State, after.Owner, after.Updated, before.State, before.Owner, before.Updated)
+			}
+			if _, err := shared.Epoch(ctx, r.ID(), 3); err == nil {
+				t.Error("the fenced worker stored epochs after it was fenced")
+			}
+			if w.Load().Slots != 0 {
+				t.Errorf("the fenced run still holds a slot: %+v", w.Load())
+			}
+			if how != "cut off" {
+				return
+			}
+			// Another worker, which reaches the store, takes the run over
+			// and trains it to its end; the first, back, leaves it be.
+			other := replica(t, shared, srv.URL(), "other", nil, nil)
+			o, err := other.Get(ctx, r.ID())
+			if err != nil {
+				t.Fatal(err)
+			}
+			complete(t, o)
+			st.fail.Store(false)
+			time.Sleep(300 * time.Millisecond)
+			if rec, _ := shared.Run(ctx, r.ID()); rec.State != run.Done || rec.Owner != "other" {
+				t.Errorf("after the takeover the run is %s, owned by %q; want done by the other worker", rec.State, rec.Owner)
+			}
+		})
 	}
 }

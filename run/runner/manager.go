@@ -126,9 +126,20 @@ func (m *Manager) interrupt(ctx context.Context, rec run.Record) error {
 // heartbeatLoop says every HeartbeatEvery that this replica is alive, and
 // interrupts the unfinished runs of replicas that stopped saying so.
 func (m *Manager) heartbeatLoop() {
+	beat := time.Now() // the last heartbeat stored
 	m.every(m.o.HeartbeatEvery, func() {
-		if err := m.store.Heartbeat(m.ctx, m.o.Replica, time.Now()); err != nil && m.ctx.Err() == nil {
-			m.log.Warn("heartbeat", "err", err)
+		now := time.Now()
+		if err := m.store.Heartbeat(m.ctx, m.o.Replica, now); err != nil {
+			if m.ctx.Err() == nil {
+				m.log.Warn("heartbeat", "err", err)
+			}
+			// Among replicas, the others requeue this one's runs once its
+			// heartbeat is older than the timeout: stop first.
+			if m.cl != nil && now.Sub(beat) > m.o.HeartbeatTimeout-m.o.HeartbeatEvery {
+				m.fenceAll()
+			}
+		} else {
+			beat = now
 		}
 		m.sweepDead()
 		if m.cl != nil {
@@ -167,7 +178,14 @@ func (m *Manager) sweepDead() {
 		}
 		return
 	}
+	if m.cl != nil {
+		m.fenceTaken(list)
+	}
 	for _, l := range list {
+		if m.cl != nil {
+			m.sweepShared(l)
+			continue
+		}
 		m.mu.Lock()
 		_, mine := m.runs[l.ID]
 		m.mu.Unlock()
@@ -176,19 +194,35 @@ func (m *Manager) sweepDead() {
 		if mine || l.Owner == m.o.Replica || !m.orphaned(l.Record) {
 			continue
 		}
-		if m.cl != nil {
-			if ok, err := m.requeue(m.ctx, l); err != nil {
-				m.log.Warn("requeueing a dead replica's run", "run", l.ID, "err", err)
-			} else if ok {
-				m.log.Info("run queued again: its replica stopped", "run", l.ID, "replica", l.Owner, "heartbeat", l.Heartbeat)
-			}
-			continue
-		}
 		if err := m.interrupt(m.ctx, l.Record); err != nil {
 			m.log.Warn("interrupting a dead replica's run", "run", l.ID, "err", err)
 			continue
 		}
 		m.log.Info("run interrupted: its replica stopped", "run", l.ID, "replica", l.Owner, "heartbeat", l.Heartbeat)
+	}
+}
+
+// sweepShared queues an unfinished run again when nobody trains it: its
+// owner's heartbeat is stale, or it is this replica's and this replica
+// does not train it (it was fenced while cut off from the store, whose
+// heartbeats then went on).
+func (m *Manager) sweepShared(l run.Listing) {
+	m.mu.Lock()
+	r, held := m.runs[l.ID]
+	m.mu.Unlock()
+	training := false
+	if held {
+		r.mu.Lock()
+		training = r.training
+		r.mu.Unlock()
+	}
+	if training || (l.Owner != m.o.Replica && !m.orphaned(l.Record)) {
+		return
+	}
+	if ok, err := m.requeue(m.ctx, l); err != nil {
+		m.log.Warn("requeueing a dead replica's run", "run", l.ID, "err", err)
+	} else if ok {
+		m.log.Info("run queued again: its replica stopped", "run", l.ID, "replica", l.Owner, "heartbeat", l.Heartbeat)
 	}
 }
 

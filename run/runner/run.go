@@ -72,6 +72,10 @@ type Run struct {
 	log         []*run.FrameRecord
 	unfollow    func()
 	stopServing func()
+	// fenced: another replica has taken the run over while this one
+	// still trains it, so nothing more of it is written or published
+	// from here (Manager.fence).
+	fenced bool
 }
 
 // ID returns the run's id.
@@ -121,7 +125,7 @@ func (r *Run) recordLocked() run.Record {
 
 // putLocked stores the run's record.
 func (r *Run) putLocked() {
-	if r.deleted {
+	if r.deleted || r.fenced {
 		return
 	}
 	if err := r.m.store.PutRun(r.m.storeCtx, r.recordLocked()); err != nil {
@@ -192,6 +196,12 @@ func (r *Run) start(parent context.Context) bool {
 
 // recordEpoch stores one epoch from training and wakes the projection.
 func (r *Run) recordEpoch(ep trainer.Epoch) {
+	r.mu.Lock()
+	fenced := r.fenced
+	r.mu.Unlock()
+	if fenced {
+		return
+	}
 	rec := run.EpochRecord{
 		Epoch: ep.Epoch, Metrics: run.EncodeMetrics(ep.Metrics), Embeddings: ep.Embeddings, Dim: ep.Dim,
 		Checkpoint: ep.Checkpoint,
@@ -222,6 +232,13 @@ func (r *Run) recordEpoch(ep trainer.Epoch) {
 // finish records the end of training; err is Trainer.Run's result.
 func (r *Run) finish(ctx context.Context, err error) {
 	r.mu.Lock()
+	if r.fenced {
+		r.handedOverLocked()
+		ended := r.ended
+		r.mu.Unlock()
+		close(ended)
+		return
+	}
 	switch {
 	case err == nil:
 		r.setStateLocked(run.Done, 0)
@@ -568,7 +585,7 @@ func (r *Run) project() {
 			r.m.log.Error("projecting epoch", "run", r.id, "epoch", j.epoch, "err", err)
 		}
 		switch {
-		case ctx.Err() != nil || r.deleted:
+		case ctx.Err() != nil || r.deleted || r.fenced:
 		case j.alt != nil:
 			r.viewFrameLocked(j, f)
 		case j.gen == r.gen && j.epoch < len(r.frameGen):
