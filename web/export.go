@@ -91,7 +91,7 @@ func (s *Server) exportRunFile(c *echo.Context) error {
 		var buf bytes.Buffer
 		req := export.Request{Format: f.Name, Epoch: epoch}
 		if key != "" {
-			req.Progress = func(done, total int) { s.exportProgress.set(key, done, total) }
+			req.Progress = func(done, total int) { s.setProgress(key, done, total) }
 		}
 		err := export.Write(ctx, &buf, er, req)
 		<-s.exportSlot
@@ -102,7 +102,7 @@ func (s *Server) exportRunFile(c *echo.Context) error {
 		s.exportCache.put(cacheKey, body)
 	}
 	if key != "" {
-		s.exportProgress.set(key, 1, 1)
+		s.setProgress(key, 1, 1)
 	}
 	c.Response().Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s"`, export.FileName(er, f, epoch)))
 	c.Response().Header().Set("Cache-Control", "private, no-cache")

@@ -35,6 +35,7 @@ type handoffs struct {
 }
 
 type handoff struct {
+	stop       func() // stops answering for it on the bus
 	run, token string
 	expires    time.Time
 }
@@ -52,6 +53,7 @@ func (h *handoffs) add(runID, token string, now time.Time) (string, error) {
 		switch {
 		case now.After(o.expires):
 			delete(h.codes, code)
+			o.stopServing()
 		case o.run == runID:
 			open++
 		}
@@ -64,6 +66,24 @@ func (h *handoffs) add(runID, token string, now time.Time) (string, error) {
 	code := base64.RawURLEncoding.EncodeToString(b[:])
 	h.codes[code] = handoff{run: runID, token: token, expires: now.Add(handoffTTL)}
 	return code, nil
+}
+
+// serving records what stops answering for code on the bus.
+func (h *handoffs) serving(code string, stop func()) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if o, ok := h.codes[code]; ok {
+		o.stop = stop
+		h.codes[code] = o
+		return
+	}
+	stop() // claimed meanwhile
+}
+
+func (o handoff) stopServing() {
+	if o.stop != nil {
+		go o.stop() // not under h.mu: the bus may be answering for it
+	}
 }
 
 // peek reports whether code is an open link of runID.
@@ -83,6 +103,7 @@ func (h *handoffs) claim(runID, code string, now time.Time) (string, bool) {
 		return "", false
 	}
 	delete(h.codes, code)
+	o.stopServing()
 	if now.After(o.expires) {
 		return "", false
 	}
@@ -115,6 +136,9 @@ func (s *Server) startHandoff(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
+	stop := s.serveHandoff(code)
+	s.handoffs.serving(code, stop)
+	time.AfterFunc(handoffTTL, stop) // expired: nothing to answer for
 	return c.JSON(http.StatusCreated, handoffJSON{
 		URL:       handoffLink(c, r.ID(), code),
 		QR:        "/api/runs/" + r.ID() + "/handoff.png?code=" + code,
@@ -131,7 +155,9 @@ func (s *Server) handoffQR(c *echo.Context) error {
 	}
 	code := c.QueryParam("code")
 	if !s.handoffs.peek(r.ID(), code, time.Now()) {
-		return run.Errorf(run.NotFound, "code", "this handover link is used or expired: ask for a new one")
+		if _, ok := s.askHandoff(c.Request().Context(), "peek", r.ID(), code); !ok {
+			return run.Errorf(run.NotFound, "code", "this handover link is used or expired: ask for a new one")
+		}
 	}
 	png, err := qrcode.Encode(handoffLink(c, r.ID(), code), qrcode.Medium, 320)
 	if err != nil {
@@ -155,6 +181,12 @@ func (s *Server) claimHandoff(c *echo.Context) error {
 		return err
 	}
 	token, ok := s.handoffs.claim(r.ID(), body.Code, time.Now())
+	if !ok {
+		// Made through another replica?
+		var ans handoffAnswer
+		ans, ok = s.askHandoff(c.Request().Context(), "claim", r.ID(), body.Code)
+		token = ans.Token
+	}
 	if !ok || !r.Authorized(token) {
 		return run.Errorf(run.NotFound, "code", "this handover link is used or expired: ask the run's owner for a new one")
 	}

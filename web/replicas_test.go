@@ -61,6 +61,43 @@ func TestPresentingAcrossReplicas(t *testing.T) {
 		t.Errorf("a late follower on B starts with %+v (%v), want the view being presented", v, ok)
 	}
 
+	// A handover link made through A is opened and claimed through B,
+	// once.
+	var h handoffJSON
+	call(t, a, "POST", "/api/runs/"+c.ID+"/handoff", nil, c.Token).json(t, &h)
+	code := h.URL[strings.Index(h.URL, "handoff=")+len("handoff="):]
+	if ans := call(t, b, "GET", h.QR, nil, ""); ans.status != http.StatusOK {
+		t.Errorf("the QR code of A's link through B: %d %s", ans.status, ans.body)
+	}
+	ans := call(t, b, "POST", "/api/runs/"+c.ID+"/claim", map[string]string{"code": code}, "")
+	var got struct{ Token string }
+	ans.json(t, &got)
+	if ans.status != http.StatusOK || got.Token != c.Token {
+		t.Fatalf("claiming A's link through B: %d %s", ans.status, ans.body)
+	}
+	for _, ts := range []*testServer{a, b} {
+		if ans := call(t, ts, "POST", "/api/runs/"+c.ID+"/claim", map[string]string{"code": code}, ""); ans.status != http.StatusNotFound {
+			t.Errorf("the used link claimed again: %d %s", ans.status, ans.body)
+		}
+	}
+
+	// An export's progress is polled through the other replica.
+	if ans := call(t, a, "GET", "/api/runs/"+c.ID+"/export?format=animation.gif&progress=k-gif", nil, ""); ans.status != http.StatusOK {
+		t.Fatalf("the GIF through A: %d %s", ans.status, ans.body)
+	}
+	var p exportProgressJSON
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		call(t, b, "GET", "/api/runs/"+c.ID+"/export/progress?key=k-gif", nil, "").json(t, &p)
+		if p.Total > 0 && p.Done == p.Total {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the GIF's progress through B: %+v", p)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
 	// The worker serves its health, not pages.
 	if ans := call(t, worker, "GET", "/readyz", nil, ""); ans.status != http.StatusOK {
 		t.Errorf("worker /readyz: %d %s", ans.status, ans.body)

@@ -265,6 +265,9 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		if err := s.followPresenters(o.Bus); err != nil {
 			return nil, fmt.Errorf("web: following presenters on the bus: %w", err)
 		}
+		if err := s.followProgress(o.Bus); err != nil {
+			return nil, fmt.Errorf("web: following exports' progress on the bus: %w", err)
+		}
 	}
 	if err := s.datasets.Restore(ctx); err != nil {
 		return nil, err

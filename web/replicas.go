@@ -1,0 +1,182 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/contrastive-explorer/explorer/run/runner"
+)
+
+// What the pages keep on one replica and reach through another, over the
+// bus (docs/scaling.md): a presenter's view posted on one replica reaches
+// the followers on every other, as the run's frames do; a one-time
+// handover link made on one is opened through any; an export's progress
+// is polled through any.
+
+// presentSubject carries presenters' views between replicas.
+const presentSubject = "explorer.present"
+
+// presented is a view as the bus carries it.
+type presented struct {
+	From string   `json:"from"` // the replica it was posted on
+	Run  string   `json:"run"`
+	View viewJSON `json:"view"`
+}
+
+// sharePresent sends a view posted on this replica to the others.
+func (s *Server) sharePresent(id string, v viewJSON) {
+	if s.runBus == nil {
+		return
+	}
+	b, err := json.Marshal(presented{From: s.replica, Run: id, View: v})
+	if err == nil {
+		err = s.runBus.Publish(presentSubject, b)
+	}
+	if err != nil {
+		s.log.Warn("sharing a presented view", "run", id, "err", err)
+	}
+}
+
+// followPresenters gives this replica's followers the views posted on
+// the others.
+func (s *Server) followPresenters(bus runner.Bus) error {
+	cancel, err := bus.Subscribe(presentSubject, func(b []byte) {
+		var p presented
+		if json.Unmarshal(b, &p) != nil || p.From == s.replica || p.Run == "" {
+			return
+		}
+		// Checked on the replica it was posted on, by its run's owner.
+		s.follows.get(p.Run).present(p.View)
+		s.follows.release(p.Run)
+	})
+	if err != nil {
+		return err
+	}
+	go func() {
+		<-s.ctx.Done()
+		cancel()
+	}()
+	return nil
+}
+
+// Handover links among replicas: the replica that made a link answers
+// requests on its own subject, explorer.handoff.CODE (codes are base64url,
+// valid subject tokens), until the link is used or expires.
+
+func handoffSubject(code string) string { return "explorer.handoff." + code }
+
+// handoffAsk is a request for a link held by another replica.
+type handoffAsk struct {
+	Op  string `json:"op"` // "peek" or "claim"
+	Run string `json:"run"`
+}
+
+type handoffAnswer struct {
+	OK    bool   `json:"ok"`
+	Token string `json:"token,omitempty"`
+}
+
+// serveHandoff answers for the link code, held here, until it returns.
+func (s *Server) serveHandoff(code string) func() {
+	if s.runBus == nil {
+		return func() {}
+	}
+	cancel, err := s.runBus.Handle(handoffSubject(code), func(req []byte) []byte {
+		var a handoffAsk
+		var ans handoffAnswer
+		if json.Unmarshal(req, &a) == nil {
+			now := time.Now()
+			switch a.Op {
+			case "peek":
+				ans.OK = s.handoffs.peek(a.Run, code, now)
+			case "claim":
+				ans.Token, ans.OK = s.handoffs.claim(a.Run, code, now)
+			}
+		}
+		b, _ := json.Marshal(ans)
+		return b
+	})
+	if err != nil {
+		s.log.Warn("serving a handover link on the bus", "err", err)
+		return func() {}
+	}
+	return cancel
+}
+
+// askHandoff asks the replica holding link code, if another holds it.
+func (s *Server) askHandoff(ctx context.Context, op, runID, code string) (handoffAnswer, bool) {
+	if s.runBus == nil || !validCode(code) {
+		return handoffAnswer{}, false
+	}
+	req, _ := json.Marshal(handoffAsk{Op: op, Run: runID})
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	b, err := s.runBus.Request(ctx, handoffSubject(code), req)
+	if err != nil {
+		return handoffAnswer{}, false
+	}
+	var ans handoffAnswer
+	if json.Unmarshal(b, &ans) != nil {
+		return handoffAnswer{}, false
+	}
+	return ans, ans.OK
+}
+
+// validCode reports whether code could be a link's: base64url, as add
+// makes them, so it is one token of a subject.
+func validCode(code string) bool {
+	if len(code) == 0 || len(code) > 64 {
+		return false
+	}
+	for _, c := range code {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// Export progress among replicas: each update goes to every replica.
+
+const exportProgressSubject = "explorer.export.progress"
+
+type progressNote struct {
+	From  string `json:"from"`
+	Key   string `json:"key"`
+	Done  int    `json:"done"`
+	Total int    `json:"total"`
+}
+
+// setProgress records an export's progress here and on the others.
+func (s *Server) setProgress(key string, done, total int) {
+	s.exportProgress.set(key, done, total)
+	if s.runBus == nil {
+		return
+	}
+	b, _ := json.Marshal(progressNote{From: s.replica, Key: key, Done: done, Total: total})
+	if err := s.runBus.Publish(exportProgressSubject, b); err != nil {
+		s.log.Warn("sharing an export's progress", "err", err)
+	}
+}
+
+// followProgress records the progress of exports made on other replicas.
+func (s *Server) followProgress(bus interface {
+	Subscribe(string, func([]byte)) (func(), error)
+}) error {
+	cancel, err := bus.Subscribe(exportProgressSubject, func(b []byte) {
+		var p progressNote
+		if json.Unmarshal(b, &p) != nil || p.From == s.replica || p.Key == "" || len(p.Key) > 64 {
+			return
+		}
+		s.exportProgress.set(p.Key, p.Done, p.Total)
+	})
+	if err != nil {
+		return err
+	}
+	go func() {
+		<-s.ctx.Done()
+		cancel()
+	}()
+	return nil
+}
