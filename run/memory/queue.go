@@ -59,3 +59,16 @@ func (s *Store) Unqueue(ctx context.Context, id string, at time.Time) (ok bool, 
 	})
 	return ok, err
 }
+
+// EditQueued sets the name and config of a queued run nobody has claimed.
+func (s *Store) EditQueued(ctx context.Context, id, name string, cfg run.Config, at time.Time) (ok bool, err error) {
+	err = s.onRun(ctx, id, true, func(e *entry) error {
+		if e.rec.State != run.Queued || e.rec.Owner != "" {
+			return nil
+		}
+		e.rec.Name, e.rec.Config, e.rec.Updated = name, cfg, at
+		ok = true
+		return nil
+	})
+	return ok, err
+}

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -63,6 +64,22 @@ UPDATE runs SET state = 'stopped', updated = $2
 WHERE id = $1 AND state = 'queued' AND owner = ''`, id, at)
 	if err != nil {
 		return false, fmt.Errorf("postgres: stopping queued run %q: %w", id, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// EditQueued sets the name and config of a queued run that no replica
+// has claimed, and reports whether it did.
+func (s *Store) EditQueued(ctx context.Context, id, name string, cfg run.Config, at time.Time) (bool, error) {
+	config, err := json.Marshal(cfg)
+	if err != nil {
+		return false, fmt.Errorf("postgres: run %q config: %w", id, err)
+	}
+	tag, err := s.db.Exec(ctx, `
+UPDATE runs SET name = $2, config = $3, updated = $4
+WHERE id = $1 AND state = 'queued' AND owner = ''`, id, name, string(config), at)
+	if err != nil {
+		return false, fmt.Errorf("postgres: editing queued run %q: %w", id, err)
 	}
 	return tag.RowsAffected() == 1, nil
 }

@@ -50,6 +50,9 @@ type Queue interface {
 	Requeue(ctx context.Context, rec run.Record, at time.Time) (bool, error)
 	// Unqueue stops a queued run nobody has claimed.
 	Unqueue(ctx context.Context, id string, at time.Time) (bool, error)
+	// EditQueued sets the name and config of a queued run nobody has
+	// claimed.
+	EditQueued(ctx context.Context, id, name string, cfg run.Config, at time.Time) (bool, error)
 }
 
 // The Bus's subjects.
@@ -826,4 +829,29 @@ func (m *Manager) fenceAll() {
 	for _, r := range runs {
 		m.fence(r, "no heartbeat reached the store for longer than the heartbeat timeout")
 	}
+}
+
+// editQueuedLocked renames a run that waits in the shared queue, or
+// changes its projection, in the store, and tells every replica; it
+// reports false when a replica has claimed the run meanwhile (then the
+// change is forwarded to it).
+func (r *Run) editQueuedLocked(name string, cfg run.Config) (bool, error) {
+	if r.state != run.Queued {
+		return false, nil
+	}
+	ok, err := r.m.cl.queue.EditQueued(r.m.ctx, r.id, name, cfg, time.Now())
+	if err != nil || !ok {
+		return false, err
+	}
+	kind := EventState
+	if cfg.Projection != r.cfg.Projection || cfg.Dims != r.cfg.Dims {
+		kind = EventProjection
+		r.gen++
+		r.liveEpoch = -1
+	}
+	r.name, r.cfg = name, cfg
+	e := Event{Kind: kind, Summary: r.summaryLocked()}
+	r.viewers.Publish(e)
+	r.m.share(r.id, wireEvent{Kind: kind, Summary: e.Summary, Trained: r.trained})
+	return true, nil
 }

@@ -204,6 +204,21 @@ func TestStopFromTheQueue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Renamed and given another projection while queued: in the store,
+	// and at once.
+	begin := time.Now()
+	if _, err := r.Rename("queued"); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := r.SetProjection(run.MethodUMAP, 3); err != nil || s.Config.Projection != run.MethodUMAP || s.Config.Dims != 3 {
+		t.Fatalf("projection of a queued run: %+v %v", s, err)
+	}
+	if d := time.Since(begin); d > time.Second {
+		t.Errorf("renaming a queued run took %v", d)
+	}
+	if rec, _ := st.Run(context.Background(), r.ID()); rec.Name != "queued" || rec.Config.Projection != run.MethodUMAP || rec.Config.Dims != 3 {
+		t.Errorf("stored: %q %s/%d", rec.Name, rec.Config.Projection, rec.Config.Dims)
+	}
 	s, err := web.Stop(r)
 	if err != nil || s.State != run.Stopped {
 		t.Fatalf("stop of a queued run: %+v %v", s, err)

@@ -341,6 +341,9 @@ func (r *Run) Rename(name string) (Summary, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.forwardedLocked() {
+		if ok, err := r.editQueuedLocked(name, r.cfg); ok || err != nil {
+			return r.summaryLocked(), err
+		}
 		r.mu.Unlock()
 		defer r.mu.Lock()
 		return r.forward(control{Op: "rename", Name: name})
@@ -360,6 +363,11 @@ func (r *Run) SetProjection(method string, dims int) (Summary, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.forwardedLocked() {
+		cfg := r.cfg
+		cfg.Projection, cfg.Dims = method, dims
+		if ok, err := r.editQueuedLocked(r.name, cfg); ok || err != nil {
+			return r.summaryLocked(), err
+		}
 		r.mu.Unlock()
 		defer r.mu.Lock()
 		return r.forward(control{Op: "projection", Method: method, Dims: dims})

@@ -16,6 +16,7 @@ type Queue interface {
 	Claim(ctx context.Context, replica string, at, stale time.Time) (run.Record, bool, error)
 	Requeue(ctx context.Context, rec run.Record, at time.Time) (bool, error)
 	Unqueue(ctx context.Context, id string, at time.Time) (bool, error)
+	EditQueued(ctx context.Context, id, name string, cfg run.Config, at time.Time) (bool, error)
 }
 
 // RunQueue runs the queue's conformance subtests, each on a new, empty
@@ -29,6 +30,7 @@ func RunQueue(t *testing.T, open func(t *testing.T) Queue) {
 		{"ClaimConcurrent", testClaimConcurrent},
 		{"Requeue", testRequeue},
 		{"Unqueue", testUnqueue},
+		{"EditQueued", testEditQueued},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			s := open(t)
@@ -197,5 +199,30 @@ func testUnqueue(t *testing.T, s Queue) {
 	}
 	if got, _ := s.Run(ctx, "r-claimed"); got.State != run.Queued {
 		t.Errorf("the claimed run is %s, want still queued", got.State)
+	}
+}
+
+func testEditQueued(t *testing.T, s Queue) {
+	ctx := context.Background()
+	free, claimed := queued("r-free", 0), queued("r-claimed", 1)
+	claimed.Owner, claimed.Heartbeat = "replica-b", base.Add(time.Hour)
+	put(t, s, free, claimed)
+	cfg := free.Config
+	cfg.Projection, cfg.Dims = run.MethodUMAP, 2
+	for _, tc := range []struct {
+		id   string
+		want bool
+	}{{"r-free", true}, {"r-claimed", false}} {
+		ok, err := s.EditQueued(ctx, tc.id, "renamed", cfg, base.Add(2*time.Hour))
+		if err != nil || ok != tc.want {
+			t.Errorf("EditQueued(%s) = %v %v, want %v", tc.id, ok, err, tc.want)
+		}
+	}
+	got, _ := s.Run(ctx, "r-free")
+	want := free
+	want.Name, want.Config, want.Updated = "renamed", cfg, base.Add(2*time.Hour)
+	checkRecord(t, got, want)
+	if got, _ := s.Run(ctx, "r-claimed"); got.Name != claimed.Name {
+		t.Errorf("the claimed run was renamed %q", got.Name)
 	}
 }
