@@ -105,6 +105,11 @@ func (v *viewJSON) check(n, classes, epochs int) error {
 type follows struct {
 	mu   sync.Mutex
 	hubs map[string]*followHub
+	// Among replicas (replicas.go): others counts a run's pages on the
+	// other replicas, share tells them this one's count. nil for the
+	// only replica.
+	others func(id string) int
+	share  func(id string, pages int)
 }
 
 // followHub fans one run's presenter views out to its followers. last is
@@ -112,6 +117,8 @@ type follows struct {
 // following gets it first.
 type followHub struct {
 	hub
+	id      string
+	f       *follows
 	last    *message
 	seq     int64
 	counted bool // a count of the followers is due
@@ -136,7 +143,7 @@ func (f *follows) get(id string) *followHub {
 	}
 	h, ok := f.hubs[id]
 	if !ok {
-		h = &followHub{hub: *newHub()}
+		h = &followHub{hub: *newHub(), id: id, f: f}
 		f.hubs[id] = h
 	}
 	return h
@@ -210,7 +217,12 @@ func (h *followHub) countLocked() {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		h.counted = false
-		h.publishLocked(&message{text: mustJSON(viewersJSON{Type: "viewers", Viewers: len(h.subs)}), replaces: "viewers"})
+		pages := len(h.subs)
+		if h.f.share != nil {
+			h.f.share(h.id, pages)
+			pages += h.f.others(h.id)
+		}
+		h.publishLocked(&message{text: mustJSON(viewersJSON{Type: "viewers", Viewers: pages}), replaces: "viewers"})
 	})
 }
 

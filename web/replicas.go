@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"sync"
 	"time"
 
 	"github.com/contrastive-explorer/explorer/run/runner"
@@ -12,7 +13,7 @@ import (
 // bus (docs/scaling.md): a presenter's view posted on one replica reaches
 // the followers on every other, as the run's frames do; a one-time
 // handover link made on one is opened through any; an export's progress
-// is polled through any.
+// is polled through any; a run's pages are counted over every replica.
 
 // presentSubject carries presenters' views between replicas.
 const presentSubject = "explorer.present"
@@ -177,6 +178,136 @@ func (s *Server) followProgress(bus interface {
 	go func() {
 		<-s.ctx.Done()
 		cancel()
+	}()
+	return nil
+}
+
+// Pages counted among replicas: each replica tells the others how many
+// pages follow a run there when the count changes, and every
+// pagesRefresh while it is not 0; a count not refreshed for pagesStale
+// is dropped (its replica died).
+
+const (
+	pagesSubject = "explorer.pages"
+	pagesRefresh = 10 * time.Second
+	pagesStale   = 3 * pagesRefresh
+)
+
+type pagesNote struct {
+	From  string `json:"from"`
+	Run   string `json:"run"`
+	Pages int    `json:"pages"`
+}
+
+// pageCounts are the other replicas' counts: run, then replica.
+type pageCounts struct {
+	mu    sync.Mutex
+	byRun map[string]map[string]pagesAt
+}
+
+type pagesAt struct {
+	pages int
+	at    time.Time
+}
+
+func (c *pageCounts) set(run, replica string, pages int, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byRun == nil {
+		c.byRun = map[string]map[string]pagesAt{}
+	}
+	m := c.byRun[run]
+	if pages == 0 {
+		delete(m, replica)
+		if len(m) == 0 {
+			delete(c.byRun, run)
+		}
+		return
+	}
+	if m == nil {
+		m = map[string]pagesAt{}
+		c.byRun[run] = m
+	}
+	m[replica] = pagesAt{pages, now}
+}
+
+// sum returns run's pages on the other replicas, dropping stale counts.
+func (c *pageCounts) sum(run string, now time.Time) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for replica, p := range c.byRun[run] {
+		if now.Sub(p.at) > pagesStale {
+			delete(c.byRun[run], replica)
+			continue
+		}
+		n += p.pages
+	}
+	return n
+}
+
+// countPages makes the follow streams count every replica's pages.
+func (s *Server) countPages(bus interface {
+	Subscribe(string, func([]byte)) (func(), error)
+	Publish(string, []byte) error
+}) error {
+	counts := &pageCounts{}
+	share := func(id string, pages int) {
+		b, _ := json.Marshal(pagesNote{From: s.replica, Run: id, Pages: pages})
+		if err := bus.Publish(pagesSubject, b); err != nil {
+			s.log.Warn("sharing a run's page count", "err", err)
+		}
+	}
+	s.follows.mu.Lock()
+	s.follows.share = share
+	s.follows.others = func(id string) int { return counts.sum(id, time.Now()) }
+	s.follows.mu.Unlock()
+	cancel, err := bus.Subscribe(pagesSubject, func(b []byte) {
+		var p pagesNote
+		if json.Unmarshal(b, &p) != nil || p.From == s.replica || p.Run == "" {
+			return
+		}
+		counts.set(p.Run, p.From, p.Pages, time.Now())
+		s.follows.mu.Lock()
+		h := s.follows.hubs[p.Run]
+		s.follows.mu.Unlock()
+		if h != nil {
+			h.mu.Lock()
+			h.countLocked()
+			h.mu.Unlock()
+		}
+	})
+	if err != nil {
+		return err
+	}
+	go func() {
+		defer cancel()
+		t := time.NewTicker(pagesRefresh)
+		defer t.Stop()
+		for {
+			select {
+			case <-s.ctx.Done():
+				return
+			case <-t.C:
+				s.follows.mu.Lock()
+				type count struct {
+					id    string
+					pages int
+				}
+				var cs []count
+				for id, h := range s.follows.hubs {
+					h.mu.Lock()
+					if n := len(h.subs); n > 0 {
+						cs = append(cs, count{id, n})
+					}
+					h.mu.Unlock()
+				}
+				s.follows.mu.Unlock()
+				for _, c := range cs {
+					share(c.id, c.pages)
+				}
+			}
+		}
 	}()
 	return nil
 }

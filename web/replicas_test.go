@@ -2,10 +2,13 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/contrastive-explorer/explorer/run"
 	"github.com/contrastive-explorer/explorer/run/memory"
@@ -61,6 +64,12 @@ func TestPresentingAcrossReplicas(t *testing.T) {
 		t.Errorf("a late follower on B starts with %+v (%v), want the view being presented", v, ok)
 	}
 
+	// A page following on A counts the two on B too.
+	onA := dial(t, a, c.ID, dialOptions{suffix: "/follow"})
+	if !readPages(t, onA, 3, 5*time.Second) {
+		t.Error("the follower on A never heard of 3 pages over both replicas")
+	}
+
 	// A handover link made through A is opened and claimed through B,
 	// once.
 	var h handoffJSON
@@ -104,6 +113,24 @@ func TestPresentingAcrossReplicas(t *testing.T) {
 	}
 	if ans := call(t, worker, "GET", "/api/runs", nil, ""); ans.status != http.StatusNotFound || !strings.Contains(string(ans.body), "worker") {
 		t.Errorf("worker /api/runs: %d %s", ans.status, ans.body)
+	}
+}
+
+// readPages reads a follow stream until it says want pages follow the
+// run, within d.
+func readPages(t *testing.T, conn *websocket.Conn, want int, d time.Duration) bool {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	for {
+		_, b, err := conn.Read(ctx)
+		if err != nil {
+			return false
+		}
+		var v viewersJSON
+		if json.Unmarshal(b, &v) == nil && v.Type == "viewers" && v.Viewers == want {
+			return true
+		}
 	}
 }
 

@@ -268,6 +268,9 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		if err := s.followProgress(o.Bus); err != nil {
 			return nil, fmt.Errorf("web: following exports' progress on the bus: %w", err)
 		}
+		if err := s.countPages(o.Bus); err != nil {
+			return nil, fmt.Errorf("web: counting pages on the bus: %w", err)
+		}
 	}
 	if err := s.datasets.Restore(ctx); err != nil {
 		return nil, err
