@@ -50,7 +50,8 @@ func (s *Server) metrics(c *echo.Context) error {
 	}
 	gauge("explorer_run_slots_busy", "CPU slots held: runs training, and projections of runs that no longer train.", load.Slots)
 	gauge("explorer_run_slots", "CPU slots (--max-runs).", load.MaxSlots)
-	gauge("explorer_runs_queued", "Runs waiting for a slot to train.", load.Queued)
+	gauge("explorer_runs_queued", "Runs waiting for a slot to train (among replicas: in the shared queue).", load.Queued)
+	gauge("explorer_runs_training", "Runs training on this replica.", load.Training)
 	gauge("explorer_runs_resident", "Runs held in memory.", load.Resident)
 	gauge("explorer_viewers", "Open run views (websockets).", s.viewerCount())
 	fmt.Fprintf(&b, "# HELP explorer_frames_sent_total Coordinate frames written to viewers, history and live.\n# TYPE explorer_frames_sent_total counter\nexplorer_frames_sent_total %d\n", s.stats.framesSent.Load())

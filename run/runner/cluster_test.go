@@ -126,6 +126,9 @@ func TestReplicasShareTheQueue(t *testing.T) {
 		t.Errorf("on the worker the run is %s after the forwarded pause", got)
 	}
 	waitFor(t, r, "the pause to show on the web replica", func(s runner.Summary) bool { return s.State == run.Paused })
+	if wl, vl := worker.Load(), web.Load(); wl.Training != 1 || vl.Training != 0 || vl.Slots != 0 {
+		t.Errorf("load while the worker trains the run: worker %+v, web %+v", wl, vl)
+	}
 	if _, err := r.Control("resume"); err != nil {
 		t.Fatal(err)
 	}

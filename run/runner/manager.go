@@ -838,7 +838,8 @@ var errShuttingDown = run.Errorf(run.Unavailable, "", "the server is shutting do
 type Load struct {
 	Slots    int // CPU slots held: runs training, and projections of runs that no longer train
 	MaxSlots int // Options.MaxRuns
-	Queued   int // runs waiting for a slot to train
+	Queued   int // runs waiting for a slot to train (among replicas: in the shared queue)
+	Training int // runs training here
 	Resident int // runs in memory (training, queued, or watched lately)
 }
 
@@ -850,5 +851,13 @@ func (m *Manager) Load() Load {
 	if m.cl != nil {
 		queued = int(m.cl.queued.Load())
 	}
-	return Load{Slots: m.active, MaxSlots: m.o.MaxRuns, Queued: queued, Resident: len(m.runs)}
+	training := 0
+	for _, r := range m.runs {
+		r.mu.Lock()
+		if r.training {
+			training++
+		}
+		r.mu.Unlock()
+	}
+	return Load{Slots: m.active, MaxSlots: m.o.MaxRuns, Queued: queued, Training: training, Resident: len(m.runs)}
 }
