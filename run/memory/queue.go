@@ -15,7 +15,7 @@ func (s *Store) Claim(ctx context.Context, replica string, at, stale time.Time) 
 		var next *entry
 		for _, e := range s.runs {
 			r := e.rec
-			if r.State != run.Queued || (r.Owner != "" && !r.Heartbeat.IsZero() && !r.Heartbeat.Before(stale)) {
+			if !unclaimed(r, stale) {
 				continue
 			}
 			if next == nil || oldestFirst(r.Created, next.rec.Created, r.ID, next.rec.ID) < 0 {
@@ -47,10 +47,15 @@ func (s *Store) Requeue(ctx context.Context, rec run.Record, at time.Time) (ok b
 	return ok, err
 }
 
-// Unqueue stops a queued run that nobody has claimed.
-func (s *Store) Unqueue(ctx context.Context, id string, at time.Time) (ok bool, err error) {
+// unclaimed reports whether rec is queued and no live replica claimed it.
+func unclaimed(rec run.Record, stale time.Time) bool {
+	return rec.State == run.Queued && (rec.Owner == "" || rec.Heartbeat.IsZero() || rec.Heartbeat.Before(stale))
+}
+
+// Unqueue stops a queued run that no live replica has claimed.
+func (s *Store) Unqueue(ctx context.Context, id string, at, stale time.Time) (ok bool, err error) {
 	err = s.onRun(ctx, id, true, func(e *entry) error {
-		if e.rec.State != run.Queued || e.rec.Owner != "" {
+		if !unclaimed(e.rec, stale) {
 			return nil
 		}
 		e.rec.State, e.rec.Updated = run.Stopped, at
@@ -60,10 +65,11 @@ func (s *Store) Unqueue(ctx context.Context, id string, at time.Time) (ok bool, 
 	return ok, err
 }
 
-// EditQueued sets the name and config of a queued run nobody has claimed.
-func (s *Store) EditQueued(ctx context.Context, id, name string, cfg run.Config, at time.Time) (ok bool, err error) {
+// EditQueued sets the name and config of a queued run no live replica
+// has claimed.
+func (s *Store) EditQueued(ctx context.Context, id, name string, cfg run.Config, at, stale time.Time) (ok bool, err error) {
 	err = s.onRun(ctx, id, true, func(e *entry) error {
-		if e.rec.State != run.Queued || e.rec.Owner != "" {
+		if !unclaimed(e.rec, stale) {
 			return nil
 		}
 		e.rec.Name, e.rec.Config, e.rec.Updated = name, cfg, at

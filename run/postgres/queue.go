@@ -56,28 +56,28 @@ WHERE id = $1 AND state = $2 AND owner = $3 AND heartbeat IS NOT DISTINCT FROM $
 	return tag.RowsAffected() == 1, nil
 }
 
-// Unqueue stops a queued run that no replica has claimed, and reports
-// whether it did.
-func (s *Store) Unqueue(ctx context.Context, id string, at time.Time) (bool, error) {
+// Unqueue stops a queued run that no live replica has claimed (its owner
+// is nobody, or heartbeat older than stale), and reports whether it did.
+func (s *Store) Unqueue(ctx context.Context, id string, at, stale time.Time) (bool, error) {
 	tag, err := s.db.Exec(ctx, `
 UPDATE runs SET state = 'stopped', updated = $2
-WHERE id = $1 AND state = 'queued' AND owner = ''`, id, at)
+WHERE id = $1 AND state = 'queued' AND (owner = '' OR heartbeat IS NULL OR heartbeat < $3)`, id, at, stale)
 	if err != nil {
 		return false, fmt.Errorf("postgres: stopping queued run %q: %w", id, err)
 	}
 	return tag.RowsAffected() == 1, nil
 }
 
-// EditQueued sets the name and config of a queued run that no replica
-// has claimed, and reports whether it did.
-func (s *Store) EditQueued(ctx context.Context, id, name string, cfg run.Config, at time.Time) (bool, error) {
+// EditQueued sets the name and config of a queued run that no live
+// replica has claimed, and reports whether it did.
+func (s *Store) EditQueued(ctx context.Context, id, name string, cfg run.Config, at, stale time.Time) (bool, error) {
 	config, err := json.Marshal(cfg)
 	if err != nil {
 		return false, fmt.Errorf("postgres: run %q config: %w", id, err)
 	}
 	tag, err := s.db.Exec(ctx, `
 UPDATE runs SET name = $2, config = $3, updated = $4
-WHERE id = $1 AND state = 'queued' AND owner = ''`, id, name, string(config), at)
+WHERE id = $1 AND state = 'queued' AND (owner = '' OR heartbeat IS NULL OR heartbeat < $5)`, id, name, string(config), at, stale)
 	if err != nil {
 		return false, fmt.Errorf("postgres: editing queued run %q: %w", id, err)
 	}

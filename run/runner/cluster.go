@@ -48,11 +48,12 @@ type Queue interface {
 	// Requeue puts rec's run back in the queue, owned by nobody, if its
 	// record still has rec's State, Owner and Heartbeat.
 	Requeue(ctx context.Context, rec run.Record, at time.Time) (bool, error)
-	// Unqueue stops a queued run nobody has claimed.
-	Unqueue(ctx context.Context, id string, at time.Time) (bool, error)
-	// EditQueued sets the name and config of a queued run nobody has
-	// claimed.
-	EditQueued(ctx context.Context, id, name string, cfg run.Config, at time.Time) (bool, error)
+	// Unqueue stops a queued run no live replica has claimed (owner
+	// nobody, or heartbeat before stale).
+	Unqueue(ctx context.Context, id string, at, stale time.Time) (bool, error)
+	// EditQueued sets the name and config of a queued run no live replica
+	// has claimed.
+	EditQueued(ctx context.Context, id, name string, cfg run.Config, at, stale time.Time) (bool, error)
 }
 
 // The Bus's subjects.
@@ -159,28 +160,74 @@ func (m *Manager) claimFree() {
 				return
 			}
 			m.log.Error("starting a claimed run", "run", rec.ID, "err", err)
-			rec.State, rec.Error, rec.Updated = run.Failed, "the run could not be started on the replica that took it from the queue", time.Now()
-			if err := m.store.PutRun(m.storeCtx, rec); err != nil {
-				m.log.Error("storing run", "run", rec.ID, "err", err)
-			}
-			m.share(rec.ID, wireEvent{Kind: EventDone, Summary: summaryOf(rec, -1), Trained: -1})
+			m.failClaimed(rec)
 		}
 	}
+}
+
+// failClaimed stores a claimed run that cannot start here (its dataset
+// is gone, say) as failed, rather than leave it to be claimed forever.
+func (m *Manager) failClaimed(rec run.Record) {
+	if _, err := m.store.Run(m.ctx, rec.ID); err != nil {
+		return // deleted meanwhile: PutRun would bring it back
+	}
+	rec.State, rec.Error, rec.Updated = run.Failed, "the run could not be started on the replica that took it from the queue", time.Now()
+	if err := m.store.PutRun(m.storeCtx, rec); err != nil {
+		m.log.Error("storing run", "run", rec.ID, "err", err)
+		return
+	}
+	epoch, _, err := m.store.Checkpoint(m.ctx, rec.ID)
+	if err != nil {
+		epoch = -1
+	}
+	m.mu.Lock()
+	r := m.runs[rec.ID]
+	m.mu.Unlock()
+	if r == nil {
+		m.share(rec.ID, wireEvent{Kind: EventDone, Summary: summaryOf(rec, epoch), Trained: epoch})
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.training {
+		return
+	}
+	r.state, r.errMsg, r.queuePos = run.Failed, rec.Error, 0
+	r.goLocalLocked() // then its done goes out from here
+	r.emitLocked(Event{Kind: EventState, Summary: r.summaryLocked()})
+	r.emitLocked(Event{Kind: EventError, Summary: r.summaryLocked()})
+	r.kickLocked()
 }
 
 // adopt starts training rec's run, which this replica has just claimed,
 // in the slot claimFree holds for it: from its checkpoint if it has one.
 func (m *Manager) adopt(rec run.Record) error {
-	r, err := m.Get(m.ctx, rec.ID)
+	r, err := m.holdForAdoption(rec.ID)
 	if err != nil {
 		return err
 	}
+	defer func() {
+		r.mu.Lock()
+		r.adopting = false
+		r.mu.Unlock()
+	}()
+	// A trainer fenced here a moment ago may not have returned yet.
 	r.mu.Lock()
+	ended, training := r.ended, r.training
 	fresh := r.tr
 	if r.trained >= 0 {
 		fresh = nil
 	}
 	r.mu.Unlock()
+	if training {
+		select {
+		case <-ended:
+		case <-time.After(10 * time.Second):
+			return errors.New("its previous training here has not stopped")
+		case <-m.ctx.Done():
+			return m.ctx.Err()
+		}
+	}
 	tr, epoch, err := m.trainerFor(m.ctx, r, fresh)
 	if err != nil {
 		return err
@@ -189,22 +236,50 @@ func (m *Manager) adopt(rec run.Record) error {
 	if err != nil {
 		return fmt.Errorf("serving the run's controls: %w", err)
 	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	r.mu.Lock()
 	if r.deleted || r.training {
 		r.mu.Unlock()
 		stop()
 		return errors.New("the run is deleted or trains here already")
 	}
+	// The claimed record is the newest word on the run (an edit while it
+	// was queued may not have reached this replica yet).
+	r.name, r.cfg, r.errMsg = rec.Name, rec.Config, ""
 	r.remote, r.log, r.owner, r.stopServing = false, nil, m.o.Replica, stop
 	r.prepareLocked(tr, epoch)
 	r.mu.Unlock()
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	if !r.start(m.ctx) {
 		m.active--
 	}
 	m.log.Info("run claimed", "run", r.id, "from_epoch", epoch+1)
 	return nil
+}
+
+// holdForAdoption returns run id as the manager holds it, marked so that
+// eviction leaves it and other replicas' events are ignored until it
+// trains.
+func (m *Manager) holdForAdoption(id string) (*Run, error) {
+	for range 3 {
+		r, err := m.Get(m.ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		m.mu.Lock()
+		held := m.runs[id] == r
+		if held {
+			r.mu.Lock()
+			r.adopting = true
+			r.mu.Unlock()
+		}
+		m.mu.Unlock()
+		if held {
+			return r, nil
+		}
+		// Evicted between Get and here: get it again.
+	}
+	return nil, errors.New("the run keeps being dropped from memory")
 }
 
 // requeue puts an unfinished run whose replica is gone back in the shared
@@ -431,8 +506,14 @@ func (r *Run) applyRemote(b []byte) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.deleted || r.training {
-		// This replica trains the run: another's word about it is stale.
+	r.applyLocked(e, f)
+}
+
+// applyLocked applies another replica's event e (and its frame f).
+func (r *Run) applyLocked(e wireEvent, f *run.FrameRecord) {
+	if r.deleted || r.training || r.adopting || r.fenced {
+		// This replica trains the run, or is taking it over: another's
+		// word about it is stale.
 		return
 	}
 	s := e.Summary
@@ -473,6 +554,7 @@ func (r *Run) applyRemote(b []byte) {
 			r.liveEpoch = f.Epoch
 		}
 		r.viewers.Publish(Event{Kind: EventFrame, Summary: r.summaryLocked(), Frame: f, Live: e.Live})
+		r.shareLocked(f.Epoch, f, e.Live) // with the views viewers chose that are the run's own
 	case EventDone:
 		// The replica that made the run's view has nothing more to add:
 		// from now on the run is this replica's to show as it is stored.
@@ -500,13 +582,16 @@ func sameFrame(a, b *run.FrameRecord) bool {
 }
 
 // storedFrame reads the frame a Bus message announced without its
-// coordinates; nil when the store no longer has it.
+// coordinates; nil when the store no longer has that one.
 func (m *Manager) storedFrame(id string, want *run.FrameRecord) *run.FrameRecord {
 	frames, err := m.store.Frames(m.ctx, id, want.Epoch)
-	if err != nil || len(frames) == 0 || frames[0].Epoch != want.Epoch {
+	if err != nil || len(frames) == 0 {
 		return nil
 	}
 	f := frames[0]
+	if f.Method != want.Method || f.Dims != want.Dims || !sameFrame(&f, want) {
+		return nil // replaced meanwhile: the newer one's event follows
+	}
 	return &f
 }
 
@@ -561,10 +646,12 @@ func (r *Run) catchUpLocked() {
 		r.logLocked(&late)
 		r.frameGen[f.Epoch] = r.gen
 		r.viewers.Publish(Event{Kind: EventFrame, Summary: r.summaryLocked(), Frame: &late})
+		r.shareLocked(late.Epoch, &late, false)
 	}
 }
 
-// resyncAll catches up every remote run after the Bus came back.
+// resyncAll catches up every remote run after the Bus came back: its
+// record as the store has it now, and the frames missed.
 func (m *Manager) resyncAll() {
 	m.mu.Lock()
 	runs := make([]*Run, 0, len(m.runs))
@@ -577,14 +664,18 @@ func (m *Manager) resyncAll() {
 		if err != nil {
 			continue
 		}
+		epoch, _, err := m.store.Checkpoint(m.ctx, r.id)
+		if err != nil {
+			epoch = -1
+		}
+		e := wireEvent{Kind: EventState, Summary: summaryOf(rec, epoch), Trained: epoch}
+		if rec.State.Ended() {
+			e.Kind = EventDone // what was missed comes from the store
+		}
 		r.mu.Lock()
-		if r.remote && !r.deleted {
-			changed := rec.State != r.state || rec.Name != r.name
-			r.state, r.name = rec.State, rec.Name
+		if r.remote {
 			r.catchUpLocked()
-			if changed {
-				r.viewers.Publish(Event{Kind: EventState, Summary: r.summaryLocked()})
-			}
+			r.applyLocked(e, nil)
 		}
 		r.mu.Unlock()
 	}
@@ -618,7 +709,7 @@ func (r *Run) forwardedLocked() bool { return r.remote && !r.state.Ended() }
 
 // control is a control of a run sent to the replica that trains it.
 type control struct {
-	Op     string `json:"op"` // "control", "rename", "projection" or "stop"
+	Op     string `json:"op"` // "control", "rename", "projection", "stop" or "delete"
 	Action string `json:"action,omitempty"`
 	Name   string `json:"name,omitempty"`
 	Method string `json:"method,omitempty"`
@@ -692,6 +783,9 @@ func (r *Run) serveControl(req []byte) []byte {
 			s, err = r.SetProjection(c.Method, c.Dims)
 		case "stop":
 			s, err = r.m.Stop(r)
+		case "delete":
+			s = r.Summary()
+			err = r.m.Delete(r.m.ctx, r)
 		default:
 			err = run.Errorf(run.Invalid, "", "unknown control %q", c.Op)
 		}
@@ -714,26 +808,48 @@ func (r *Run) serveControl(req []byte) []byte {
 // stopShared stops a run that trains on another replica, or waits in the
 // shared queue.
 func (m *Manager) stopShared(r *Run) (Summary, error) {
+	if ok, err := m.unqueue(r); err != nil {
+		return Summary{}, err
+	} else if ok {
+		return r.Summary(), nil
+	}
+	return r.forward(control{Op: "stop"})
+}
+
+// unqueue stops run r if it waits in the shared queue unclaimed, and
+// reports whether it did.
+func (m *Manager) unqueue(r *Run) (bool, error) {
 	r.mu.Lock()
 	state := r.state
 	r.mu.Unlock()
-	if state == run.Queued {
-		ok, err := m.cl.queue.Unqueue(m.ctx, r.id, time.Now())
-		if err != nil {
-			return Summary{}, err
-		}
-		if ok {
-			r.mu.Lock()
-			r.state, r.queuePos = run.Stopped, 0
-			r.goLocalLocked()
-			r.emitLocked(Event{Kind: EventState, Summary: r.summaryLocked()})
-			r.kickLocked()
-			r.mu.Unlock()
-			return r.Summary(), nil
-		}
-		// Claimed meanwhile: its replica stops it.
+	if state != run.Queued {
+		return false, nil
 	}
-	return r.forward(control{Op: "stop"})
+	now := time.Now()
+	ok, err := m.cl.queue.Unqueue(m.ctx, r.id, now, now.Add(-m.o.HeartbeatTimeout))
+	if err != nil || !ok {
+		return false, err // claimed meanwhile: its replica stops it
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.state, r.queuePos = run.Stopped, 0
+	r.goLocalLocked()
+	r.emitLocked(Event{Kind: EventState, Summary: r.summaryLocked()})
+	r.kickLocked()
+	return true, nil
+}
+
+// deleteShared deletes a run that trains on another replica there (so
+// that replica writes nothing of it after), and forgets it here.
+func (m *Manager) deleteShared(r *Run) (bool, error) {
+	if ok, err := m.unqueue(r); err != nil || ok {
+		return false, err // stopped from the queue: deleted here
+	}
+	if _, err := r.forward(control{Op: "delete"}); err != nil {
+		return true, err
+	}
+	m.forget(r)
+	return true, nil
 }
 
 // goLocalLocked makes a remote run this replica's to show as stored,
@@ -783,7 +899,7 @@ func (m *Manager) fence(r *Run, why string) {
 		r.mu.Unlock()
 		return
 	}
-	r.fenced = true
+	r.fenced, r.fencedAt = true, time.Now()
 	cancel := r.cancel
 	r.mu.Unlock()
 	m.log.Warn("training stopped: another replica may have the run", "run", r.id, "why", why)
@@ -802,6 +918,15 @@ func (r *Run) handedOverLocked() {
 	}
 	r.goRemoteLocked()
 	r.tr = nil
+	// The frames the replica that took over made meanwhile were not told
+	// to this replica's viewers (its events were ignored while training).
+	for _, f := range r.log {
+		if f != nil && f.Sent.After(r.fencedAt) {
+			late := *f
+			late.Backfill = true
+			r.viewers.Publish(Event{Kind: EventFrame, Summary: r.summaryLocked(), Frame: &late})
+		}
+	}
 }
 
 // fenceTaken fences the runs this replica trains whose stored owner is
@@ -811,8 +936,13 @@ func (m *Manager) fenceTaken(list []run.Listing) {
 		m.mu.Lock()
 		r, ok := m.runs[l.ID]
 		m.mu.Unlock()
-		if ok && l.Owner != m.o.Replica {
-			m.fence(r, "its record names replica "+l.Owner)
+		if !ok || l.Owner == m.o.Replica {
+			continue
+		}
+		// The listing may be older than this replica's claim of the run:
+		// read the record again before stopping anything.
+		if rec, err := m.store.Run(m.ctx, l.ID); err == nil && rec.Owner != m.o.Replica {
+			m.fence(r, "its record names replica "+rec.Owner)
 		}
 	}
 }
@@ -839,7 +969,8 @@ func (r *Run) editQueuedLocked(name string, cfg run.Config) (bool, error) {
 	if r.state != run.Queued {
 		return false, nil
 	}
-	ok, err := r.m.cl.queue.EditQueued(r.m.ctx, r.id, name, cfg, time.Now())
+	now := time.Now()
+	ok, err := r.m.cl.queue.EditQueued(r.m.ctx, r.id, name, cfg, now, now.Add(-r.m.o.HeartbeatTimeout))
 	if err != nil || !ok {
 		return false, err
 	}

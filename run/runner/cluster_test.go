@@ -397,3 +397,39 @@ func TestFencedWorkerStops(t *testing.T) {
 		})
 	}
 }
+
+// TestDeleteWhileTrainingElsewhere: a run deleted through a replica that
+// does not train it is deleted by the one that does, which writes nothing
+// of it after, so it never comes back.
+func TestDeleteWhileTrainingElsewhere(t *testing.T) {
+	srv := natstest.Start(t)
+	st := memory.New()
+	gate := make(chan struct{}, 100)
+	worker := replica(t, st, srv.URL(), "worker", gate, nil)
+	web := replica(t, st, srv.URL(), "web", nil, func(o *runner.Options) { o.NoTraining = true })
+	r, _, err := web.Create(context.Background(), "s", config(30), digits(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate <- struct{}{}
+	waitFor(t, r, "epoch 1 on the web replica", func(s runner.Summary) bool { return s.Epoch >= 1 && s.State == run.Running })
+	if err := web.Delete(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		gate <- struct{}{}
+	}
+	time.Sleep(300 * time.Millisecond)
+	if _, err := st.Run(context.Background(), r.ID()); !errors.Is(err, run.ErrNotFound) {
+		t.Errorf("after the delete the store has the run: %v", err)
+	}
+	if n := worker.Resident(); n != 0 {
+		t.Errorf("the worker still holds %d runs", n)
+	}
+	if l := worker.Load(); l.Slots != 0 || l.Training != 0 {
+		t.Errorf("the worker's load after the delete: %+v", l)
+	}
+	if n := web.Resident(); n != 0 {
+		t.Errorf("the web replica still holds %d runs", n)
+	}
+}

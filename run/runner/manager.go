@@ -129,7 +129,10 @@ func (m *Manager) heartbeatLoop() {
 	beat := time.Now() // the last heartbeat stored
 	m.every(m.o.HeartbeatEvery, func() {
 		now := time.Now()
-		if err := m.store.Heartbeat(m.ctx, m.o.Replica, now); err != nil {
+		ctx, cancel := context.WithTimeout(m.ctx, m.o.HeartbeatEvery)
+		err := m.store.Heartbeat(ctx, m.o.Replica, now)
+		cancel()
+		if err != nil {
 			if m.ctx.Err() == nil {
 				m.log.Warn("heartbeat", "err", err)
 			}
@@ -473,8 +476,10 @@ func (m *Manager) load(ctx context.Context, id string) (_ *Run, err error) {
 	r.mu.Lock()
 	if m.cl != nil {
 		r.owner = rec.Owner
-		if !rec.State.Ended() && rec.Owner != m.o.Replica {
-			r.goRemoteLocked() // queued, or training on another replica
+		if !rec.State.Ended() {
+			// Queued, or training elsewhere: a run that trained here would
+			// be in memory, not loaded.
+			r.goRemoteLocked()
 		}
 	}
 	r.kickLocked()
@@ -662,6 +667,16 @@ func (m *Manager) admitLocked(r *Run) {
 
 // Delete stops a run if it trains and removes it with its history.
 func (m *Manager) Delete(ctx context.Context, r *Run) error {
+	if m.cl != nil {
+		r.mu.Lock()
+		forwarded := r.forwardedLocked()
+		r.mu.Unlock()
+		if forwarded {
+			if done, err := m.deleteShared(r); done || err != nil {
+				return err
+			}
+		}
+	}
 	if s := r.Summary().State; !s.Ended() {
 		if _, err := m.Stop(r); err != nil && run.ErrorCode(err) != run.Conflict {
 			return err
@@ -809,7 +824,7 @@ func (m *Manager) evict(cutoff time.Time) int {
 		// A run that trains on another replica is idle here without
 		// viewers: its events can be followed again when one comes.
 		done := r.complete && r.finished || r.remote
-		idle := done && !r.projecting && r.viewers.Len() == 0 && len(r.alts) == 0 && r.lastUsed.Before(cutoff)
+		idle := done && !r.projecting && !r.adopting && !r.training && r.viewers.Len() == 0 && len(r.alts) == 0 && r.lastUsed.Before(cutoff)
 		if idle && r.unfollow != nil {
 			unfollow = append(unfollow, r.unfollow)
 			r.unfollow = nil

@@ -75,7 +75,12 @@ type Run struct {
 	// fenced: another replica has taken the run over while this one
 	// still trains it, so nothing more of it is written or published
 	// from here (Manager.fence).
-	fenced bool
+	fenced   bool
+	fencedAt time.Time
+	// adopting: this replica is taking the run over from the shared
+	// queue (Manager.adopt); until it trains, eviction leaves it and other
+	// replicas' events are ignored.
+	adopting bool
 }
 
 // ID returns the run's id.
@@ -163,9 +168,10 @@ func (r *Run) start(parent context.Context) bool {
 	r.cancel = cancel
 	r.training = true
 	r.setStateLocked(run.Running, 0)
+	buffer := r.cfg.Epochs + 2 // room for every epoch: none is ever dropped
 	r.mu.Unlock()
 
-	epochs, unsubscribe := tr.Subscribe(r.cfg.Epochs + 2) // room for every epoch: none is ever dropped
+	epochs, unsubscribe := tr.Subscribe(buffer)
 	started := r.m.group.Go(func() {
 		defer cancel()
 		collected := make(chan struct{})
@@ -288,7 +294,11 @@ func (r *Run) finish(ctx context.Context, err error) {
 func (r *Run) stopQueued() {
 	r.mu.Lock()
 	s := run.Stopped
-	if r.m.ctx.Err() != nil {
+	switch {
+	case r.m.ctx.Err() != nil && r.m.cl != nil:
+		// Claimed by a replica that stops: back to the shared queue.
+		s, r.owner = run.Queued, ""
+	case r.m.ctx.Err() != nil:
 		s = run.Interrupted
 	}
 	r.setStateLocked(s, 0)
@@ -596,6 +606,8 @@ func (r *Run) project() {
 		case ctx.Err() != nil || r.deleted || r.fenced:
 		case j.alt != nil:
 			r.viewFrameLocked(j, f)
+		case r.remote:
+			// Another replica makes the run's own view now.
 		case j.gen == r.gen && j.epoch < len(r.frameGen):
 			r.frameGen[j.epoch] = j.gen
 			if j.live {

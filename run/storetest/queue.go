@@ -15,8 +15,8 @@ type Queue interface {
 	run.Store
 	Claim(ctx context.Context, replica string, at, stale time.Time) (run.Record, bool, error)
 	Requeue(ctx context.Context, rec run.Record, at time.Time) (bool, error)
-	Unqueue(ctx context.Context, id string, at time.Time) (bool, error)
-	EditQueued(ctx context.Context, id, name string, cfg run.Config, at time.Time) (bool, error)
+	Unqueue(ctx context.Context, id string, at, stale time.Time) (bool, error)
+	EditQueued(ctx context.Context, id, name string, cfg run.Config, at, stale time.Time) (bool, error)
 }
 
 // RunQueue runs the queue's conformance subtests, each on a new, empty
@@ -179,14 +179,16 @@ func testRequeue(t *testing.T, s Queue) {
 
 func testUnqueue(t *testing.T, s Queue) {
 	ctx := context.Background()
-	free, claimed := queued("r-free", 0), queued("r-claimed", 1)
+	free, claimed, dead := queued("r-free", 0), queued("r-claimed", 1), queued("r-dead", 3)
 	claimed.Owner, claimed.Heartbeat = "replica-b", base.Add(time.Hour)
-	put(t, s, free, claimed, record("r-running", "s-a", 2))
+	dead.Owner, dead.Heartbeat = "replica-c", base.Add(time.Minute) // claimed, then its replica died
+	put(t, s, free, claimed, record("r-running", "s-a", 2), dead)
+	stale := base.Add(30 * time.Minute)
 	for _, tc := range []struct {
 		id   string
 		want bool
-	}{{"r-free", true}, {"r-claimed", false}, {"r-running", false}, {"r-free", false}} {
-		ok, err := s.Unqueue(ctx, tc.id, base.Add(2*time.Hour))
+	}{{"r-free", true}, {"r-claimed", false}, {"r-running", false}, {"r-free", false}, {"r-dead", true}} {
+		ok, err := s.Unqueue(ctx, tc.id, base.Add(2*time.Hour), stale)
 		if err != nil && run.ErrorCode(err) != run.NotFound {
 			t.Fatalf("Unqueue(%s): %v", tc.id, err)
 		}
@@ -213,7 +215,7 @@ func testEditQueued(t *testing.T, s Queue) {
 		id   string
 		want bool
 	}{{"r-free", true}, {"r-claimed", false}} {
-		ok, err := s.EditQueued(ctx, tc.id, "renamed", cfg, base.Add(2*time.Hour))
+		ok, err := s.EditQueued(ctx, tc.id, "renamed", cfg, base.Add(2*time.Hour), base.Add(30*time.Minute))
 		if err != nil || ok != tc.want {
 			t.Errorf("EditQueued(%s) = %v %v, want %v", tc.id, ok, err, tc.want)
 		}
