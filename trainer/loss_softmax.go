@@ -21,13 +21,11 @@ import (
 type softmaxKernel struct{ tau float64 }
 
 func (k softmaxKernel) eval(ws *workspace, b int, groups []int32) float64 {
+	ws.groupRows(groups)
 	var anchors int
-	for i, gi := range groups {
-		for j, gj := range groups {
-			if j != i && gj == gi {
-				anchors++
-				break
-			}
+	for i := range groups {
+		if sp := ws.span[i]; sp[1]-sp[0] > 1 {
+			anchors++
 		}
 	}
 	if anchors == 0 {
@@ -60,49 +58,58 @@ type softmaxRows struct {
 }
 
 func (r *softmaxRows) Range(lo, hi int) {
-	ws, b, groups, inv := r.ws, r.b, r.groups, r.inv
+	ws, b, inv := r.ws, r.b, r.inv
 	logQ := ws.logQ
 	for i := lo; i < hi; i++ {
-		gi := groups[i]
 		// Row i of W holds the row's logits, their exponentials, then g_i·.
 		srow, wrow := ws.s[i*b:(i+1)*b], ws.w[i*b:(i+1)*b]
-		var nPos int
-		var posSum float64  // Σ over positives of the logits
-		top := math.Inf(-1) // the largest logit
-		for a, s := range srow {
-			if a == i {
-				continue
-			}
-			v := s * inv
-			if groups[a] == gi {
-				nPos++
-				posSum += v
-				if logQ != nil {
-					posSum -= logQ[a]
-				}
-			}
-			if logQ != nil {
-				v -= logQ[a]
-			}
-			wrow[a] = v
-			if v > top { // a NaN reaches the loss through the exponentials
-				top = v
-			}
-		}
+		sp := ws.span[i]
+		group := ws.members[sp[0]:sp[1]] // the row's positives, and itself
+		nPos := len(group) - 1
 		if nPos == 0 {
 			ws.vec1[i] = 0
 			clear(wrow)
 			continue
 		}
+		for a, s := range srow {
+			wrow[a] = s * inv
+		}
+		if logQ != nil {
+			for a, q := range logQ[:b] {
+				wrow[a] -= q
+			}
+		}
+		top := math.Inf(-1) // the largest logit
+		for _, v := range wrow[:i] {
+			if v > top { // a NaN reaches the loss through the exponentials
+				top = v
+			}
+		}
+		for _, v := range wrow[i+1:] {
+			if v > top {
+				top = v
+			}
+		}
+		var posSum float64 // Σ over positives of the logits, in row order
+		for _, a := range group {
+			switch {
+			case int(a) == i:
+			case logQ != nil: // as the logit was made: s·inv, then − logQ
+				posSum += srow[a] * inv
+				posSum -= logQ[a]
+			default:
+				posSum += wrow[a]
+			}
+		}
 		// The exponentials, four at a time, on both sides of the anchor.
 		z := vec.ExpShift(wrow[:i], wrow[:i], top) + vec.ExpShift(wrow[i+1:], wrow[i+1:], top)
 		ws.vec1[i] = top + math.Log(z) - posSum/float64(nPos)
 		pScale, posW := r.gScale/z, r.gScale/float64(nPos)
-		for a, g := range groups {
+		for a := range wrow {
 			wrow[a] *= pScale
-			if g == gi {
-				wrow[a] -= posW
-			}
+		}
+		for _, a := range group {
+			wrow[a] -= posW
 		}
 		wrow[i] = 0
 	}

@@ -3,6 +3,7 @@ package trainer
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/contrastive-explorer/explorer/trainer/gemm"
 )
@@ -210,6 +211,13 @@ type workspace struct {
 	logQ []float64
 
 	softmax softmaxRows // the softmax kernel's rows, handed to gemm.For
+
+	// The rows by group (groupRows): keys sorts them, members lists them
+	// group after group, in row order within a group, and row i's group
+	// is members[span[i][0]:span[i][1]].
+	keys    []uint64
+	members []int32
+	span    [][2]int32
 }
 
 // distRow is one distance from an anchor, and the row it leads to.
@@ -228,9 +236,35 @@ func (ws *workspace) grow(b int) {
 		ws.vec2 = make([]float64, b+1)
 		ws.rows = make([]distRow, b)
 		ws.best = make([]distRow, b)
+		ws.keys = make([]uint64, b)
+		ws.members = make([]int32, b)
+		ws.span = make([][2]int32, b)
 	}
 	ws.buf, ws.s, ws.w, ws.norm = ws.buf[:b*b], ws.s[:b*b], ws.w[:b*b], ws.norm[:b]
 	ws.vec1, ws.vec2, ws.rows, ws.best = ws.vec1[:b+1], ws.vec2[:b+1], ws.rows[:b], ws.best[:b]
+	ws.keys, ws.members, ws.span = ws.keys[:b], ws.members[:b], ws.span[:b]
+}
+
+// groupRows fills members and span from groups (b of them): each row's
+// group as a list of rows, in row order, so a kernel visits a row's
+// positives without testing every row.
+func (ws *workspace) groupRows(groups []int32) {
+	for i, g := range groups {
+		ws.keys[i] = uint64(uint32(g))<<32 | uint64(i)
+	}
+	slices.Sort(ws.keys)
+	for lo := 0; lo < len(ws.keys); {
+		hi := lo + 1
+		for hi < len(ws.keys) && ws.keys[hi]>>32 == ws.keys[lo]>>32 {
+			hi++
+		}
+		for k := lo; k < hi; k++ {
+			i := int32(uint32(ws.keys[k]))
+			ws.members[k] = i
+			ws.span[i] = [2]int32{int32(lo), int32(hi)}
+		}
+		lo = hi
+	}
 }
 
 // dist2 is d_ij² from the Gram matrix, clamped at 0 against rounding.
