@@ -19,7 +19,8 @@ func TestBrowserExports(t *testing.T) {
 	b := newBrowser(t, nil)
 	b.step("home", 15*time.Second, chromedp.EmulateViewport(1366, 768), chromedp.Navigate(base+"/"), chromedp.WaitVisible(tid("train-button")))
 	id := b.startRun(`{dataset: "digits", epochs: 30}`)
-	b.poll("finished", `document.querySelector('[data-testid="run-state"]').dataset.state === "done" && window.explorer.epoch() === 30`, 90*time.Second)
+	// Every epoch projected (finishedJS), so the exports hold them all.
+	b.poll("finished", finishedJS+` && document.querySelector('[data-testid="run-state"]').dataset.state === "done" && window.explorer.epoch() === 30`, 90*time.Second)
 	b.eval("watch the status", `(() => { window.__exportLog = []; const s = document.querySelector('[data-testid="export-status"]');
 		new MutationObserver(() => window.__exportLog.push(s.textContent)).observe(s, {childList: true, characterData: true, subtree: true}); return true; })()`, nil)
 	b.step("open the menu", 10*time.Second, chromedp.Click(`[data-testid="export-menu"] > summary`), chromedp.WaitVisible(tid("export-coords.csv")))
