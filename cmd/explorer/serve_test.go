@@ -185,6 +185,11 @@ func TestServeBadFlags(t *testing.T) {
 		{"serve", "--data", "DATA", "--store", "mysql://db/explorer"},
 		{"runs", "list", "--data", "DATA", "--store", "mysql://db/explorer"},
 		{"export", "--data", "DATA", "--store", "mysql://db/explorer", "r-1"},
+		{"serve", "--data", "DATA", "--role", "boss"},
+		{"serve", "--data", "DATA", "--role", "web"},                   // no --nats: nobody would train
+		{"serve", "--data", "DATA", "--role", "worker"},                // no --nats: nobody would serve
+		{"serve", "--data", "DATA", "--nats", "nats://127.0.0.1:4222"}, // no --store postgres
+		{"serve", "--data", "DATA", "--store", "postgres://127.0.0.1/x", "--nats", "nats://127.0.0.1:4222", "--heartbeat-timeout", "10ms"},
 	} {
 		for i, a := range args {
 			if a == "DATA" {
