@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/contrastive-explorer/explorer/trainer/gemm"
 	"math"
 	"math/rand/v2"
 	"sync"
@@ -349,10 +350,17 @@ type training struct {
 	probe        *batch
 	bufs         [2]*batch // alternate so ExamplePairs can read the last one
 	cur          int
-	grad         []float32
-	step         int // steps taken, for the schedule
-	total        int // steps in the whole run
-	warm         int // warmup steps
+	// With more than one thread, the next step's batch is built in spare
+	// by a goroutine of its own while this step computes (prefetcher);
+	// pending says one is on its way.
+	spare   *batch
+	pfReq   chan *batch
+	pfDone  chan struct{}
+	pending bool
+	grad    []float32
+	step    int // steps taken, for the schedule
+	total   int // steps in the whole run
+	warm    int // warmup steps
 
 	// The sources of the pair maker's streams, whose states a checkpoint
 	// keeps: the only random streams that advance from epoch to epoch.
@@ -439,6 +447,7 @@ func (r *Run) train(ctx context.Context) error {
 			return err
 		}
 	}
+	defer t.stopPrefetcher()
 	for epoch := first; epoch <= t.cfg.Epochs; epoch++ {
 		m, err := r.trainEpoch(ctx, t)
 		if err != nil {
@@ -484,6 +493,14 @@ func (r *Run) trainEpoch(ctx context.Context, t *training) (Metrics, error) {
 	pm := t.pairs
 	pm.beginEpoch()
 	steps := pm.stepsPerEpoch()
+	// Batches are built ahead only within the epoch: the next one starts
+	// with a reshuffle, and its checkpoint keeps the streams as they are
+	// at the epoch's end.
+	prefetch := gemm.Threads() > 1
+	if prefetch {
+		t.startPrefetcher()
+	}
+	defer t.awaitPrefetch()
 	var m Metrics
 	var sum float64
 	var busy, cpu time.Duration
@@ -492,7 +509,7 @@ func (r *Run) trainEpoch(ctx context.Context, t *training) (Metrics, error) {
 			return m, err
 		}
 		start, cpu0 := time.Now(), processCPU()
-		l := t.trainStep()
+		l := t.trainStep(prefetch && s+1 < steps)
 		busy += time.Since(start)
 		cpu += processCPU() - cpu0
 		if math.IsNaN(l) || math.IsInf(l, 0) {
@@ -509,13 +526,25 @@ func (r *Run) trainEpoch(ctx context.Context, t *training) (Metrics, error) {
 	return m, nil
 }
 
-// trainStep builds a batch, runs forward and backward, updates the
-// parameters and returns the batch's loss. It allocates nothing.
-func (t *training) trainStep() float64 {
-	b := t.bufs[t.cur]
+// trainStep builds a batch (or takes the one built ahead), runs forward
+// and backward, updates the parameters and returns the batch's loss; with
+// ahead, the next batch is built meanwhile. It allocates nothing.
+func (t *training) trainStep(ahead bool) float64 {
 	rows := t.pairs.rows
-	t.pairs.fill(b)
+	if t.pending {
+		t.awaitPrefetch()
+		// bufs[cur] is not the batch ExamplePairs reads (showBatch), so it
+		// can be the next spare.
+		t.bufs[t.cur], t.spare = t.spare, t.bufs[t.cur]
+	} else {
+		t.pairs.fill(t.bufs[t.cur])
+	}
+	b := t.bufs[t.cur]
 	z := t.enc.forward(b, rows)
+	if ahead {
+		t.pending = true
+		t.pfReq <- t.spare
+	}
 	l := t.lossOf(b, z, rows)
 	copy(b.z, z)
 	t.enc.backward(t.grad)
@@ -528,6 +557,41 @@ func (t *training) trainStep() float64 {
 	t.wmu.Unlock()
 	t.step++
 	return l
+}
+
+// startPrefetcher starts the goroutine that builds batches ahead, once.
+// It draws from the pair maker's streams in the same order as building
+// each batch in its step would, so training is the same bit for bit.
+func (t *training) startPrefetcher() {
+	if t.pfReq != nil {
+		return
+	}
+	t.spare = newRunBatch(t.pairs.rows, t.d, t.sp, t.cfg.Dim, t.cfg.Pairs)
+	t.pfReq, t.pfDone = make(chan *batch), make(chan struct{}, 1)
+	go func(req <-chan *batch, done chan<- struct{}) {
+		for b := range req {
+			t.pairs.fill(b)
+			done <- struct{}{}
+		}
+	}(t.pfReq, t.pfDone)
+}
+
+// awaitPrefetch waits for the batch being built ahead, if any.
+func (t *training) awaitPrefetch() {
+	if t.pending {
+		<-t.pfDone
+		t.pending = false
+	}
+}
+
+// stopPrefetcher ends the prefetching goroutine, after its batch.
+func (t *training) stopPrefetcher() {
+	if t.pfReq == nil {
+		return
+	}
+	t.awaitPrefetch()
+	close(t.pfReq)
+	t.pfReq = nil
 }
 
 // correctedLoss is a Loss that takes the sampling-bias correction of

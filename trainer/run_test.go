@@ -88,14 +88,14 @@ func BenchmarkStep(b *testing.B) { benchSteps(b, benchConfig(), fashionShaped())
 func benchSteps(b *testing.B, cfg Config, d *dataset.Dataset) {
 	_, t := newTrainingFor(b, cfg, d)
 	t.pairs.beginEpoch()
-	t.trainStep()
+	t.trainStep(false)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if t.pairs.pos >= len(t.pairs.order) {
 			t.pairs.beginEpoch()
 		}
-		t.trainStep()
+		t.trainStep(false)
 	}
 }
 
@@ -135,7 +135,7 @@ func benchStep(b *testing.B, data, pairs string) {
 	_, t := newTrainingFor(b, cfg, bundled(b, data))
 	t.pairs.beginEpoch()
 	for range 4 {
-		t.trainStep()
+		t.trainStep(false)
 		t.cur ^= 1
 	}
 	b.ReportAllocs()
@@ -144,7 +144,7 @@ func benchStep(b *testing.B, data, pairs string) {
 		if t.pairs.pos >= len(t.pairs.order) {
 			t.pairs.beginEpoch()
 		}
-		t.trainStep()
+		t.trainStep(false)
 		t.cur ^= 1
 	}
 }
@@ -746,16 +746,29 @@ func TestStepNoAllocs(t *testing.T) {
 		_, tr := newTrainingFor(t, cfg, bundled(t, c.data))
 		tr.pairs.beginEpoch()
 		for range 4 { // both buffers, and the scratch space of a few batches
-			tr.trainStep()
+			tr.trainStep(false)
 			tr.cur ^= 1
 		}
 		if a := testing.AllocsPerRun(3, func() {
 			tr.pairs.pos = 0
-			tr.trainStep()
+			tr.trainStep(false)
 			tr.cur ^= 1
 		}); a != 0 {
 			t.Errorf("%s %s/%s: %v allocations per step", c.data, c.loss, c.pairs, a)
 		}
+		// And with the next batch built ahead, as with two threads.
+		tr.startPrefetcher()
+		for range 3 {
+			tr.trainStep(true)
+			tr.cur ^= 1
+		}
+		if a := testing.AllocsPerRun(3, func() {
+			tr.trainStep(true) // takes the batch built ahead, builds the next
+			tr.cur ^= 1
+		}); a != 0 {
+			t.Errorf("%s %s/%s: %v allocations per step with batches built ahead", c.data, c.loss, c.pairs, a)
+		}
+		tr.stopPrefetcher()
 	}
 }
 
