@@ -122,6 +122,7 @@ type followHub struct {
 	last    *message
 	seq     int64
 	counted bool // a count of the followers is due
+	shared  int  // the count last told the other replicas, -1 for none
 }
 
 // countEvery is how often, at most, a run's pages hear how many they are:
@@ -143,7 +144,7 @@ func (f *follows) get(id string) *followHub {
 	}
 	h, ok := f.hubs[id]
 	if !ok {
-		h = &followHub{hub: *newHub(), id: id, f: f}
+		h = &followHub{hub: *newHub(), id: id, f: f, shared: -1}
 		f.hubs[id] = h
 	}
 	return h
@@ -219,7 +220,12 @@ func (h *followHub) countLocked() {
 		h.counted = false
 		pages := len(h.subs)
 		if h.f.share != nil {
-			h.f.share(h.id, pages)
+			// Only a change is told: another replica's count, arriving,
+			// recounts here, and must not be answered back forever.
+			if pages != h.shared {
+				h.f.share(h.id, pages)
+				h.shared = pages
+			}
 			pages += h.f.others(h.id)
 		}
 		h.publishLocked(&message{text: mustJSON(viewersJSON{Type: "viewers", Viewers: pages}), replaces: "viewers"})

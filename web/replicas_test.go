@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -68,6 +69,23 @@ func TestPresentingAcrossReplicas(t *testing.T) {
 	onA := dial(t, a, c.ID, dialOptions{suffix: "/follow"})
 	if !readPages(t, onA, 3, 5*time.Second) {
 		t.Error("the follower on A never heard of 3 pages over both replicas")
+	}
+	// Once counted, the replicas fall quiet: a count arriving is not
+	// answered back.
+	spy, err := natsbus.Connect(context.Background(), srv.URL(), "spy", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer spy.Close()
+	var notes atomic.Int64
+	stop, err := spy.Subscribe(pagesSubject, func([]byte) { notes.Add(1) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	stop()
+	if n := notes.Load(); n > 2 {
+		t.Errorf("%d page counts crossed the bus in 1.5 s with nobody coming or going", n)
 	}
 
 	// A handover link made through A is opened and claimed through B,
