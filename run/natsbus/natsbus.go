@@ -25,6 +25,7 @@ type Bus struct {
 
 	mu          sync.Mutex
 	reconnected []func()
+	lastResync  time.Time
 }
 
 // Connect dials the NATS servers at url (a comma-separated list, as
@@ -45,12 +46,7 @@ func Connect(ctx context.Context, url, name string, log *slog.Logger) (*Bus, err
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			log.Info("nats reconnected", "server", nc.ConnectedUrlRedacted())
-			b.mu.Lock()
-			fns := append([]func(){}, b.reconnected...)
-			b.mu.Unlock()
-			for _, fn := range fns {
-				fn()
-			}
+			b.resync()
 		}),
 		nats.ErrorHandler(func(_ *nats.Conn, s *nats.Subscription, err error) {
 			subj := ""
@@ -58,6 +54,10 @@ func Connect(ctx context.Context, url, name string, log *slog.Logger) (*Bus, err
 				subj = s.Subject
 			}
 			log.Warn("nats", "subject", subj, "err", err)
+			if errors.Is(err, nats.ErrSlowConsumer) {
+				// Messages were dropped: catch up as after a reconnect.
+				b.resync()
+			}
 		}),
 	)
 	if err != nil {
@@ -142,7 +142,27 @@ func (b *Bus) NoHandler(err error) bool { return errors.Is(err, ErrNoHandler) }
 // MaxPayload is the largest message the servers accept, in bytes.
 func (b *Bus) MaxPayload() int { return int(b.nc.MaxPayload()) }
 
-// OnReconnect calls fn each time the connection comes back after a loss.
+// resync calls the OnReconnect functions in a goroutine of their own, at
+// most once a second: a burst of slow-consumer errors catches up once.
+func (b *Bus) resync() {
+	b.mu.Lock()
+	if time.Since(b.lastResync) < time.Second {
+		b.mu.Unlock()
+		return
+	}
+	b.lastResync = time.Now()
+	fns := append([]func(){}, b.reconnected...)
+	b.mu.Unlock()
+	go func() {
+		for _, fn := range fns {
+			fn()
+		}
+	}()
+}
+
+// OnReconnect calls fn each time the connection comes back after a loss,
+// or after the server dropped messages for a subscription too slow to
+// take them.
 func (b *Bus) OnReconnect(fn func()) {
 	b.mu.Lock()
 	b.reconnected = append(b.reconnected, fn)

@@ -34,7 +34,8 @@ type Bus interface {
 	NoHandler(err error) bool
 	// MaxPayload is the largest message the Bus carries, in bytes.
 	MaxPayload() int
-	// OnReconnect calls fn each time the Bus comes back after a loss.
+	// OnReconnect calls fn each time the Bus comes back after a loss, or
+	// after messages were dropped for a subscription too slow to take them.
 	OnReconnect(fn func())
 }
 

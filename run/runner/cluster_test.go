@@ -433,3 +433,42 @@ func TestDeleteWhileTrainingElsewhere(t *testing.T) {
 		t.Errorf("the web replica still holds %d runs", n)
 	}
 }
+
+// TestNATSRestart: NATS restarts while a worker trains a run that a
+// viewer watches on another replica; once both replicas are back, the
+// viewer has every epoch, what was missed read back from the store.
+func TestNATSRestart(t *testing.T) {
+	srv := natstest.Start(t)
+	st := memory.New()
+	gate := make(chan struct{}, 100)
+	replica(t, st, srv.URL(), "worker", gate, nil)
+	var seen audience
+	web := replica(t, st, srv.URL(), "web", nil, func(o *runner.Options) {
+		o.NoTraining = true
+		o.NewViewers = seen.viewers
+	})
+	const epochs = 10
+	r, _, err := web.Create(context.Background(), "s", config(epochs), digits(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate <- struct{}{}
+	waitFor(t, r, "epoch 1", func(s runner.Summary) bool { return s.Epoch >= 1 })
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		srv.Restart(t, 300*time.Millisecond)
+	}()
+	for range 4 { // trained while NATS is down or coming back
+		gate <- struct{}{}
+		time.Sleep(50 * time.Millisecond)
+	}
+	<-done
+	time.Sleep(time.Second) // both reconnect (every 250 ms)
+	for range epochs - 5 {
+		gate <- struct{}{}
+	}
+	h := complete(t, r)
+	checkOnce(t, "the web replica's history", epochsOf(h.Frames), epochs)
+	checkEvery(t, "the web replica's viewer", seen.get(r.ID()), epochs)
+}

@@ -4,6 +4,7 @@
 package natstest
 
 import (
+	"net"
 	"testing"
 	"time"
 
@@ -13,13 +14,23 @@ import (
 // Server is a NATS server that lives until its test ends.
 type Server struct {
 	*server.Server
+	url string
 }
 
 // Start runs a NATS server for t's lifetime and returns it.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	s := &Server{Server: run(t, server.RANDOM_PORT)}
+	s.url = s.ClientURL()
+	t.Cleanup(func() { s.Shutdown() })
+	return s
+}
+
+// run starts a server on port of the loopback interface.
+func run(t testing.TB, port int) *server.Server {
+	t.Helper()
 	s, err := server.NewServer(&server.Options{
-		Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true,
+		Host: "127.0.0.1", Port: port, NoLog: true, NoSigs: true,
 		MaxPayload: 8 << 20,
 	})
 	if err != nil {
@@ -30,9 +41,20 @@ func Start(t testing.TB) *Server {
 		s.Shutdown()
 		t.Fatal("natstest: the NATS server did not become ready in 10 s")
 	}
-	t.Cleanup(s.Shutdown)
-	return &Server{s}
+	return s
+}
+
+// Restart stops the server and starts a new one on the same port, as a
+// NATS restart does: clients reconnect, and what was published meanwhile
+// is lost.
+func (s *Server) Restart(t testing.TB, down time.Duration) {
+	t.Helper()
+	port := s.Addr().(*net.TCPAddr).Port
+	s.Shutdown()
+	s.WaitForShutdown()
+	time.Sleep(down)
+	s.Server = run(t, port)
 }
 
 // URL is the nats:// address clients connect to.
-func (s *Server) URL() string { return s.ClientURL() }
+func (s *Server) URL() string { return s.url }
