@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"sync"
 	"time"
-
-	"github.com/contrastive-explorer/explorer/run/runner"
 )
 
 // What the pages keep on one replica and reach through another, over the
@@ -14,6 +12,44 @@ import (
 // the followers on every other, as the run's frames do; a one-time
 // handover link made on one is opened through any; an export's progress
 // is polled through any; a run's pages are counted over every replica.
+
+// followReplicas subscribes this replica to what the others share; it
+// runs only with a bus (s.runBus).
+func (s *Server) followReplicas() error {
+	if err := s.subscribeBus(presentSubject, s.presentedElsewhere); err != nil {
+		return err
+	}
+	if err := s.subscribeBus(exportProgressSubject, s.progressElsewhere); err != nil {
+		return err
+	}
+	return s.countPages()
+}
+
+// subscribeBus calls fn with each message on subject until the server
+// stops.
+func (s *Server) subscribeBus(subject string, fn func([]byte)) error {
+	cancel, err := s.runBus.Subscribe(subject, fn)
+	if err != nil {
+		return err
+	}
+	context.AfterFunc(s.ctx, cancel)
+	return nil
+}
+
+// publishBus sends v, as JSON, to the other replicas on subject (nothing
+// without a bus), logging a failure as what it was doing.
+func (s *Server) publishBus(subject string, v any, doing string) {
+	if s.runBus == nil {
+		return
+	}
+	b, err := json.Marshal(v)
+	if err == nil {
+		err = s.runBus.Publish(subject, b)
+	}
+	if err != nil {
+		s.log.Warn(doing, "err", err)
+	}
+}
 
 // presentSubject carries presenters' views between replicas.
 const presentSubject = "explorer.present"
@@ -27,38 +63,19 @@ type presented struct {
 
 // sharePresent sends a view posted on this replica to the others.
 func (s *Server) sharePresent(id string, v viewJSON) {
-	if s.runBus == nil {
-		return
-	}
-	b, err := json.Marshal(presented{From: s.replica, Run: id, View: v})
-	if err == nil {
-		err = s.runBus.Publish(presentSubject, b)
-	}
-	if err != nil {
-		s.log.Warn("sharing a presented view", "run", id, "err", err)
-	}
+	s.publishBus(presentSubject, presented{From: s.replica, Run: id, View: v}, "sharing a presented view")
 }
 
-// followPresenters gives this replica's followers the views posted on
-// the others.
-func (s *Server) followPresenters(bus runner.Bus) error {
-	cancel, err := bus.Subscribe(presentSubject, func(b []byte) {
-		var p presented
-		if json.Unmarshal(b, &p) != nil || p.From == s.replica || p.Run == "" {
-			return
-		}
-		// Checked on the replica it was posted on, by its run's owner.
-		s.follows.get(p.Run).present(p.View)
-		s.follows.release(p.Run)
-	})
-	if err != nil {
-		return err
+// presentedElsewhere gives this replica's followers a view posted on
+// another.
+func (s *Server) presentedElsewhere(b []byte) {
+	var p presented
+	if json.Unmarshal(b, &p) != nil || p.From == s.replica || p.Run == "" {
+		return
 	}
-	go func() {
-		<-s.ctx.Done()
-		cancel()
-	}()
-	return nil
+	// Checked on the replica it was posted on, by its run's owner.
+	s.follows.get(p.Run).present(p.View)
+	s.follows.release(p.Run)
 }
 
 // Handover links among replicas: the replica that made a link answers
@@ -152,34 +169,17 @@ type progressNote struct {
 // setProgress records an export's progress here and on the others.
 func (s *Server) setProgress(key string, done, total int) {
 	s.exportProgress.set(key, done, total)
-	if s.runBus == nil {
-		return
-	}
-	b, _ := json.Marshal(progressNote{From: s.replica, Key: key, Done: done, Total: total})
-	if err := s.runBus.Publish(exportProgressSubject, b); err != nil {
-		s.log.Warn("sharing an export's progress", "err", err)
-	}
+	s.publishBus(exportProgressSubject, progressNote{From: s.replica, Key: key, Done: done, Total: total}, "sharing an export's progress")
 }
 
-// followProgress records the progress of exports made on other replicas.
-func (s *Server) followProgress(bus interface {
-	Subscribe(string, func([]byte)) (func(), error)
-}) error {
-	cancel, err := bus.Subscribe(exportProgressSubject, func(b []byte) {
-		var p progressNote
-		if json.Unmarshal(b, &p) != nil || p.From == s.replica || p.Key == "" || len(p.Key) > 64 {
-			return
-		}
-		s.exportProgress.set(p.Key, p.Done, p.Total)
-	})
-	if err != nil {
-		return err
+// progressElsewhere records the progress of an export made on another
+// replica.
+func (s *Server) progressElsewhere(b []byte) {
+	var p progressNote
+	if json.Unmarshal(b, &p) != nil || p.From == s.replica || p.Key == "" || len(p.Key) > 64 {
+		return
 	}
-	go func() {
-		<-s.ctx.Done()
-		cancel()
-	}()
-	return nil
+	s.exportProgress.set(p.Key, p.Done, p.Total)
 }
 
 // Pages counted among replicas: each replica tells the others how many
@@ -247,22 +247,16 @@ func (c *pageCounts) sum(run string, now time.Time) int {
 }
 
 // countPages makes the follow streams count every replica's pages.
-func (s *Server) countPages(bus interface {
-	Subscribe(string, func([]byte)) (func(), error)
-	Publish(string, []byte) error
-}) error {
+func (s *Server) countPages() error {
 	counts := &pageCounts{}
 	share := func(id string, pages int) {
-		b, _ := json.Marshal(pagesNote{From: s.replica, Run: id, Pages: pages})
-		if err := bus.Publish(pagesSubject, b); err != nil {
-			s.log.Warn("sharing a run's page count", "err", err)
-		}
+		s.publishBus(pagesSubject, pagesNote{From: s.replica, Run: id, Pages: pages}, "sharing a run's page count")
 	}
 	s.follows.mu.Lock()
 	s.follows.share = share
 	s.follows.others = func(id string) int { return counts.sum(id, time.Now()) }
 	s.follows.mu.Unlock()
-	cancel, err := bus.Subscribe(pagesSubject, func(b []byte) {
+	err := s.subscribeBus(pagesSubject, func(b []byte) {
 		var p pagesNote
 		if json.Unmarshal(b, &p) != nil || p.From == s.replica || p.Run == "" {
 			return
@@ -281,7 +275,6 @@ func (s *Server) countPages(bus interface {
 		return err
 	}
 	go func() {
-		defer cancel()
 		t := time.NewTicker(pagesRefresh)
 		defer t.Stop()
 		for {

@@ -262,14 +262,8 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	s.replica = o.Replica
 	if o.Bus != nil {
 		s.runBus = o.Bus
-		if err := s.followPresenters(o.Bus); err != nil {
-			return nil, fmt.Errorf("web: following presenters on the bus: %w", err)
-		}
-		if err := s.followProgress(o.Bus); err != nil {
-			return nil, fmt.Errorf("web: following exports' progress on the bus: %w", err)
-		}
-		if err := s.countPages(o.Bus); err != nil {
-			return nil, fmt.Errorf("web: counting pages on the bus: %w", err)
+		if err := s.followReplicas(); err != nil {
+			return nil, fmt.Errorf("web: following the other replicas on the bus: %w", err)
 		}
 	}
 	if err := s.datasets.Restore(ctx); err != nil {

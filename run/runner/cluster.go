@@ -497,7 +497,7 @@ func (r *Run) applyRemote(b []byte) {
 		return
 	}
 	if e.Deleted {
-		m.forget(r)
+		m.drop(r)
 		return
 	}
 	if f != nil && f.Coords == nil {
@@ -654,13 +654,7 @@ func (r *Run) catchUpLocked() {
 // resyncAll catches up every remote run after the Bus came back: its
 // record as the store has it now, and the frames missed.
 func (m *Manager) resyncAll() {
-	m.mu.Lock()
-	runs := make([]*Run, 0, len(m.runs))
-	for _, r := range m.runs {
-		runs = append(runs, r)
-	}
-	m.mu.Unlock()
-	for _, r := range runs {
+	for _, r := range m.resident() {
 		rec, err := m.store.Run(m.ctx, r.id)
 		if err != nil {
 			continue
@@ -679,28 +673,6 @@ func (m *Manager) resyncAll() {
 			r.applyLocked(e, nil)
 		}
 		r.mu.Unlock()
-	}
-}
-
-// forget drops a run another replica deleted.
-func (m *Manager) forget(r *Run) {
-	m.mu.Lock()
-	if m.runs[r.id] == r {
-		delete(m.runs, r.id)
-	}
-	m.mu.Unlock()
-	r.mu.Lock()
-	if !r.deleted {
-		r.deleted, r.complete = true, true
-		r.viewers.Publish(Event{Kind: EventDone, Summary: r.summaryLocked()})
-		r.dropViewsLocked(time.Time{})
-	}
-	unfollow := r.unfollow
-	r.unfollow = nil
-	r.mu.Unlock()
-	m.cache.drop(r.id)
-	if unfollow != nil {
-		unfollow()
 	}
 }
 
@@ -849,7 +821,7 @@ func (m *Manager) deleteShared(r *Run) (bool, error) {
 	if _, err := r.forward(control{Op: "delete"}); err != nil {
 		return true, err
 	}
-	m.forget(r)
+	m.drop(r)
 	return true, nil
 }
 
@@ -951,13 +923,7 @@ func (m *Manager) fenceTaken(list []run.Listing) {
 // fenceAll fences every run this replica trains: its heartbeats have
 // failed for longer than the others wait.
 func (m *Manager) fenceAll() {
-	m.mu.Lock()
-	runs := make([]*Run, 0, len(m.runs))
-	for _, r := range m.runs {
-		runs = append(runs, r)
-	}
-	m.mu.Unlock()
-	for _, r := range runs {
+	for _, r := range m.resident() {
 		m.fence(r, "no heartbeat reached the store for longer than the heartbeat timeout")
 	}
 }

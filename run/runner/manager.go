@@ -682,21 +682,7 @@ func (m *Manager) Delete(ctx context.Context, r *Run) error {
 			return err
 		}
 	}
-	m.mu.Lock()
-	delete(m.runs, r.id)
-	m.mu.Unlock()
-	r.mu.Lock()
-	r.deleted = true
-	r.complete = true
-	r.publishLocked(EventDone)
-	r.dropViewsLocked(time.Time{})
-	unfollow := r.unfollow
-	r.unfollow = nil
-	r.mu.Unlock()
-	m.cache.drop(r.id)
-	if unfollow != nil {
-		unfollow()
-	}
+	m.drop(r)
 	if err := m.store.DeleteRun(ctx, r.id); err != nil && !errors.Is(err, run.ErrNotFound) {
 		return err
 	}
@@ -705,6 +691,39 @@ func (m *Manager) Delete(ctx context.Context, r *Run) error {
 	}
 	m.log.Info("run deleted", "run", r.id)
 	return nil
+}
+
+// drop forgets deleted run r: out of memory, its viewers told done, its
+// views, cached epochs and subscription gone. Among replicas, the others
+// hear of it from the deletion's own notice (applyRemote).
+func (m *Manager) drop(r *Run) {
+	m.mu.Lock()
+	delete(m.runs, r.id)
+	m.mu.Unlock()
+	r.mu.Lock()
+	if !r.deleted {
+		r.deleted, r.complete = true, true
+		r.viewers.Publish(Event{Kind: EventDone, Summary: r.summaryLocked()})
+		r.dropViewsLocked(time.Time{})
+	}
+	unfollow := r.unfollow
+	r.unfollow = nil
+	r.mu.Unlock()
+	m.cache.drop(r.id)
+	if unfollow != nil {
+		unfollow()
+	}
+}
+
+// resident returns the runs in memory now.
+func (m *Manager) resident() []*Run {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	runs := make([]*Run, 0, len(m.runs))
+	for _, r := range m.runs {
+		runs = append(runs, r)
+	}
+	return runs
 }
 
 // acquire takes a CPU slot for projection, waiting for one; it reports
