@@ -1,14 +1,11 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/coder/websocket"
 
 	"github.com/contrastive-explorer/explorer/run/natsbus/natstest"
 	"github.com/contrastive-explorer/explorer/run/postgres/pgtest"
@@ -16,20 +13,8 @@ import (
 
 // liveEpochs returns the epochs of a stream's frames in the order they
 // came, and which of them were live (not backfilled).
-func liveEpochs(t *testing.T, msgs [][]byte) (all, live []int) {
-	t.Helper()
-	for _, m := range msgs {
-		if websocket.MessageType(m[0]) != websocket.MessageText {
-			continue
-		}
-		var e struct {
-			Type     string `json:"type"`
-			Epoch    int    `json:"epoch"`
-			Backfill bool   `json:"backfill"`
-		}
-		if json.Unmarshal(m[1:], &e) != nil || e.Type != "epoch" {
-			continue
-		}
+func liveEpochs(msgs [][]byte) (all, live []int) {
+	for _, e := range epochMessages(msgs) {
 		all = append(all, e.Epoch)
 		if !e.Backfill {
 			live = append(live, e.Epoch)
@@ -80,7 +65,7 @@ func TestThreeReplicas(t *testing.T) {
 
 	for name, ch := range map[string]chan [][]byte{"A": onA, "B": onB} {
 		msgs := <-ch
-		all, live := liveEpochs(t, msgs)
+		all, live := liveEpochs(msgs)
 		if !slices.IsSorted(live) {
 			t.Errorf("replica %s: live epochs out of order: %v", name, live)
 		}

@@ -169,23 +169,36 @@ func (c *child) streamFor(id string, d time.Duration) [][]byte {
 	}
 }
 
+// epochMessage is a stream's "epoch" message, as the tests read it.
+type epochMessage struct {
+	Type     string         `json:"type"`
+	Epoch    int            `json:"epoch"`
+	Backfill bool           `json:"backfill"`
+	Metrics  map[string]any `json:"metrics"`
+}
+
+// epochMessages returns a stream's epoch messages, in order.
+func epochMessages(msgs [][]byte) []epochMessage {
+	var out []epochMessage
+	for _, m := range msgs {
+		if websocket.MessageType(m[0]) != websocket.MessageText {
+			continue
+		}
+		var e epochMessage
+		if err := json.Unmarshal(m[1:], &e); err != nil || e.Type != "epoch" {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
 // epochMetrics returns each epoch's metrics in a stream, and fails on an
 // epoch that comes twice.
 func epochMetrics(t *testing.T, msgs [][]byte) map[int]map[string]any {
 	t.Helper()
 	out := map[int]map[string]any{}
-	for _, m := range msgs {
-		if websocket.MessageType(m[0]) != websocket.MessageText {
-			continue
-		}
-		var e struct {
-			Type    string         `json:"type"`
-			Epoch   int            `json:"epoch"`
-			Metrics map[string]any `json:"metrics"`
-		}
-		if err := json.Unmarshal(m[1:], &e); err != nil || e.Type != "epoch" {
-			continue
-		}
+	for _, e := range epochMessages(msgs) {
 		if _, dup := out[e.Epoch]; dup {
 			t.Errorf("epoch %d comes twice in the history", e.Epoch)
 		}
