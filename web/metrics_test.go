@@ -13,6 +13,7 @@ import (
 
 	"github.com/contrastive-explorer/explorer/run"
 	"github.com/contrastive-explorer/explorer/run/memory"
+	"github.com/contrastive-explorer/explorer/run/runner/runnertest"
 )
 
 // metric returns the value of the sample named name (with its labels) in
@@ -130,5 +131,22 @@ func TestReadyz(t *testing.T) {
 	st.down.Store(false)
 	if code, _ := getText(t, ts.URL+"/readyz"); code != http.StatusOK {
 		t.Errorf("/readyz after the store came back: %d", code)
+	}
+}
+
+// TestMetricsRunsTraining: explorer_runs_training counts the run while it
+// trains here, and not after.
+func TestMetricsRunsTraining(t *testing.T) {
+	gate := make(chan struct{})
+	ts := newTestServer(t, Options{NewTrainer: runnertest.Trainers(gate), NewProjector: runnertest.ColumnProjectors})
+	c := createRun(t, ts.Server, quickConfig(3))
+	waitState(t, ts.Server, c.ID, run.Running)
+	if _, text := getText(t, ts.URL+"/metrics"); metric(t, text, "explorer_runs_training") != 1 {
+		t.Errorf("explorer_runs_training while the run trains:\n%s", text)
+	}
+	close(gate)
+	waitState(t, ts.Server, c.ID, run.Done)
+	if _, text := getText(t, ts.URL+"/metrics"); metric(t, text, "explorer_runs_training") != 0 {
+		t.Errorf("explorer_runs_training after the run ended:\n%s", text)
 	}
 }
