@@ -71,25 +71,18 @@ func (r *softmaxRows) Range(lo, hi int) {
 			clear(wrow)
 			continue
 		}
-		for a, s := range srow {
-			wrow[a] = s * inv
-		}
+		vec.Scale(wrow, srow, inv)
 		if logQ != nil {
 			for a, q := range logQ[:b] {
 				wrow[a] -= q
 			}
 		}
-		top := math.Inf(-1) // the largest logit
-		for _, v := range wrow[:i] {
-			if v > top { // a NaN reaches the loss through the exponentials
-				top = v
-			}
-		}
-		for _, v := range wrow[i+1:] {
-			if v > top {
-				top = v
-			}
-		}
+		// The anchor is not its own candidate: its logit becomes −Inf, so
+		// the maximum passes over it and its exponential is 0. A NaN is
+		// passed over by the maximum too and reaches the loss through the
+		// exponentials.
+		wrow[i] = math.Inf(-1)
+		top := vec.Max(wrow)
 		var posSum float64 // Σ over positives of the logits, in row order
 		for _, a := range group {
 			switch {
@@ -101,13 +94,10 @@ func (r *softmaxRows) Range(lo, hi int) {
 				posSum += wrow[a]
 			}
 		}
-		// The exponentials, four at a time, on both sides of the anchor.
-		z := vec.ExpShift(wrow[:i], wrow[:i], top) + vec.ExpShift(wrow[i+1:], wrow[i+1:], top)
+		z := vec.ExpShift(wrow, wrow, top)
 		ws.vec1[i] = top + math.Log(z) - posSum/float64(nPos)
 		pScale, posW := r.gScale/z, r.gScale/float64(nPos)
-		for a := range wrow {
-			wrow[a] *= pScale
-		}
+		vec.Scale(wrow, wrow, pScale)
 		for _, a := range group {
 			wrow[a] -= posW
 		}

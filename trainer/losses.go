@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/contrastive-explorer/explorer/trainer/gemm"
+	"github.com/contrastive-explorer/explorer/trainer/vec"
 )
 
 // LossConfig chooses a contrastive loss and its hyper-parameters. Only the
@@ -373,9 +374,7 @@ func (l *batchLoss) Compute(z []float32, b, d int, groups []int32, grad []float3
 	ws := &l.ws
 	ws.grow(b)
 	gemm.Sgemm(false, true, b, b, d, 1, z, d, z, d, 0, ws.buf, b)
-	for i, v := range ws.buf {
-		ws.s[i] = float64(v)
-	}
+	vec.Widen(ws.s[:b*b], ws.buf[:b*b])
 	for i := range b {
 		var n float64
 		for _, v := range z[i*d : (i+1)*d] {
@@ -387,9 +386,7 @@ func (l *batchLoss) Compute(z []float32, b, d int, groups []int32, grad []float3
 		ws.refineNear(z, b, d)
 	}
 	loss := l.k.eval(ws, b, groups[:b])
-	for i, v := range ws.w {
-		ws.buf[i] = float32(v)
-	}
+	vec.Narrow(ws.buf[:b*b], ws.w[:b*b])
 	gemm.Sgemm(false, false, b, d, b, 1, ws.buf, b, z, d, 0, grad, d)
 	gemm.Sgemm(true, false, b, d, b, 1, ws.buf, b, z, d, 1, grad, d)
 	return loss

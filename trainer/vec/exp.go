@@ -24,14 +24,18 @@ var expCoef = [11]float64{
 	1.0 / 5040, 1.0 / 720, 1.0 / 120, 1.0 / 24, 1.0 / 6, 0.5,
 }
 
-// expConstsLen is the length of expConsts: each of its 19 constants four
+// expConstsLen is the length of expConsts: each of its 21 constants four
 // times over, one AVX2 register's worth.
-const expConstsLen = 4 * (8 + len(expCoef))
+const expConstsLen = 4 * (10 + len(expCoef))
 
 // expConsts is expShiftAVX2's table: log2 e, ln2 hi and lo, 1, min, max,
-// +Inf, the bias, then expCoef, each four times over.
+// +Inf, the bias, expCoef, then the bounds the assembly clamps x to before
+// reducing it (min−1 and max+1: outside [min, max] the result is 0 or +Inf
+// whatever x is, and the clamp keeps the series finite, −Inf included),
+// each four times over.
 var expConsts = func() (c [expConstsLen]float64) {
 	one := append([]float64{expLog2E, expLn2Hi, expLn2Lo, 1, expMin, expMax, math.Inf(1), expBias}, expCoef[:]...)
+	one = append(one, expMin-1, expMax+1)
 	for i := range c {
 		c[i] = one[i/4]
 	}

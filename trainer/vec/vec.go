@@ -1,9 +1,11 @@
 // Package vec holds the trainer's element-wise kernels that run over every
 // parameter, activation or logit each step: Adam's update, the ReLU and its
-// mask (float32), the softmax's exponentials (float64, ExpShift). On amd64
-// with AVX2 they run eight lanes at a time in assembly; elsewhere, and for the tail, the
-// Go loop does the same arithmetic in the same order, so both give the
-// same bits (no fused multiply-adds, IEEE square root and division).
+// mask (float32); the softmax rows' scaling, maximum and exponentials
+// (float64: Scale, Max, ExpShift) and the conversions between the two
+// (Widen, Narrow). On amd64 with AVX2 they run eight lanes at a time in
+// assembly; elsewhere, and for the tail, the Go loop does the same
+// arithmetic in the same order, so both give the same bits (no fused
+// multiply-adds, IEEE square root and division).
 package vec
 
 // AdamParams are the scalars of one Adam step (see Adam).

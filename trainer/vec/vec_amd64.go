@@ -26,3 +26,19 @@ func reluBackwardAVX2(grad, act *float32, n int)
 //
 //go:noescape
 func expShiftAVX2(dst, src *float64, n int, shift float64, c *[expConstsLen]float64, lanes *[8]float64)
+
+// scaleAVX2, maxAVX2, widenAVX2 and narrowAVX2 are Scale, Max (each lane's
+// maximum kept in lanes), Widen and Narrow over n (a multiple of 8)
+// values, see vec_amd64.s.
+//
+//go:noescape
+func scaleAVX2(dst, src *float64, n int, c float64)
+
+//go:noescape
+func maxAVX2(x *float64, n int, lanes *[8]float64)
+
+//go:noescape
+func widenAVX2(dst *float64, src *float32, n int)
+
+//go:noescape
+func narrowAVX2(dst *float32, src *float64, n int)

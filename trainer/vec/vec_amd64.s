@@ -102,22 +102,94 @@ bdone:
 	VZEROUPPER
 	RET
 
-// EXPSTEP(off) is one step of Horner's rule in both chains: p = p·r + c,
-// c the constant at off(R8) (r in Y2 and Y7, p in Y3 and Y8).
-#define EXPSTEP(off) \
-	VMULPD Y2, Y3, Y3     \
-	VMULPD Y7, Y8, Y8     \
-	VADDPD off(R8), Y3, Y3 \
-	VADDPD off(R8), Y8, Y8
+// The exponential in four chains of four values: chain c keeps r in Y(c),
+// the series p in Y(4+c) and the scale 2^k (0 below min, +Inf above max)
+// in Y(8+c); Y12–Y14 are scratch and Y15 holds the shift. R8 is the
+// constants table (offsets: log2e 0, ln2hi 32, ln2lo 64, min 128, max 160,
+// +Inf 192, bias 224, the series from 256, 1 at 96, the clamp bounds 608
+// and 640).
+
+// EXPSETUP(off, R, P, S) loads x = src − shift from off(SI)(BX*8), clamps
+// it to [min−1, max+1] keeping a NaN (VMAXPD and VMINPD return their second
+// source when either is NaN), reduces it to k and r = (x − k·ln2hi) −
+// k·ln2lo as expOne does, and builds the scale 2^k from k's bits, zeroed
+// where x < min and +Inf where x > max; p starts at 1/12!.
+#define EXPSETUP(off, R, P, S) \
+	VMOVUPD   off(SI)(BX*8), R;    \
+	VSUBPD    Y15, R, R;           \
+	VMOVUPD   608(R8), Y12;        \
+	VMAXPD    R, Y12, R;           \
+	VMOVUPD   640(R8), Y12;        \
+	VMINPD    R, Y12, R;           \
+	VCMPPD    $0x11, 128(R8), R, Y13; \
+	VCMPPD    $0x1e, 160(R8), R, Y14; \
+	VMULPD    0(R8), R, S;         \
+	VROUNDPD  $0, S, S;            \
+	VMULPD    32(R8), S, Y12;      \
+	VSUBPD    Y12, R, R;           \
+	VMULPD    64(R8), S, Y12;      \
+	VSUBPD    Y12, R, R;           \
+	VADDPD    224(R8), S, S;       \
+	VPSLLQ    $52, S, S;           \
+	VANDNPD   S, Y13, S;           \
+	VBLENDVPD Y14, 192(R8), S, S;  \
+	VMOVUPD   256(R8), P
+
+// EXPSTEP4(off) and EXPSTEP2(off) are one step of Horner's rule, p = p·r + c
+// with c at off(R8), in four chains and in the first two.
+#define EXPSTEP2(off) \
+	VMULPD Y0, Y4, Y4;     \
+	VMULPD Y1, Y5, Y5;     \
+	VADDPD off(R8), Y4, Y4; \
+	VADDPD off(R8), Y5, Y5
+
+#define EXPSTEP4(off) \
+	VMULPD Y0, Y4, Y4;     \
+	VMULPD Y1, Y5, Y5;     \
+	VMULPD Y2, Y6, Y6;     \
+	VMULPD Y3, Y7, Y7;     \
+	VADDPD off(R8), Y4, Y4; \
+	VADDPD off(R8), Y5, Y5; \
+	VADDPD off(R8), Y6, Y6; \
+	VADDPD off(R8), Y7, Y7
+
+// EXPSERIES(STEP) runs the series from 1/11! (at 288) to 1/2 (at 576),
+// then the two steps with 1 (at 96) that give e^r.
+#define EXPSERIES(STEP) \
+	STEP(288) \
+	STEP(320) \
+	STEP(352) \
+	STEP(384) \
+	STEP(416) \
+	STEP(448) \
+	STEP(480) \
+	STEP(512) \
+	STEP(544) \
+	STEP(576) \
+	STEP(96)  \
+	STEP(96)
+
+// EXPEND(off, P, S, Q, T) finishes two chains of eight consecutive values
+// at off(DI)(BX*8): the results P·S and Q·T are stored and added to the
+// lanes' sums at (R9), the first four to lanes 0–3, the others to 4–7.
+#define EXPEND(off, P, S, Q, T) \
+	VMULPD  S, P, P;            \
+	VMULPD  T, Q, Q;            \
+	VMOVUPD P, off(DI)(BX*8);   \
+	VMOVUPD Q, off+32(DI)(BX*8); \
+	VADDPD  (R9), P, P;         \
+	VADDPD  32(R9), Q, Q;       \
+	VMOVUPD P, (R9);            \
+	VMOVUPD Q, 32(R9)
 
 // func expShiftAVX2(dst, src *float64, n int, shift float64, c *[expConstsLen]float64, lanes *[8]float64)
 //
-// dst = e^(src − shift), eight at a time in two independent chains of four
-// (the series is a chain of dependent operations), each operation as
-// expOne does it (no FMA): k = round(x·log2 e), r = x − k·ln2hi − k·ln2lo,
-// e^r by its series to r^12 (Horner), times 2^k built in the exponent's
-// bits; 0 where x < min, +Inf where x > max. c holds each constant four
-// times over (see expConsts); the chains' sums are added to lanes.
+// dst = e^(src − shift), sixteen at a time in four independent chains of
+// four (the series is a chain of dependent operations, so more chains fill
+// the pipelines), then eight in two chains if n mod 16 is 8. Each result is
+// expOne's bits: outside [min, max] it is 0 or +Inf (p is finite there, x
+// being clamped), and a NaN stays NaN. Value i's result is added to
+// lanes[i mod 8] in the order of i, as the Go loop does.
 TEXT ·expShiftAVX2(SB), NOSPLIT, $0-48
 	MOVQ         dst+0(FP), DI
 	MOVQ         src+8(FP), SI
@@ -125,67 +197,126 @@ TEXT ·expShiftAVX2(SB), NOSPLIT, $0-48
 	VBROADCASTSD shift+24(FP), Y15
 	MOVQ         c+32(FP), R8
 	MOVQ         lanes+40(FP), R9
-	VMOVUPD      (R9), Y13   // the first chain's sums
-	VMOVUPD      32(R9), Y14 // the second's
 	XORQ         BX, BX
+	MOVQ         CX, DX
+	ANDQ         $-16, DX // the sixteens
 
 eloop:
-	CMPQ    BX, CX
-	JGE     edone
-	VMOVUPD (SI)(BX*8), Y0
-	VMOVUPD 32(SI)(BX*8), Y5
-	VSUBPD   Y15, Y0, Y0
-	VSUBPD   Y15, Y5, Y5
-	VMULPD   0(R8), Y0, Y1
-	VMULPD   0(R8), Y5, Y6
-	VROUNDPD $0, Y1, Y1
-	VROUNDPD $0, Y6, Y6
-	VMULPD   32(R8), Y1, Y4
-	VMULPD   32(R8), Y6, Y9
-	VSUBPD   Y4, Y0, Y2
-	VSUBPD   Y9, Y5, Y7
-	VMULPD   64(R8), Y1, Y4
-	VMULPD   64(R8), Y6, Y9
-	VSUBPD   Y4, Y2, Y2
-	VSUBPD   Y9, Y7, Y7
-	VMOVUPD  256(R8), Y3 // 1/12!
-	VMOVUPD  256(R8), Y8
-	EXPSTEP(288) // 1/11!
-	EXPSTEP(320) // 1/10!
-	EXPSTEP(352) // 1/9!
-	EXPSTEP(384) // 1/8!
-	EXPSTEP(416) // 1/7!
-	EXPSTEP(448) // 1/6!
-	EXPSTEP(480) // 1/5!
-	EXPSTEP(512) // 1/4!
-	EXPSTEP(544) // 1/3!
-	EXPSTEP(576) // 1/2
-	EXPSTEP(96)  // 1
-	EXPSTEP(96)  // 1
-	// 2^k, the ends
-	VADDPD   224(R8), Y1, Y4
-	VADDPD   224(R8), Y6, Y9
-	VPSLLQ   $52, Y4, Y4
-	VPSLLQ   $52, Y9, Y9
-	VMULPD   Y4, Y3, Y3
-	VMULPD   Y9, Y8, Y8
-	VCMPPD   $0x11, 128(R8), Y0, Y4
-	VCMPPD   $0x11, 128(R8), Y5, Y9
-	VANDNPD  Y3, Y4, Y3
-	VANDNPD  Y8, Y9, Y8
-	VCMPPD   $0x1e, 160(R8), Y0, Y4
-	VCMPPD   $0x1e, 160(R8), Y5, Y9
-	VBLENDVPD Y4, 192(R8), Y3, Y3
-	VBLENDVPD Y9, 192(R8), Y8, Y8
-	VMOVUPD Y3, (DI)(BX*8)
-	VMOVUPD Y8, 32(DI)(BX*8)
-	VADDPD  Y3, Y13, Y13
-	VADDPD  Y8, Y14, Y14
-	ADDQ    $8, BX
-	JMP     eloop
+	CMPQ BX, DX
+	JGE  etail
+	EXPSETUP(0, Y0, Y4, Y8)
+	EXPSETUP(32, Y1, Y5, Y9)
+	EXPSETUP(64, Y2, Y6, Y10)
+	EXPSETUP(96, Y3, Y7, Y11)
+	EXPSERIES(EXPSTEP4)
+	EXPEND(0, Y4, Y8, Y5, Y9)
+	EXPEND(64, Y6, Y10, Y7, Y11)
+	ADDQ $16, BX
+	JMP  eloop
+
+etail:
+	CMPQ BX, CX
+	JGE  edone
+	EXPSETUP(0, Y0, Y4, Y8)
+	EXPSETUP(32, Y1, Y5, Y9)
+	EXPSERIES(EXPSTEP2)
+	EXPEND(0, Y4, Y8, Y5, Y9)
 
 edone:
-	VMOVUPD Y13, (R9)
-	VMOVUPD Y14, 32(R9)
+	VZEROUPPER
+	RET
+
+// func scaleAVX2(dst, src *float64, n int, c float64): dst = src·c, 8 at a time.
+TEXT ·scaleAVX2(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSD c+24(FP), Y2
+	XORQ         BX, BX
+
+sloop:
+	CMPQ    BX, CX
+	JGE     sdone
+	VMULPD  (SI)(BX*8), Y2, Y0
+	VMULPD  32(SI)(BX*8), Y2, Y1
+	VMOVUPD Y0, (DI)(BX*8)
+	VMOVUPD Y1, 32(DI)(BX*8)
+	ADDQ    $8, BX
+	JMP     sloop
+
+sdone:
+	VZEROUPPER
+	RET
+
+// func maxAVX2(x *float64, n int, lanes *[8]float64): each lane's largest
+// value that is not NaN, 8 at a time. VMAXPD returns its second source
+// when either is NaN (and of two zeros), so with the running maximum
+// second a NaN in x is passed over.
+TEXT ·maxAVX2(SB), NOSPLIT, $0-24
+	MOVQ    x+0(FP), SI
+	MOVQ    n+8(FP), CX
+	MOVQ    lanes+16(FP), R9
+	VMOVUPD (R9), Y2
+	VMOVUPD 32(R9), Y3
+	XORQ    BX, BX
+
+mloop:
+	CMPQ    BX, CX
+	JGE     mdone
+	VMOVUPD (SI)(BX*8), Y0
+	VMOVUPD 32(SI)(BX*8), Y1
+	VMAXPD  Y2, Y0, Y2 // Y2 = Y0 > Y2 ? Y0 : Y2
+	VMAXPD  Y3, Y1, Y3
+	ADDQ    $8, BX
+	JMP     mloop
+
+mdone:
+	VMOVUPD Y2, (R9)
+	VMOVUPD Y3, 32(R9)
+	VZEROUPPER
+	RET
+
+// func widenAVX2(dst *float64, src *float32, n int): dst = float64(src),
+// 8 at a time.
+TEXT ·widenAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	XORQ BX, BX
+
+wloop:
+	CMPQ      BX, CX
+	JGE       wdone
+	VCVTPS2PD (SI)(BX*4), Y0
+	VCVTPS2PD 16(SI)(BX*4), Y1
+	VMOVUPD   Y0, (DI)(BX*8)
+	VMOVUPD   Y1, 32(DI)(BX*8)
+	ADDQ      $8, BX
+	JMP       wloop
+
+wdone:
+	VZEROUPPER
+	RET
+
+// func narrowAVX2(dst *float32, src *float64, n int): dst = float32(src),
+// rounded to nearest even (the MXCSR's default, which Go keeps), 8 at a
+// time.
+TEXT ·narrowAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	XORQ BX, BX
+
+nloop:
+	CMPQ       BX, CX
+	JGE        ndone
+	VCVTPD2PSY (SI)(BX*8), X0
+	VCVTPD2PSY 32(SI)(BX*8), X1
+	VMOVUPS    X0, (DI)(BX*4)
+	VMOVUPS    X1, 16(DI)(BX*4)
+	ADDQ       $8, BX
+	JMP        nloop
+
+ndone:
 	VZEROUPPER
 	RET
