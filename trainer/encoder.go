@@ -258,10 +258,7 @@ func colSums(x []float32, b, n int, s []float32) {
 	s = s[:n]
 	copy(s, x[:n])
 	for r := 1; r < b; r++ {
-		row := x[r*n : (r+1)*n]
-		for j, v := range row {
-			s[j] += v
-		}
+		vec.Add(s, x[r*n:(r+1)*n])
 	}
 }
 

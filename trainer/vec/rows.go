@@ -85,3 +85,19 @@ func Narrow(dst []float32, src []float64) {
 		dst[i] = float32(src[i])
 	}
 }
+
+// Add sets dst[i] += src[i] (float32, equal lengths; it panics if not).
+func Add(dst, src []float32) {
+	n := len(src)
+	if len(dst) != n {
+		panic("vec: Add slices of different lengths")
+	}
+	done := 0
+	if hasAVX2 && n >= 8 {
+		done = n &^ 7
+		addAVX2(&dst[0], &src[0], done)
+	}
+	for i := done; i < n; i++ {
+		dst[i] += src[i]
+	}
+}

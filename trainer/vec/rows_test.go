@@ -101,11 +101,30 @@ func TestWidenNarrowSameBits(t *testing.T) {
 	}
 }
 
+// TestAddSameBits: Add is the float32 sum, element by element.
+func TestAddSameBits(t *testing.T) {
+	for _, n := range rowLengths {
+		x, y := rowCase(n, uint64(n)), rowCase(n, uint64(n)+1)
+		a, b := make([]float32, n), make([]float32, n)
+		Narrow(a, x)
+		Narrow(b, y)
+		got := append([]float32(nil), a...)
+		Add(got, b)
+		for i := range a {
+			w := a[i] + b[i]
+			if math.Float32bits(got[i]) != math.Float32bits(w) && !(math.IsNaN(float64(w)) && math.IsNaN(float64(got[i]))) {
+				t.Fatalf("Add n %d value %d (%v+%v): %v, want %v", n, i, a[i], b[i], got[i], w)
+			}
+		}
+	}
+}
+
 func TestRowLengths(t *testing.T) {
 	for name, f := range map[string]func(){
 		"Scale":  func() { Scale(make([]float64, 3), make([]float64, 4), 1) },
 		"Widen":  func() { Widen(make([]float64, 3), make([]float32, 4)) },
 		"Narrow": func() { Narrow(make([]float32, 3), make([]float64, 4)) },
+		"Add":    func() { Add(make([]float32, 3), make([]float32, 4)) },
 	} {
 		func() {
 			defer func() {

@@ -42,3 +42,8 @@ func widenAVX2(dst *float64, src *float32, n int)
 
 //go:noescape
 func narrowAVX2(dst *float32, src *float64, n int)
+
+// addAVX2 is Add over n (a multiple of 8) values, see vec_amd64.s.
+//
+//go:noescape
+func addAVX2(dst, src *float32, n int)

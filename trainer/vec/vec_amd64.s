@@ -320,3 +320,23 @@ nloop:
 ndone:
 	VZEROUPPER
 	RET
+
+// func addAVX2(dst, src *float32, n int): dst += src, 8 at a time.
+TEXT ·addAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	XORQ BX, BX
+
+aloop:
+	CMPQ    BX, CX
+	JGE     adone
+	VMOVUPS (DI)(BX*4), Y0
+	VADDPS  (SI)(BX*4), Y0, Y0
+	VMOVUPS Y0, (DI)(BX*4)
+	ADDQ    $8, BX
+	JMP     aloop
+
+adone:
+	VZEROUPPER
+	RET

@@ -17,3 +17,4 @@ func scaleAVX2(dst, src *float64, n int, c float64) { panic("vec: no assembly") 
 func maxAVX2(x *float64, n int, lanes *[8]float64)  { panic("vec: no assembly") }
 func widenAVX2(dst *float64, src *float32, n int)   { panic("vec: no assembly") }
 func narrowAVX2(dst *float32, src *float64, n int)  { panic("vec: no assembly") }
+func addAVX2(dst, src *float32, n int)              { panic("vec: no assembly") }
