@@ -45,20 +45,18 @@ var expConsts = func() (c [expConstsLen]float64) {
 // ExpShift sets dst[i] = e^(src[i]−shift) and returns their sum (dst and
 // src equal in length; they may be the same slice). It is the softmax's
 // exponential: within 1e-15 of math.Exp, 0 below e^−708, +Inf above e^709,
-// NaN for NaN. On amd64 with AVX2 it runs eight lanes at a time; the Go
-// loop does the same arithmetic in the same order (no fused multiply-adds),
-// the sum kept in eight lanes too, so both give the same bits.
+// NaN for NaN. On amd64 with AVX2 it runs sixteen values at a time; the
+// Go loop does the same arithmetic in the same order (no fused
+// multiply-adds), the sum kept in eight lanes too, so both give the same
+// bits.
 //
 // It panics if the slices differ in length.
 func ExpShift(dst, src []float64, shift float64) float64 {
 	n := len(src)
-	if len(dst) != n {
-		panic("vec: ExpShift slices of different lengths")
-	}
+	sameLen("ExpShift", len(dst), n)
 	var lanes [8]float64
-	done := 0
-	if hasAVX2 && n >= 8 {
-		done = n &^ 7
+	done := asmLen(n)
+	if done > 0 {
 		expShiftAVX2(&dst[0], &src[0], done, shift, &expConsts, &lanes)
 	}
 	for i := done; i < n; i++ {
@@ -74,7 +72,9 @@ func sumLanes(l *[8]float64) float64 {
 	return ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]))
 }
 
-// expOne is e^x, operation for operation as expShiftAVX2 does it.
+// expOne is e^x with expShiftAVX2's bits: the same reduction and series,
+// operation for operation. The assembly clamps x and folds the ends into
+// the scale instead of branching, which gives the same 0 and +Inf.
 func expOne(x float64) float64 {
 	switch {
 	case x < expMin:

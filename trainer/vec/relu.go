@@ -6,9 +6,8 @@ import "math"
 // +0, in place, without branches: the sign bit, smeared over the word,
 // masks the value out.
 func Relu(h []float32) {
-	done := 0
-	if hasAVX2 && len(h) >= 8 {
-		done = len(h) &^ 7
+	done := asmLen(len(h))
+	if done > 0 {
 		reluAVX2(&h[0], done)
 	}
 	for i := done; i < len(h); i++ {
@@ -22,9 +21,8 @@ func Relu(h []float32) {
 // when a > 0, and negated that is the sign bit, smeared into a mask.
 func ReluBackward(g, a []float32) {
 	a = a[:len(g)]
-	done := 0
-	if hasAVX2 && len(g) >= 8 {
-		done = len(g) &^ 7
+	done := asmLen(len(g))
+	if done > 0 {
 		reluBackwardAVX2(&g[0], &a[0], done)
 	}
 	for i := done; i < len(g); i++ {

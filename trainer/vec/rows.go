@@ -2,11 +2,11 @@ package vec
 
 import "math"
 
-// The softmax rows' passes: scaling a row of logits, finding its maximum,
-// and the conversions between the products' float32 and the loss's
-// float64. Each is exact per element (a product, a comparison, a
-// conversion rounding to nearest even), so the assembly and the Go loop
-// give the same bits.
+// The softmax rows' passes (scaling a row of logits, finding its maximum,
+// the conversions between the products' float32 and the loss's float64)
+// and the bias gradients' column sums. Each is exact per element (a
+// product, a comparison, a conversion rounding to nearest even, a sum), so
+// the assembly and the Go loop give the same bits.
 
 var negInf = math.Inf(-1)
 
@@ -14,12 +14,9 @@ var negInf = math.Inf(-1)
 // the same slice). It panics if the lengths differ.
 func Scale(dst, src []float64, c float64) {
 	n := len(src)
-	if len(dst) != n {
-		panic("vec: Scale slices of different lengths")
-	}
-	done := 0
-	if hasAVX2 && n >= 8 {
-		done = n &^ 7
+	sameLen("Scale", len(dst), n)
+	done := asmLen(n)
+	if done > 0 {
 		scaleAVX2(&dst[0], &src[0], done, c)
 	}
 	for i := done; i < n; i++ {
@@ -34,9 +31,8 @@ func Max(x []float64) float64 {
 	for i := range lanes {
 		lanes[i] = negInf
 	}
-	done := 0
-	if hasAVX2 && len(x) >= 8 {
-		done = len(x) &^ 7
+	done := asmLen(len(x))
+	if done > 0 {
 		maxAVX2(&x[0], done, &lanes)
 	}
 	top := negInf
@@ -56,12 +52,9 @@ func Max(x []float64) float64 {
 // Widen sets dst[i] = float64(src[i]) (equal lengths; it panics if not).
 func Widen(dst []float64, src []float32) {
 	n := len(src)
-	if len(dst) != n {
-		panic("vec: Widen slices of different lengths")
-	}
-	done := 0
-	if hasAVX2 && n >= 8 {
-		done = n &^ 7
+	sameLen("Widen", len(dst), n)
+	done := asmLen(n)
+	if done > 0 {
 		widenAVX2(&dst[0], &src[0], done)
 	}
 	for i := done; i < n; i++ {
@@ -73,12 +66,9 @@ func Widen(dst []float64, src []float32) {
 // lengths; it panics if not).
 func Narrow(dst []float32, src []float64) {
 	n := len(src)
-	if len(dst) != n {
-		panic("vec: Narrow slices of different lengths")
-	}
-	done := 0
-	if hasAVX2 && n >= 8 {
-		done = n &^ 7
+	sameLen("Narrow", len(dst), n)
+	done := asmLen(n)
+	if done > 0 {
 		narrowAVX2(&dst[0], &src[0], done)
 	}
 	for i := done; i < n; i++ {
@@ -89,12 +79,9 @@ func Narrow(dst []float32, src []float64) {
 // Add sets dst[i] += src[i] (float32, equal lengths; it panics if not).
 func Add(dst, src []float32) {
 	n := len(src)
-	if len(dst) != n {
-		panic("vec: Add slices of different lengths")
-	}
-	done := 0
-	if hasAVX2 && n >= 8 {
-		done = n &^ 7
+	sameLen("Add", len(dst), n)
+	done := asmLen(n)
+	if done > 0 {
 		addAVX2(&dst[0], &src[0], done)
 	}
 	for i := done; i < n; i++ {

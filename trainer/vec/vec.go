@@ -1,12 +1,29 @@
 // Package vec holds the trainer's element-wise kernels that run over every
 // parameter, activation or logit each step: Adam's update, the ReLU and its
-// mask (float32); the softmax rows' scaling, maximum and exponentials
-// (float64: Scale, Max, ExpShift) and the conversions between the two
-// (Widen, Narrow). On amd64 with AVX2 they run eight lanes at a time in
+// mask, the bias gradients' sums (float32: Add); the softmax rows' scaling,
+// maximum and exponentials (float64: Scale, Max, ExpShift) and the
+// conversions between the two (Widen, Narrow). On amd64 with AVX2 they run eight lanes at a time in
 // assembly; elsewhere, and for the tail, the Go loop does the same
 // arithmetic in the same order, so both give the same bits (no fused
 // multiply-adds, IEEE square root and division).
 package vec
+
+// asmLen is how many of n values the assembly takes: the largest multiple
+// of 8 not above n when the CPU has AVX2, else none. The Go loop does the
+// rest.
+func asmLen(n int) int {
+	if hasAVX2 {
+		return n &^ 7
+	}
+	return 0
+}
+
+// sameLen panics, naming the function, unless n and m are equal.
+func sameLen(name string, n, m int) {
+	if n != m {
+		panic("vec: " + name + " slices of different lengths")
+	}
+}
 
 // AdamParams are the scalars of one Adam step (see Adam).
 type AdamParams struct {
@@ -28,12 +45,11 @@ type AdamParams struct {
 // It panics if the slices differ in length.
 func Adam(p, g, m, v []float32, a AdamParams) {
 	n := len(p)
-	if len(g) != n || len(m) != n || len(v) != n {
-		panic("vec: Adam slices of different lengths")
-	}
-	done := 0
-	if hasAVX2 && n >= 8 {
-		done = n &^ 7
+	sameLen("Adam", len(g), n)
+	sameLen("Adam", len(m), n)
+	sameLen("Adam", len(v), n)
+	done := asmLen(n)
+	if done > 0 {
 		c := [9]float32{a.B1, a.C1, a.B2, a.C2, a.L2, a.Shrink, a.StepSize, a.InvSqrtBC2, a.Eps}
 		adamAVX2(&p[0], &g[0], &m[0], &v[0], done, &c)
 	}
