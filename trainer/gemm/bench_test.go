@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
+	"time"
 )
 
 // benchShapes are the trainer's products: the MLP 784-256-128-32 at batch
@@ -139,4 +141,69 @@ func BenchmarkPeak(b *testing.B) {
 			b.ReportMetric(192*iters*float64(threads)*float64(b.N)/float64(b.Elapsed().Nanoseconds()), "GFLOP/s")
 		})
 	}
+}
+
+// BenchmarkWake is the ping-pong behind handOff: a caller computes alone
+// for 100 µs, wakes a worker blocked on a channel and computes 80 µs more
+// while the worker does 80 µs of its own, then waits for it. It reports the
+// median delay from the send to the worker's start ("send": the worker
+// waits in the caller's runnext slot; "send+yield": handOff's one yield
+// after the send) and the share of rounds in which the worker started
+// before the caller's 80 µs were over.
+func BenchmarkWake(b *testing.B) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		b.Skip("needs GOMAXPROCS >= 2")
+	}
+	for _, yield := range []bool{false, true} {
+		name := "send"
+		if yield {
+			name = "send+yield"
+		}
+		b.Run(name, func(b *testing.B) {
+			jobs := make(chan time.Time)
+			started := make(chan time.Duration, 1)
+			done := make(chan struct{})
+			defer close(jobs)
+			go func() {
+				for t := range jobs {
+					started <- time.Since(t)
+					busy(80 * time.Microsecond)
+					done <- struct{}{}
+				}
+			}()
+			var delays []time.Duration
+			early := 0
+			for b.Loop() {
+				busy(100 * time.Microsecond)
+				jobs <- time.Now()
+				if yield {
+					handOff()
+				}
+				busy(80 * time.Microsecond)
+				<-done
+				d := <-started
+				delays = append(delays, d)
+				if d < 80*time.Microsecond {
+					early++
+				}
+			}
+			slices.Sort(delays)
+			b.ReportMetric(float64(delays[len(delays)/2].Nanoseconds())/1e3, "µs-to-start")
+			b.ReportMetric(100*float64(early)/float64(len(delays)), "%overlapped")
+		})
+	}
+}
+
+var busySink float64
+
+// busy computes for about d: a product's part keeps its core busy, it does
+// not wait.
+func busy(d time.Duration) {
+	t0, x := time.Now(), 1.0
+	for time.Since(t0) < d {
+		for range 100 {
+			x = x*1.0000001 + 1e-9
+		}
+	}
+	busySink += x
 }

@@ -224,13 +224,14 @@ func spread(tasks []task, wg *sync.WaitGroup, w *buffers) {
 // handOff lets a goroutine just woken by the caller start at once. The
 // runtime queues a goroutine woken by a channel send in the sender's own
 // P (its runnext slot), which an idle P takes over only after a wait of its
-// own. In a ping-pong test on the 2-core VM, a goroutine so woken began
-// 70–110 µs after the send while the sender computed (median 88 µs), so a
-// split product whose parts take less than that ran both of them on the
-// caller's core. Yielding once puts the caller on the global queue
-// instead: the worker runs at once on the caller's P, and the other P,
-// woken by the send, picks up the caller (5 µs median, 20 µs p99 in the
-// same test). With it, 256×128×256 at two threads went from 178 to
+// own. In BenchmarkWake on the 2-core VM, a worker so woken started a
+// median 88–90 µs after the send while the caller computed, and in under
+// 1% of rounds before the caller's 80 µs of work were over: a split
+// product whose parts take less than that ran both of them on the caller's
+// core. Yielding once puts the caller on the global queue instead: the
+// worker runs at once on the caller's P, and the other P, woken by the
+// send, picks up the caller (8–10 µs median, 98% of rounds overlapped, in
+// the same benchmark). With it, 256×128×256 at two threads went from 178 to
 // 112–148 µs, and a supcon epoch from 101–110 to 78–83 ms. It is one
 // yield per split call, not a spin.
 func handOff() { runtime.Gosched() }
